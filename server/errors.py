@@ -1,0 +1,67 @@
+"""Domain errors. They carry no gRPC codes: ``server.transport.status`` maps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class OneirosError(Exception):
+    """Base of every error a client may see; ``message`` is safe to send."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Violation:
+    field: str
+    description: str
+
+
+class FieldError(OneirosError):
+    """A request field is malformed or out of range (INVALID_ARGUMENT)."""
+
+    def __init__(self, field: str, description: str, *more: Violation):
+        self.violations = (Violation(field, description), *more)
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+
+    @property
+    def field(self) -> str:
+        return self.violations[0].field
+
+
+class ModelNotFound(OneirosError):
+    """No model of that name (and version) in the repository (NOT_FOUND)."""
+
+
+class WrongModelKind(OneirosError):
+    """The model exists but cannot serve this RPC (FAILED_PRECONDITION)."""
+
+
+class ModelUnavailable(OneirosError):
+    """The model failed to load or is not ready yet (UNAVAILABLE)."""
+
+
+class Overloaded(OneirosError):
+    """A bounded queue is full (RESOURCE_EXHAUSTED); retry after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: float = 1.0):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Cancelled(OneirosError):
+    """The client cancelled the call; the work was stopped (CANCELLED)."""
+
+
+class DeadlineExceeded(OneirosError):
+    """The client's deadline passed; the work was stopped (DEADLINE_EXCEEDED)."""
+
+
+class ShuttingDown(OneirosError):
+    """The server is draining and takes no new work (UNAVAILABLE)."""
+
+
+class NotImplementedYet(OneirosError):
+    """The RPC is in the contract but its engine is not built yet (UNIMPLEMENTED)."""

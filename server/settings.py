@@ -1,0 +1,70 @@
+"""One settings object: command-line flags > environment (ONEIROS_*) > oneiros.toml > defaults.
+
+Validated at start; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ONEIROS_",
+        toml_file="oneiros.toml",
+        cli_kebab_case=True,
+        cli_prog_name="oneiros serve",
+        cli_implicit_flags=True,
+        extra="forbid",
+    )
+
+    # Transport
+    host: str = Field("localhost", description="address to listen on (0.0.0.0 in a container)")
+    port: int = Field(50051, ge=0, le=65535, description="gRPC port (0 = any free port)")
+    workers: int = Field(64, ge=1, le=1024, description="gRPC handler threads")
+    max_concurrent_rpcs: int = Field(256, ge=1, description="calls in flight before RESOURCE_EXHAUSTED")
+    max_message_bytes: int = Field(32 << 20, ge=1 << 16, description="largest request/response message")
+    grace_period_s: float = Field(10.0, ge=0, description="time in-flight calls get on SIGTERM")
+
+    # Model repository and runtimes
+    model_repository: Path = Field(REPO_ROOT / "models", description="folder of <name>/<version>/model.json")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present")
+    torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch's default)")
+    ort_threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads (0 = its default)")
+
+    # Dynamic batching (Decode, EditLatent, Sample)
+    batching: bool = Field(True, description="coalesce concurrent requests into one runtime call")
+    batch_max_size: int = Field(64, ge=1, le=4096, description="largest batch one runtime call takes")
+    batch_max_delay_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
+    batch_queue_size: int = Field(512, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
+
+    # Request limits, enforced before the expensive work starts
+    max_image_bytes: int = Field(16 << 20, ge=1024, description="largest encoded input image")
+    max_image_pixels: int = Field(4096 * 4096, ge=64, description="largest decoded input image (w*h)")
+    max_images_per_request: int = Field(256, ge=1, description="Decode/EditLatent outputs per call")
+
+    # Logging
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(True, description="one JSON object per log line")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
