@@ -1,0 +1,1 @@
+"""Training: PyTorch models and the data they learn from (offline sources only)."""
