@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 
+from server import metrics
 from server.repository import ModelRepository
 from server.settings import Settings
 from server.transport import health
@@ -29,7 +30,10 @@ class OneirosServer:
         self.repository = ModelRepository(settings)
         self.state = ServerState(self.repository)
         self.health = health.create_health()
+        self.state.observers.append(lambda rpc, model, code, s: metrics.observe_call(rpc, model, code.name, s))
         self.port = 0
+        self.metrics_port = 0
+        self._metrics_http = None
         self._grpc: grpc.Server | None = None
         self._stopped = threading.Event()
 
@@ -57,7 +61,10 @@ class OneirosServer:
         if self.port == 0:
             raise RuntimeError(f"could not bind {s.host}:{s.port}")
         self._grpc.start()
-        log.info("listening", extra={"address": f"{s.host}:{self.port}"})
+        if s.metrics_port >= 0:
+            self._metrics_http = metrics.start_exporter(s.host, s.metrics_port)
+            self.metrics_port = self._metrics_http.server_port
+        log.info("listening", extra={"address": f"{s.host}:{self.port}", "metrics_port": self.metrics_port})
         if load_in_background:
             threading.Thread(target=self.load_models, name="model-loader", daemon=True).start()
         else:
@@ -66,6 +73,8 @@ class OneirosServer:
 
     def load_models(self) -> None:
         self.repository.load_all()
+        for model in self.repository.models:
+            metrics.MODEL_READY.labels(model.name, model.version).set(1 if model.ready else 0)
         self.state.loaded.set()
         health.mark_loaded(self.health, self.repository)
         ready = sum(m.ready for m in self.repository.models)
@@ -81,6 +90,8 @@ class OneirosServer:
         health.mark_draining(self.health)
         self._grpc.stop(grace).wait()
         self.repository.close()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
         self._stopped.set()
         log.info("stopped")
 

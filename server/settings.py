@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(4096 * 4096, ge=64, description="largest decoded input image (w*h)")
     max_images_per_request: int = Field(256, ge=1, description="Decode/EditLatent outputs per call")
 
+    # Observability
+    metrics_port: int = Field(9464, ge=-1, le=65535,
+                              description="Prometheus /metrics HTTP port (0 = any free port, -1 = off)")
+
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(True, description="one JSON object per log line")

@@ -35,8 +35,9 @@ def serve():
     started: list[Running] = []
 
     def _serve(model_repository: Path, **overrides) -> Running:
-        settings = Settings(host="127.0.0.1", port=0, model_repository=model_repository,
-                            log_json=False, **overrides)
+        options = dict(host="127.0.0.1", port=0, metrics_port=0, model_repository=model_repository,
+                       log_json=False)
+        settings = Settings(**(options | overrides))
         server = OneirosServer(settings)
         server.start()
         running = Running(server, grpc.insecure_channel(f"127.0.0.1:{server.port}"))
