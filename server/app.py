@@ -15,11 +15,20 @@ from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 from server import metrics
 from server.repository import ModelRepository
 from server.settings import Settings
-from server.transport import health
+from server.transport import auth, health
 from server.transport.calls import ServerState
 from server.transport.servicer import OneirosServicer
 
 log = logging.getLogger("oneiros.server")
+
+
+def _server_credentials(s: Settings) -> grpc.ServerCredentials:
+    client_ca = s.tls_client_ca.read_bytes() if s.tls_client_ca is not None else None
+    return grpc.ssl_server_credentials(
+        [(s.tls_key.read_bytes(), s.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
 
 
 class OneirosServer:
@@ -44,10 +53,12 @@ class OneirosServer:
             ("grpc.max_send_message_length", s.max_message_bytes),
             ("grpc.so_reuseport", 0),
         ]
+        tokens = auth.load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file)
         self._grpc = grpc.server(
             futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="rpc"),
             options=options,
             maximum_concurrent_rpcs=s.max_concurrent_rpcs,
+            interceptors=[auth.BearerTokenInterceptor(tokens)] if tokens else [],
         )
         oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.state), self._grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
@@ -57,14 +68,20 @@ class OneirosServer:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(service_names, self._grpc)
-        self.port = self._grpc.add_insecure_port(f"{s.host}:{s.port}")
+        address = f"{s.host}:{s.port}"
+        if s.tls_cert is not None:
+            self.port = self._grpc.add_secure_port(address, _server_credentials(s))
+        else:
+            self.port = self._grpc.add_insecure_port(address)
         if self.port == 0:
             raise RuntimeError(f"could not bind {s.host}:{s.port}")
         self._grpc.start()
         if s.metrics_port >= 0:
             self._metrics_http = metrics.start_exporter(s.host, s.metrics_port)
             self.metrics_port = self._metrics_http.server_port
-        log.info("listening", extra={"address": f"{s.host}:{self.port}", "metrics_port": self.metrics_port})
+        log.info("listening", extra={"address": f"{s.host}:{self.port}", "metrics_port": self.metrics_port,
+                                     "tls": s.tls_cert is not None, "mtls": s.tls_client_ca is not None,
+                                     "auth": bool(tokens)})
         if load_in_background:
             threading.Thread(target=self.load_models, name="model-loader", daemon=True).start()
         else:
