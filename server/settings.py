@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     batch_max_delay_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
     batch_queue_size: int = Field(512, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
 
+    # Sample / SampleStream
+    sample_max_tokens: int = Field(2048, ge=1, le=1 << 20, description="server cap on max_tokens per completion")
+    sample_max_n: int = Field(16, ge=1, le=1024, description="most completions (n) per Sample request")
+    sample_max_prompt_chars: int = Field(8192, ge=1, description="longest prompt accepted")
+    sample_max_stop: int = Field(8, ge=0, le=64, description="most stop sequences per request")
+
     # Request limits, enforced before the expensive work starts
     max_image_bytes: int = Field(16 << 20, ge=1024, description="largest encoded input image")
     max_image_pixels: int = Field(4096 * 4096, ge=64, description="largest decoded input image (w*h)")

@@ -1,0 +1,163 @@
+"""One Sample request in flight: its completions (rows), their RNGs, stops and output queue.
+
+Plain Python; the sampler engine fills it step by step and the transport reads its
+chunks. Each row is one completion: its own GRU state, random generator and stop
+matcher, so its text never depends on the other sequences of the batch.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from server.control import CallControl
+from server.engines.sampling import StopText, rng_for
+from server.errors import ShuttingDown
+
+LENGTH, STOP, CANCELLED = "LENGTH", "STOP", "CANCELLED"
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """A Sample request as plain values; unset fields are None or 0 (= the model's default)."""
+
+    prompt: str = ""
+    max_tokens: int = 0
+    temperature: float | None = None
+    top_k: int = 0
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    """A validated request with the model's defaults filled in."""
+
+    prompt: str
+    max_tokens: int
+    temperature: float
+    top_k: int
+    top_p: float
+    seed: int | None
+    stop: tuple[str, ...]
+    n: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """New text of completion ``index``; the last chunk of a completion has ``finish_reason``."""
+
+    index: int
+    text: str
+    finish_reason: str | None = None
+    token_count: int = 0
+    mean_entropy_bits: float = 0.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    index: int
+    text: str
+    finish_reason: str
+    token_count: int
+    mean_entropy_bits: float
+
+
+@dataclass
+class Row:
+    index: int
+    rng: np.random.Generator
+    stop: StopText
+    state: np.ndarray | None = None  # (L, 1, H)
+    last: int = 0  # the token fed at the next step
+    tokens: int = 0
+    entropy: float = 0.0
+    finish_reason: str | None = None
+
+    @property
+    def mean_entropy(self) -> float:
+        return self.entropy / self.tokens if self.tokens else 0.0
+
+
+@dataclass
+class Generation:
+    """All ``n`` completions of one request; the unit the continuous batcher schedules."""
+
+    params: SampleParams
+    control: CallControl
+    rows: list[Row] = field(default_factory=list)
+    events: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    abandoned: bool = False  # the caller stopped reading
+
+    @classmethod
+    def create(cls, params: SampleParams, control: CallControl) -> Generation:
+        rows = [Row(i, rng_for(params.seed, i), StopText(params.stop)) for i in range(params.n)]
+        return cls(params, control, rows)
+
+    @property
+    def finished(self) -> bool:
+        return all(r.finish_reason is not None for r in self.rows)
+
+    @property
+    def live(self) -> list[Row]:
+        return [r for r in self.rows if r.finish_reason is None]
+
+    def accept(self, row: Row, token: int, char: str, entropy: float) -> None:
+        """Row ``row`` produced ``token``; emit what may be shown and finish if done."""
+        row.last, row.tokens, row.entropy = token, row.tokens + 1, row.entropy + entropy
+        visible, stopped = row.stop.push(char)
+        if stopped:
+            self._finish(row, STOP, visible)
+        elif row.tokens >= self.params.max_tokens:
+            self._finish(row, LENGTH, visible + row.stop.flush())
+        elif visible:
+            self.events.put(Chunk(row.index, visible))
+
+    def _finish(self, row: Row, reason: str, text: str) -> None:
+        row.finish_reason, row.state = reason, None
+        self.events.put(Chunk(row.index, text, reason, row.tokens, row.mean_entropy))
+
+    def abort(self, exc: BaseException) -> None:
+        """Stop every row: on shutdown they end with CANCELLED, otherwise the error is raised."""
+        if isinstance(exc, ShuttingDown):
+            for row in self.live:
+                self._finish(row, CANCELLED, row.stop.flush())
+        else:
+            for row in self.live:
+                row.finish_reason, row.state = CANCELLED, None
+            self.events.put(exc)
+
+    def chunks(self, poll_s: float = 0.05) -> Iterator[Chunk]:
+        """The chunks in order as they are produced; raises the call's error if it stops."""
+        remaining = self.params.n
+        try:
+            while remaining:
+                try:
+                    event = self.events.get(timeout=poll_s)
+                except queue.Empty:
+                    self.control.check()
+                    continue
+                if isinstance(event, BaseException):
+                    raise event
+                if event.finish_reason is not None:
+                    remaining -= 1
+                yield event
+        finally:
+            if remaining:
+                self.abandoned = True
+
+
+def collect(chunks: Iterator[Chunk], n: int) -> list[Completion]:
+    """Concatenate the chunks of each completion into ``n`` Completions."""
+    texts, last = [[] for _ in range(n)], [None] * n
+    for chunk in chunks:
+        texts[chunk.index].append(chunk.text)
+        if chunk.finish_reason is not None:
+            last[chunk.index] = chunk
+    return [Completion(i, "".join(texts[i]), c.finish_reason, c.token_count, c.mean_entropy_bits)
+            for i, c in enumerate(last)]

@@ -1,0 +1,111 @@
+"""The sampling math, in numpy: softmax temperature, top-k, top-p, entropy, draws, stops.
+
+Temperature is the chapter's reweighting: ``log p / T`` renormalised (T = 0 is
+greedy), then top-k keeps the k most likely tokens and top-p the smallest set whose
+mass reaches p. Every row of a batch has its own parameters and its own random
+generator, so a completion's text does not depend on what else is in the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def distributions(
+    logits: np.ndarray, temperature: np.ndarray, top_k: np.ndarray, top_p: np.ndarray
+) -> np.ndarray:
+    """The distributions to sample from.
+
+    logits (B, V) float; temperature (B,) >= 0; top_k (B,) int (0 = off); top_p (B,) in (0, 1]
+    -> probs (B, V) float64, rows summing to 1 (one-hot where temperature is 0).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    batch, vocab = logits.shape
+    logp = logits - logits.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))  # (B, V) log-probabilities
+    greedy = temperature <= 0
+    scaled = logp / np.where(greedy, 1.0, temperature)[:, None]  # (B, V)
+    order = np.argsort(-scaled, axis=1, kind="stable")  # (B, V) most likely first
+    ranked = np.take_along_axis(scaled, order, axis=1)  # (B, V) descending
+    k = np.where(top_k > 0, np.minimum(top_k, vocab), vocab)
+    k = np.where(greedy, 1, k)
+    keep = np.arange(vocab)[None, :] < k[:, None]  # (B, V)
+    ranked = np.where(keep, ranked, -np.inf)
+    p = np.exp(ranked - ranked[:, :1])
+    p /= p.sum(axis=1, keepdims=True)  # (B, V) after temperature and top-k
+    mass_before = np.cumsum(p, axis=1) - p
+    keep &= mass_before < top_p[:, None]  # nucleus: stop once the mass reaches top_p
+    keep[:, 0] = True
+    p = np.where(keep, p, 0.0)
+    p /= p.sum(axis=1, keepdims=True)
+    probs = np.zeros((batch, vocab))
+    np.put_along_axis(probs, order, p, axis=1)
+    return probs
+
+
+def entropy_bits(probs: np.ndarray) -> np.ndarray:
+    """probs (B, V) -> entropy in bits (B,)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(probs > 0, -probs * np.log2(probs), 0.0)
+    return terms.sum(axis=1)
+
+
+def draw(probs: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+    """One token per row, each row with its own generator: probs (B, V) -> ids (B,) int64."""
+    cdf = np.cumsum(probs, axis=1)  # (B, V)
+    u = np.array([rng.random() for rng in rngs]) * cdf[:, -1]
+    ids = (cdf <= u[:, None]).sum(axis=1)
+    ids = np.minimum(ids, probs.shape[1] - 1)
+    # Never land on a zero-probability token (rounding at the top of the cdf).
+    bad = probs[np.arange(len(ids)), ids] <= 0
+    if bad.any():
+        ids[bad] = probs[bad].argmax(axis=1)
+    return ids.astype(np.int64)
+
+
+def rng_for(seed: int | None, index: int) -> np.random.Generator:
+    """The generator of completion ``index``: fixed by ``seed``, fresh entropy when None."""
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng([seed, index])
+
+
+class StopText:
+    """Generated text with stop sequences: what may be shown now, and when to stop.
+
+    ``push(piece)`` returns ``(visible, stopped)``: the text that can be released now
+    (holding back any tail that could still become a stop sequence) and whether a stop
+    sequence completed (its text is never released). ``flush()`` releases the rest.
+    """
+
+    def __init__(self, stops: tuple[str, ...] = ()):
+        self.stops = tuple(s for s in stops if s)
+        self.text = ""  # everything generated, stop text included
+        self.released = 0
+        self.final: str | None = None
+
+    def push(self, piece: str) -> tuple[str, bool]:
+        self.text += piece
+        ends = [s for s in self.stops if self.text.endswith(s)]
+        if ends:
+            longest = max(ends, key=len)  # earliest start among stops ending here
+            self.final = self.text[: len(self.text) - len(longest)]
+            return self._release(len(self.final)), True
+        hold = 0
+        for s in self.stops:
+            for k in range(min(len(s) - 1, len(self.text)), hold, -1):
+                if self.text.endswith(s[:k]):
+                    hold = k
+                    break
+        return self._release(len(self.text) - hold), False
+
+    def flush(self) -> str:
+        if self.final is None:
+            self.final = self.text
+        return self._release(len(self.final))
+
+    def _release(self, upto: int) -> str:
+        upto = max(upto, self.released)
+        piece = self.text[self.released : upto]
+        self.released = upto
+        return piece
