@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +46,14 @@ def export_onnx(model: CharLM, path: Path) -> None:
     graph = StepGraph(model).eval()
     ids = torch.zeros(2, 3, dtype=torch.int64)
     state = model.initial_state(2)
-    torch.onnx.export(
-        graph, (ids, state), str(path), dynamo=False, opset_version=17,
-        input_names=["ids", STATE_NAME], output_names=["logits", STATE_OUT_NAME],
-        dynamic_axes={"ids": {0: "batch", 1: "time"}, STATE_NAME: {1: "batch"},
-                      "logits": {0: "batch"}, STATE_OUT_NAME: {1: "batch"}},
-    )
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation and GRU batch notes
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph, (ids, state), str(path), dynamo=False, opset_version=17,
+            input_names=["ids", STATE_NAME], output_names=["logits", STATE_OUT_NAME],
+            dynamic_axes={"ids": {0: "batch", 1: "time"}, STATE_NAME: {1: "batch"},
+                          "logits": {0: "batch"}, STATE_OUT_NAME: {1: "batch"}},
+        )
 
 
 def check_parity(model: CharLM, path: Path, atol: float = 1e-4) -> float:
@@ -141,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
             "steps": meta["step"], "minutes": meta["minutes"], "chars_seen": meta["chars_seen"],
             "command": "python -m training.charlm " + " ".join(
                 f"--{k.replace('_', '-')} {v}" for k, v in meta["args"].items()),
-            "export": "python -m export.charlm " + " ".join(argv or []) if argv else "python -m export.charlm",
+            "export": "python -m export.charlm " + " ".join(sys.argv[1:] if argv is None else argv),
             "exported_at": time.strftime("%Y-%m-%d"),
         },
     )

@@ -24,7 +24,7 @@ def distributions(
     logp = logits - logits.max(axis=1, keepdims=True)
     logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))  # (B, V) log-probabilities
     greedy = temperature <= 0
-    scaled = logp / np.where(greedy, 1.0, temperature)[:, None]  # (B, V)
+    scaled = logp / np.where(greedy, 1.0, np.maximum(temperature, 1e-6))[:, None]  # (B, V)
     order = np.argsort(-scaled, axis=1, kind="stable")  # (B, V) most likely first
     ranked = np.take_along_axis(scaled, order, axis=1)  # (B, V) descending
     k = np.where(top_k > 0, np.minimum(top_k, vocab), vocab)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oneiros.v1 import oneiros_pb2_grpc
 
 from server.errors import NotImplementedYet
-from server.transport import models
+from server.transport import models, sample
 from server.transport.calls import CallRunner, ServerState
 
 
@@ -35,10 +35,10 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.unary("GetModel", models.get_model, request, context)
 
     def Sample(self, request, context):
-        return self.calls.unary("Sample", _not_built("Sample"), request, context)
+        return self.calls.unary("Sample", sample.sample, request, context)
 
     def SampleStream(self, request, context):
-        return self.calls.stream("SampleStream", _not_built_stream("SampleStream"), request, context)
+        return self.calls.stream("SampleStream", sample.sample_stream, request, context)
 
     def Dream(self, request, context):
         return self.calls.unary("Dream", _not_built("Dream"), request, context)
