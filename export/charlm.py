@@ -23,7 +23,7 @@ from torch import nn
 
 from server.engines.sampling import distributions, draw, entropy_bits, rng_for
 from server.repository.manifest import Manifest, file_ref, write_manifest
-from training.charlm import CharLM, bits_per_char, load_checkpoint
+from training.charlm import CharLM, bits_per_char, load_checkpoint, save_checkpoint
 from training.corpus import Vocabulary, load_text, split
 
 STATE_NAME, STATE_OUT_NAME = "state", "state_out"
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "model.onnx"
     export_onnx(model, onnx_path)
+    save_checkpoint(out / "model.pt", model, vocab, meta)  # torch weights: fine-tuning, the bench's baseline
     parity = check_parity(model, onnx_path)
     heldout = meta.get("heldout_bpc")
     if args.text:
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         description=(f"character-level GRU language model ({cfg.layers}x{cfg.hidden}, "
                      f"{meta['parameters']:,} parameters) trained on {meta['data']}"),
         default_for=["Sample"] if args.default_for_sample else [],
-        files={"step": file_ref(out, "model.onnx")},
+        files={"step": file_ref(out, "model.onnx"), "torch": file_ref(out, "model.pt")},
         spec={
             "vocabulary": vocab.chars,
             "special_tokens": {"bos": bos, "unknown": None, "end": None},

@@ -133,17 +133,31 @@ class Generation:
             self.events.put(exc)
 
     def chunks(self, poll_s: float = 0.05) -> Iterator[Chunk]:
-        """The chunks in order as they are produced; raises the call's error if it stops."""
-        remaining = self.params.n
+        """The chunks in order as they are produced; raises the call's error if it stops.
+
+        When the reader falls behind, consecutive pieces of one completion that are
+        already waiting are merged into one chunk (fewer, larger messages under load).
+        """
+        remaining, held = self.params.n, None
         try:
             while remaining:
-                try:
-                    event = self.events.get(timeout=poll_s)
-                except queue.Empty:
-                    self.control.check()
-                    continue
+                if held is not None:
+                    event, held = held, None
+                else:
+                    try:
+                        event = self.events.get(timeout=poll_s)
+                    except queue.Empty:
+                        self.control.check()
+                        continue
                 if isinstance(event, BaseException):
                     raise event
+                while event.finish_reason is None and not self.events.empty():
+                    more = self.events.get()
+                    if isinstance(more, BaseException) or more.index != event.index:
+                        held = more
+                        break
+                    event = Chunk(event.index, event.text + more.text, more.finish_reason,
+                                  more.token_count, more.mean_entropy_bits)
                 if event.finish_reason is not None:
                     remaining -= 1
                 yield event
