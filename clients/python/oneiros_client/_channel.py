@@ -15,7 +15,7 @@ DEFAULT_TARGET = "localhost:50051"
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
-def _read(value: bytes | str | os.PathLike | None) -> bytes | None:
+def _read(value: bytes | str | os.PathLike[str] | None) -> bytes | None:
     """PEM contents given as bytes or as a file path."""
     if value is None or isinstance(value, bytes):
         return value
@@ -29,9 +29,9 @@ class ChannelConfig:
 
     target: str = DEFAULT_TARGET
     tls: bool = False
-    root_certificates: bytes | str | os.PathLike | None = None
-    client_certificate: bytes | str | os.PathLike | None = None
-    client_key: bytes | str | os.PathLike | None = None
+    root_certificates: bytes | str | os.PathLike[str] | None = None
+    client_certificate: bytes | str | os.PathLike[str] | None = None
+    client_key: bytes | str | os.PathLike[str] | None = None
     server_name: str | None = None
     credentials: grpc.ChannelCredentials | None = None
     token: str | None = None
@@ -67,7 +67,7 @@ class ChannelConfig:
                 ("grpc.http2.max_pings_without_data", 0),
             ]
         if self.load_balancing:
-            config = {"loadBalancingConfig": [{self.load_balancing: {}}]}
+            config: dict[str, object] = {"loadBalancingConfig": [{self.load_balancing: {}}]}
             opts.append(("grpc.service_config", json.dumps(config)))
         if self.server_name:
             opts.append(("grpc.ssl_target_name_override", self.server_name))
