@@ -37,13 +37,14 @@ class ChannelConfig:
     token: str | None = None
     keepalive_s: float | None = None
     keepalive_timeout_s: float = 20.0
+    keepalive_without_calls: bool = False
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     load_balancing: str | None = None
     extra_options: tuple[tuple[str, object], ...] = field(default_factory=tuple)
 
     @property
     def secure(self) -> bool:
-        return self.tls or self.credentials is not None or self.root_certificates is not None
+        return self.tls or any(v is not None for v in (self.credentials, self.root_certificates, self.client_certificate))
 
     def channel_credentials(self) -> grpc.ChannelCredentials:
         if self.credentials is not None:
@@ -63,7 +64,7 @@ class ChannelConfig:
             opts += [
                 ("grpc.keepalive_time_ms", int(self.keepalive_s * 1000)),
                 ("grpc.keepalive_timeout_ms", int(self.keepalive_timeout_s * 1000)),
-                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.keepalive_permit_without_calls", int(self.keepalive_without_calls)),
                 ("grpc.http2.max_pings_without_data", 0),
             ]
         if self.load_balancing:

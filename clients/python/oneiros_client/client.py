@@ -53,6 +53,8 @@ class Client:
         keepalive_s: send HTTP/2 keepalive pings after this many idle seconds
             (``None`` = off); the server must allow pings that often.
         keepalive_timeout_s: drop the connection when a ping is not answered in time.
+        keepalive_without_calls: ping idle connections too (detects dead pods early;
+            the server must permit pings without calls at that rate, or it sends GOAWAY).
         max_message_bytes: largest message sent or received (default 64 MiB).
         load_balancing: gRPC policy name, e.g. ``"round_robin"`` (default: pick_first).
         wait_for_ready: queue calls while the server is unreachable (until the
@@ -78,6 +80,7 @@ class Client:
         retry_policy: RetryPolicy | None = None,
         keepalive_s: float | None = None,
         keepalive_timeout_s: float = 20.0,
+        keepalive_without_calls: bool = False,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         load_balancing: str | None = None,
         wait_for_ready: bool = False,
@@ -94,6 +97,7 @@ class Client:
             token=token,
             keepalive_s=keepalive_s,
             keepalive_timeout_s=keepalive_timeout_s,
+            keepalive_without_calls=keepalive_without_calls,
             max_message_bytes=max_message_bytes,
             load_balancing=load_balancing,
             extra_options=tuple(options),
