@@ -520,3 +520,23 @@ def test_tls_channel_with_custom_ca(tmp_path):
             plain.models()  # a plaintext client cannot talk to a TLS server
     finally:
         server.stop(None)
+
+
+def test_async_retries_then_succeeds(fake):
+    fake.unavailable_first = 2
+
+    async def run():
+        policy = RetryPolicy(retries=2, initial_backoff_s=0.01)
+        async with AsyncClient(fake.target, timeout=5, retry_policy=policy) as c:
+            return await c.models()
+
+    assert len(asyncio.run(run())) == 2 and fake.attempts == 3
+
+
+def test_retries_stop_at_the_deadline(fake):
+    fake.unavailable_first = 100
+    policy = RetryPolicy(retries=100, initial_backoff_s=0.2, max_backoff_s=0.2)
+    start = time.monotonic()
+    with Client(fake.target, timeout=0.5, retry_policy=policy) as c, pytest.raises(Unavailable):
+        c.models()
+    assert time.monotonic() - start < 1.5 and fake.attempts < 100
