@@ -44,8 +44,10 @@ def _connection_options(p: argparse.ArgumentParser, defaults: bool, target_flag:
     d = (lambda v: v) if defaults else (lambda v: argparse.SUPPRESS)
     g = p.add_argument_group("connection")
     flags = ("-a", "--target", "--address") if target_flag else ("-a", "--address")
-    g.add_argument(*flags, dest="target", default=d(os.environ.get("ONEIROS_TARGET", DEFAULT_TARGET)),
-                   help="server address host:port or dns:///host:port (env ONEIROS_TARGET; default %(default)s)")
+    target = os.environ.get("ONEIROS_TARGET", DEFAULT_TARGET)
+    shown = target.replace("%", "%%")  # spelled out: subcommands suppress defaults, so no %(default)s
+    g.add_argument(*flags, dest="target", default=d(target),
+                   help=f"server address host:port or dns:///host:port (env ONEIROS_TARGET; default {shown})")
     g.add_argument("--timeout", type=float, default=d(None), help="deadline per call in seconds")
     g.add_argument("--token", default=d(os.environ.get("ONEIROS_TOKEN")), help="bearer token (env ONEIROS_TOKEN)")
     g.add_argument("--tls", action="store_true", default=d(False), help="use TLS")
