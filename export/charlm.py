@@ -96,6 +96,11 @@ def temperature_entropies(path: Path, vocab: Vocabulary, bos: str, prompt: str,
     return {f"mean_entropy_bits_t{t:g}": round(float(e), 4) for t, e in zip(TEMPERATURES, total / tokens)}
 
 
+def _command(args: dict) -> str:
+    flags = (f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v is not None)
+    return "python -m training.charlm " + " ".join(flags)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m export.charlm", description=__doc__.split("\n")[0])
     p.add_argument("checkpoint", help="a .pt written by python -m training.charlm")
@@ -121,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     entropies = temperature_entropies(onnx_path, vocab, bos, "In the beginning" if set(
         "In the beginning") <= set(vocab.chars) else "")
     cfg = model.config
+    earlier = meta.get("earlier", [])
     manifest = Manifest(
         name=args.name or out.parent.name, version=out.name, kind="LANGUAGE_MODEL", runtime="onnxruntime",
         description=(f"character-level GRU language model ({cfg.layers}x{cfg.hidden}, "
@@ -143,9 +149,13 @@ def main(argv: list[str] | None = None) -> None:
         training={
             "data": meta["data"], "heldout": f"last {meta['heldout_fraction']:.0%} of the characters",
             "train_chars": meta["train_chars"], "heldout_chars": meta["heldout_chars"],
-            "steps": meta["step"], "minutes": meta["minutes"], "chars_seen": meta["chars_seen"],
-            "command": "python -m training.charlm " + " ".join(
-                f"--{k.replace('_', '-')} {v}" for k, v in meta["args"].items()),
+            "steps": meta["step"] + sum(e["step"] for e in earlier),
+            "minutes": round(meta["minutes"] + sum(e["minutes"] for e in earlier), 2),
+            "chars_seen": meta["chars_seen"] + sum(e["chars_seen"] for e in earlier),
+            "commands": [_command(e["args"]) for e in earlier] + [_command(meta["args"])],
+            "phases": [{k: e[k] for k in ("step", "minutes", "chars_seen", "heldout_bpc")} for e in earlier]
+            + [{"step": meta["step"], "minutes": meta["minutes"], "chars_seen": meta["chars_seen"],
+                "heldout_bpc": heldout}],
             "export": "python -m export.charlm " + " ".join(sys.argv[1:] if argv is None else argv),
             "exported_at": time.strftime("%Y-%m-%d"),
         },

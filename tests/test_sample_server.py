@@ -97,7 +97,7 @@ def test_invalid_fields_are_invalid_argument_naming_the_field(running, fields, f
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_unknown_model_and_wrong_kind(running):
+def test_unknown_model_is_not_found(running):
     with pytest.raises(grpc.RpcError) as info:
         running.stub.Sample(pb.SampleRequest(model="nope"))
     assert info.value.code() == grpc.StatusCode.NOT_FOUND

@@ -109,7 +109,14 @@ def train(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     text = load_text(args.text)
     data = split(text, args.heldout)
-    model = CharLM(CharLMConfig(len(data.vocab), args.embed, args.hidden, args.layers))
+    previous: dict = {}
+    if args.init:  # continue from a checkpoint (same vocabulary); the optimiser starts afresh
+        model, vocab, previous = load_checkpoint(args.init)
+        if vocab != data.vocab:
+            raise SystemExit(f"--init {args.init}: its vocabulary differs from this text's")
+        model.train()
+    else:
+        model = CharLM(CharLMConfig(len(data.vocab), args.embed, args.hidden, args.layers))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     train_rows = streams(data.train, args.batch)  # (B, N)
     eval_ids = data.heldout[: args.eval_chars] if args.eval_chars else data.heldout
@@ -117,7 +124,9 @@ def train(args: argparse.Namespace) -> dict:
     n_params = sum(p.numel() for p in model.parameters())
     meta = {"data": KJV_SOURCE if args.text in (None, "kjv") else str(args.text),
             "heldout_fraction": args.heldout, "train_chars": len(data.train),
-            "heldout_chars": len(data.heldout), "parameters": n_params, "args": vars(args)}
+            "heldout_chars": len(data.heldout), "parameters": n_params, "args": vars(args),
+            "earlier": [*previous.get("earlier", []), {k: previous[k] for k in ("args", "step", "minutes",
+                        "chars_seen", "heldout_bpc") if k in previous}] if previous else []}
     out.mkdir(parents=True, exist_ok=True)
     log = open(out / "train.log.jsonl", "a")
     state = model.initial_state(args.batch)
@@ -189,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--eval-chars", type=int, default=60000, help="held-out chars per periodic eval (0 = all)")
+    p.add_argument("--init", default=None, help="continue training from this checkpoint's weights")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--seed", type=int, default=0)
     return p

@@ -21,26 +21,40 @@ def distributions(
     """
     logits = np.asarray(logits, dtype=np.float64)
     batch, vocab = logits.shape
-    logp = logits - logits.max(axis=1, keepdims=True)
-    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))  # (B, V) log-probabilities
     greedy = temperature <= 0
-    scaled = logp / np.where(greedy, 1.0, np.maximum(temperature, 1e-6))[:, None]  # (B, V)
-    order = np.argsort(-scaled, axis=1, kind="stable")  # (B, V) most likely first
-    ranked = np.take_along_axis(scaled, order, axis=1)  # (B, V) descending
+    # softmax(log p / T) == softmax(logits / T): the log-normaliser is constant per row.
+    scaled = logits / np.where(greedy, 1.0, np.maximum(temperature, 1e-6))[:, None]  # (B, V)
+    scaled -= scaled.max(axis=1, keepdims=True)
+    probs = np.exp(scaled)
+    probs /= probs.sum(axis=1, keepdims=True)  # (B, V) after temperature
+    if greedy.any():
+        rows = np.flatnonzero(greedy)
+        probs[rows] = 0.0
+        probs[rows, logits[rows].argmax(axis=1)] = 1.0
+    truncate = ~greedy & (((top_k > 0) & (top_k < vocab)) | (top_p < 1))
+    if truncate.any():
+        rows = np.flatnonzero(truncate)
+        probs[rows] = _truncate(probs[rows], top_k[rows], top_p[rows])
+    return probs
+
+
+def _truncate(probs: np.ndarray, top_k: np.ndarray, top_p: np.ndarray) -> np.ndarray:
+    """Top-k then nucleus (top-p) filtering of probs (R, V), renormalised."""
+    rows, vocab = probs.shape
+    order = np.argsort(-probs, axis=1, kind="stable")  # (R, V) most likely first
+    ranked = np.take_along_axis(probs, order, axis=1)  # (R, V) descending
     k = np.where(top_k > 0, np.minimum(top_k, vocab), vocab)
-    k = np.where(greedy, 1, k)
-    keep = np.arange(vocab)[None, :] < k[:, None]  # (B, V)
-    ranked = np.where(keep, ranked, -np.inf)
-    p = np.exp(ranked - ranked[:, :1])
-    p /= p.sum(axis=1, keepdims=True)  # (B, V) after temperature and top-k
-    mass_before = np.cumsum(p, axis=1) - p
+    keep = np.arange(vocab)[None, :] < k[:, None]  # (R, V)
+    ranked = np.where(keep, ranked, 0.0)
+    ranked /= ranked.sum(axis=1, keepdims=True)  # after top-k
+    mass_before = np.cumsum(ranked, axis=1) - ranked
     keep &= mass_before < top_p[:, None]  # nucleus: stop once the mass reaches top_p
     keep[:, 0] = True
-    p = np.where(keep, p, 0.0)
-    p /= p.sum(axis=1, keepdims=True)
-    probs = np.zeros((batch, vocab))
-    np.put_along_axis(probs, order, p, axis=1)
-    return probs
+    ranked = np.where(keep, ranked, 0.0)
+    ranked /= ranked.sum(axis=1, keepdims=True)
+    out = np.zeros_like(probs)
+    np.put_along_axis(out, order, ranked, axis=1)
+    return out
 
 
 def entropy_bits(probs: np.ndarray) -> np.ndarray:
