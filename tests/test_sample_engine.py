@@ -147,3 +147,26 @@ def test_full_queue_is_overloaded():
         control.cancel()
     finally:
         small.close()
+
+
+def test_short_request_joins_and_leaves_while_a_long_one_runs(engine):
+    control = CallControl()
+    long = engine.stream(SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), control)
+    next(long)
+    steps_before = engine.batcher.stats.batches
+    short = engine.sample(SampleRequest(prompt="God", max_tokens=5, seed=1), CallControl())[0]
+    assert short.token_count == 5 and short.finish_reason == "LENGTH"
+    assert engine.active == 1  # the long one is still running: nobody waited for anybody
+    assert engine.batcher.stats.batches - steps_before < 1000
+    control.cancel()
+    with pytest.raises(Cancelled):
+        list(long)
+
+
+def test_shutdown_ends_running_generations_as_cancelled():
+    closing = make_engine()
+    chunks = closing.stream(SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), CallControl())
+    next(chunks)
+    closing.close()
+    rest = list(chunks)
+    assert rest[-1].finish_reason == "CANCELLED" and 0 < rest[-1].token_count < 2000
