@@ -180,8 +180,9 @@ class SamplerEngine:
         )  # (B, V)
         entropy = entropy_bits(probs)  # (B,)
         tokens = draw(probs, [r.rng for _, r in rows])  # (B,)
-        for (g, r), token, h in zip(rows, tokens, entropy):
-            g.accept(r, int(token), self.vocab[token], float(h))
+        vocab = self.vocab
+        for (g, r), token, h in zip(rows, tokens.tolist(), entropy.tolist()):
+            g.accept(r, token, vocab[token], h)
         metrics.observe_tokens(self.name, len(rows))
 
     def _observe(self, active: int, left: int) -> None:

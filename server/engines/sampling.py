@@ -100,6 +100,9 @@ class StopText:
 
     def push(self, piece: str) -> tuple[str, bool]:
         self.text += piece
+        if not self.stops:
+            self.released = len(self.text)
+            return piece, False
         ends = [s for s in self.stops if self.text.endswith(s)]
         if ends:
             longest = max(ends, key=len)  # earliest start among stops ending here
