@@ -28,9 +28,9 @@ MAX_JITTER = 128
 
 # Fallbacks when model.json has no "dream" parameters.
 BUILTIN_DEFAULTS = dict(
-    layer_weights={"block4_conv2": 1.0, "block4_conv4": 1.0},
-    octaves=3, octave_scale=1.4, steps_per_octave=20, step_size=0.01,
-    max_loss=None, jitter=0, max_side=512, border=2,
+    layer_weights={"block5_conv2": 1.0, "block5_conv4": 1.0},
+    octaves=3, octave_scale=1.4, steps_per_octave=20, step_size=0.006,
+    max_loss=None, jitter=8, max_side=512, border=2,
 )
 
 

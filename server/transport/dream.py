@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -23,9 +22,6 @@ def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int)
     settings = repo.settings
     image = decode_image(request.image.data, "image", max_bytes=settings.max_image_bytes,
                          max_pixels=settings.max_image_pixels)
-    for name, weight in request.layer_weights.items():
-        if not math.isfinite(weight):
-            raise FieldError(f"layer_weights[{name}]", "weight must be a finite number")
     return DreamParams(
         image=to_array(image),
         layer_weights=dict(request.layer_weights),
