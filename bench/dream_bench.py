@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -39,6 +40,16 @@ def test_image(side: int) -> np.ndarray:
     y, x = np.mgrid[0:side, 0:side].astype(np.float32) / side
     base = np.stack([np.sin(6 * x), np.cos(5 * y), np.sin(4 * (x + y))], axis=-1) * 0.3 + 0.5
     return np.clip(base + 0.05 * rng.standard_normal(base.shape), 0, 1).astype(np.float32)
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def reset_peak(device: torch.device) -> None:
@@ -144,8 +155,9 @@ def main() -> None:
         "benchmark": "dream_step",
         "layers": weights,
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
-        or platform.machine(),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1m": os.getloadavg()[0],  # other work sharing the machine during the run
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "rows": rows,

@@ -11,7 +11,7 @@ from server import metrics
 from server.control import CallControl
 from server.engines.dream import DreamParams, DreamProgress, DreamResult
 from server.errors import FieldError
-from server.imaging import decode_image, encode_image, to_array
+from server.imaging import decode_image, encode_image, fit_max_side, to_array
 from server.jobs import Job
 from server.repository import ModelRepository
 
@@ -22,6 +22,7 @@ def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int)
     settings = repo.settings
     image = decode_image(request.image.data, "image", max_bytes=settings.max_image_bytes,
                          max_pixels=settings.max_image_pixels)
+    image = fit_max_side(image, settings.job_max_side)  # no float copy of a huge photo
     return DreamParams(
         image=to_array(image),
         layer_weights=dict(request.layer_weights),
