@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from server import metrics
 from server.control import CallControl
 from server.errors import Overloaded, ShuttingDown
 
@@ -50,14 +51,12 @@ class DynamicBatcher(Generic[T, R]):
         max_size: int = 64,
         max_delay_s: float = 0.002,
         max_queue: int = 512,
-        on_batch: Callable[[int, float], None] | None = None,
     ):
         self.run_batch = run_batch
         self.name = name
         self.max_size = max_size
         self.max_delay_s = max_delay_s
         self.max_queue = max_queue
-        self.on_batch = on_batch  # (batch size, seconds the oldest item waited)
         self.stats = BatchStats()
         self._queue: deque[_Pending[T, R]] = deque()
         self._queued_size = 0
@@ -75,6 +74,7 @@ class DynamicBatcher(Generic[T, R]):
             if self._closed:
                 raise ShuttingDown(f"{self.name} is shutting down")
             if self._queued_size + size > self.max_queue and self._queue:
+                metrics.QUEUE_REJECTED.labels(self.name).inc()
                 raise Overloaded(
                     f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)",
                     retry_after_s=max(0.05, 4 * self.max_delay_s),
@@ -82,6 +82,7 @@ class DynamicBatcher(Generic[T, R]):
             pending = _Pending(item, size)
             self._queue.append(pending)
             self._queued_size += size
+            metrics.QUEUE_DEPTH.labels(self.name).set(self._queued_size)
             self._cv.notify()
         return pending.future
 
@@ -130,6 +131,7 @@ class DynamicBatcher(Generic[T, R]):
                 if pending.future.set_running_or_notify_cancel():
                     batch.append(pending)
                     total += pending.size
+            metrics.QUEUE_DEPTH.labels(self.name).set(self._queued_size)
             return batch
 
     def _loop(self) -> None:
@@ -152,5 +154,4 @@ class DynamicBatcher(Generic[T, R]):
             self.stats.batches += 1
             self.stats.items += size
             self.stats.largest = max(self.stats.largest, size)
-            if self.on_batch is not None:
-                self.on_batch(size, waited)
+            metrics.observe_batch(self.name, size, waited)

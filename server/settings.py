@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -54,9 +54,32 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(4096 * 4096, ge=64, description="largest decoded input image (w*h)")
     max_images_per_request: int = Field(256, ge=1, description="Decode/EditLatent outputs per call")
 
+    # Security
+    tls_cert: Path | None = Field(None, description="server certificate chain (PEM); enables TLS")
+    tls_key: Path | None = Field(None, description="server private key (PEM)")
+    tls_client_ca: Path | None = Field(None, description="CA bundle (PEM) for client certificates; enables mTLS")
+    auth_tokens: SecretStr = Field(SecretStr(""), description="accepted bearer tokens, comma-separated")
+    auth_tokens_file: Path | None = Field(None, description="file of accepted bearer tokens, one per line")
+
+    # Observability
+    metrics_port: int = Field(9464, ge=-1, le=65535,
+                              description="Prometheus /metrics HTTP port (0 = any free port, -1 = off)")
+
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(True, description="one JSON object per log line")
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> "Settings":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca (mTLS) needs tls_cert and tls_key")
+        for name in ("tls_cert", "tls_key", "tls_client_ca", "auth_tokens_file"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"{name}: {path} is not a readable file")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,26 @@
+"""``python -m server [--port N] [--model-repository DIR] ...``: serve the model repository."""
+
+from __future__ import annotations
+
+import sys
+
+from pydantic import ValidationError
+
+from server import log
+from server.app import serve
+from server.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings(_cli_parse_args=sys.argv[1:] if argv is None else argv)
+    except ValidationError as exc:
+        print(f"invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    log.configure(settings.log_level, settings.log_json)
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Wiring: the gRPC server, its services, model loading and graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
+
+from server import metrics
+from server.repository import ModelRepository
+from server.settings import Settings
+from server.transport import auth, health
+from server.transport.calls import ServerState
+from server.transport.servicer import OneirosServicer
+
+log = logging.getLogger("oneiros.server")
+
+
+def _server_credentials(s: Settings) -> grpc.ServerCredentials:
+    client_ca = s.tls_client_ca.read_bytes() if s.tls_client_ca is not None else None
+    return grpc.ssl_server_credentials(
+        [(s.tls_key.read_bytes(), s.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+
+
+class OneirosServer:
+    """A running Oneiros server. ``start()`` binds and returns the port; models load after."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.repository = ModelRepository(settings)
+        self.state = ServerState(self.repository)
+        self.health = health.create_health()
+        self.state.observers.append(lambda rpc, model, code, s: metrics.observe_call(rpc, model, code.name, s))
+        self.port = 0
+        self.metrics_port = 0
+        self._metrics_http = None
+        self._grpc: grpc.Server | None = None
+        self._stopped = threading.Event()
+
+    def start(self, load_in_background: bool = False) -> int:
+        s = self.settings
+        options = [
+            ("grpc.max_receive_message_length", s.max_message_bytes),
+            ("grpc.max_send_message_length", s.max_message_bytes),
+            ("grpc.so_reuseport", 0),
+        ]
+        tokens = auth.load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file)
+        self._grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="rpc"),
+            options=options,
+            maximum_concurrent_rpcs=s.max_concurrent_rpcs,
+            interceptors=[auth.BearerTokenInterceptor(tokens)] if tokens else [],
+        )
+        oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.state), self._grpc)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
+        service_names = (
+            oneiros_pb2.DESCRIPTOR.services_by_name["Oneiros"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(service_names, self._grpc)
+        address = f"{s.host}:{s.port}"
+        if s.tls_cert is not None:
+            self.port = self._grpc.add_secure_port(address, _server_credentials(s))
+        else:
+            self.port = self._grpc.add_insecure_port(address)
+        if self.port == 0:
+            raise RuntimeError(f"could not bind {s.host}:{s.port}")
+        self._grpc.start()
+        if s.metrics_port >= 0:
+            self._metrics_http = metrics.start_exporter(s.host, s.metrics_port)
+            self.metrics_port = self._metrics_http.server_port
+        log.info("listening", extra={"address": f"{s.host}:{self.port}", "metrics_port": self.metrics_port,
+                                     "tls": s.tls_cert is not None, "mtls": s.tls_client_ca is not None,
+                                     "auth": bool(tokens)})
+        if load_in_background:
+            threading.Thread(target=self.load_models, name="model-loader", daemon=True).start()
+        else:
+            self.load_models()
+        return self.port
+
+    def load_models(self) -> None:
+        self.repository.load_all()
+        for model in self.repository.models:
+            metrics.MODEL_READY.labels(model.name, model.version).set(1 if model.ready else 0)
+        self.state.loaded.set()
+        health.mark_loaded(self.health, self.repository)
+        ready = sum(m.ready for m in self.repository.models)
+        log.info("models loaded", extra={"ready": ready, "total": len(self.repository.models)})
+
+    def stop(self, grace: float | None = None) -> None:
+        """Drain: health NOT_SERVING, new calls UNAVAILABLE, in-flight calls get ``grace`` seconds."""
+        if self._stopped.is_set() or self._grpc is None:
+            return
+        grace = self.settings.grace_period_s if grace is None else grace
+        log.info("draining", extra={"grace_s": grace})
+        self.state.draining.set()
+        health.mark_draining(self.health)
+        self._grpc.stop(grace).wait()
+        self.repository.close()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
+        self._stopped.set()
+        log.info("stopped")
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    server = OneirosServer(settings)
+    server.start(load_in_background=True)
+
+    def on_signal(signum, _frame):
+        log.info("signal received", extra={"signal": signal.Signals(signum).name})
+        threading.Thread(target=server.stop, name="shutdown", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.wait()

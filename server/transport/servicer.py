@@ -1,0 +1,59 @@
+"""The Oneiros service: each RPC delegates to its family's handler module."""
+
+from __future__ import annotations
+
+from oneiros.v1 import oneiros_pb2_grpc
+
+from server.errors import NotImplementedYet
+from server.transport import models
+from server.transport.calls import CallRunner, ServerState
+
+
+def _not_built(rpc: str):
+    def handler(repo, request, control):
+        raise NotImplementedYet(f"{rpc} is part of the v1 contract but its engine is not built yet")
+
+    return handler
+
+
+def _not_built_stream(rpc: str):
+    def handler(repo, request, control):
+        raise NotImplementedYet(f"{rpc} is part of the v1 contract but its engine is not built yet")
+        yield  # pragma: no cover - makes this a generator
+
+    return handler
+
+
+class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
+    def __init__(self, state: ServerState):
+        self.calls = CallRunner(state)
+
+    def ListModels(self, request, context):
+        return self.calls.unary("ListModels", models.list_models, request, context)
+
+    def GetModel(self, request, context):
+        return self.calls.unary("GetModel", models.get_model, request, context)
+
+    def Sample(self, request, context):
+        return self.calls.unary("Sample", _not_built("Sample"), request, context)
+
+    def SampleStream(self, request, context):
+        return self.calls.stream("SampleStream", _not_built_stream("SampleStream"), request, context)
+
+    def Dream(self, request, context):
+        return self.calls.unary("Dream", _not_built("Dream"), request, context)
+
+    def DreamStream(self, request, context):
+        return self.calls.stream("DreamStream", _not_built_stream("DreamStream"), request, context)
+
+    def Stylize(self, request, context):
+        return self.calls.unary("Stylize", _not_built("Stylize"), request, context)
+
+    def StylizeStream(self, request, context):
+        return self.calls.stream("StylizeStream", _not_built_stream("StylizeStream"), request, context)
+
+    def Decode(self, request, context):
+        return self.calls.unary("Decode", _not_built("Decode"), request, context)
+
+    def EditLatent(self, request, context):
+        return self.calls.unary("EditLatent", _not_built("EditLatent"), request, context)

@@ -1,0 +1,50 @@
+"""Shared fixtures: a real in-process Oneiros server on port 0."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from oneiros.v1 import oneiros_pb2_grpc
+
+from server.app import OneirosServer
+from server.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Running:
+    server: OneirosServer
+    channel: grpc.Channel
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    @property
+    def stub(self) -> oneiros_pb2_grpc.OneirosStub:
+        return oneiros_pb2_grpc.OneirosStub(self.channel)
+
+
+@pytest.fixture
+def serve():
+    """Factory: ``serve(model_repository, **settings) -> Running``; all stopped at teardown."""
+    started: list[Running] = []
+
+    def _serve(model_repository: Path, **overrides) -> Running:
+        options = dict(host="127.0.0.1", port=0, metrics_port=0, model_repository=model_repository,
+                       log_json=False)
+        settings = Settings(**(options | overrides))
+        server = OneirosServer(settings)
+        server.start()
+        running = Running(server, grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+        started.append(running)
+        return running
+
+    yield _serve
+    for running in started:
+        running.channel.close()
+        running.server.stop(grace=0)
