@@ -36,7 +36,7 @@ ImageInput = Image.Image | np.ndarray  # decoded image, any size and mode
 class Grid:
     axis_x: int = 0
     axis_y: int = 1
-    steps: int = 0  # points per side; 0 = DEFAULT_GRID_STEPS
+    steps: int = 0  # points per side; 0 = DEFAULT_GRID_STEPS (fewer if max images is lower)
     extent: float = 0.0  # covers [-extent, extent]; 0 = DEFAULT_GRID_EXTENT
 
 
@@ -141,11 +141,11 @@ class LatentEngine:
                 raise FieldError(f"grid.{name}", f"is {axis}; axes are 0 to {self.latent_size - 1}")
         if grid.axis_x == grid.axis_y:
             raise FieldError("grid.axis_y", f"equals grid.axis_x ({grid.axis_x}); give two different axes")
-        steps = grid.steps or DEFAULT_GRID_STEPS
         limit = int(np.sqrt(self.check.max_images))
+        steps = grid.steps or min(DEFAULT_GRID_STEPS, limit)
         if not 2 <= steps <= limit:
             raise FieldError("grid.steps", f"is {steps}; allowed 2 to {limit} (steps x steps images), 0 = "
-                                           f"{DEFAULT_GRID_STEPS}")
+                                           f"{min(DEFAULT_GRID_STEPS, limit)}")
         extent = grid.extent or DEFAULT_GRID_EXTENT
         if not (np.isfinite(extent) and 0 < extent <= self.check.max_abs):
             raise FieldError("grid.extent", f"is {extent}; allowed (0, {self.check.max_abs:g}], 0 = "
