@@ -15,7 +15,7 @@ DEFAULT_TARGET = "localhost:50051"
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
-def _read(value: bytes | str | os.PathLike | None) -> bytes | None:
+def _read(value: bytes | str | os.PathLike[str] | None) -> bytes | None:
     """PEM contents given as bytes or as a file path."""
     if value is None or isinstance(value, bytes):
         return value
@@ -29,21 +29,22 @@ class ChannelConfig:
 
     target: str = DEFAULT_TARGET
     tls: bool = False
-    root_certificates: bytes | str | os.PathLike | None = None
-    client_certificate: bytes | str | os.PathLike | None = None
-    client_key: bytes | str | os.PathLike | None = None
+    root_certificates: bytes | str | os.PathLike[str] | None = None
+    client_certificate: bytes | str | os.PathLike[str] | None = None
+    client_key: bytes | str | os.PathLike[str] | None = None
     server_name: str | None = None
     credentials: grpc.ChannelCredentials | None = None
     token: str | None = None
     keepalive_s: float | None = None
     keepalive_timeout_s: float = 20.0
+    keepalive_without_calls: bool = False
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     load_balancing: str | None = None
     extra_options: tuple[tuple[str, object], ...] = field(default_factory=tuple)
 
     @property
     def secure(self) -> bool:
-        return self.tls or self.credentials is not None or self.root_certificates is not None
+        return self.tls or any(v is not None for v in (self.credentials, self.root_certificates, self.client_certificate))
 
     def channel_credentials(self) -> grpc.ChannelCredentials:
         if self.credentials is not None:
@@ -63,11 +64,11 @@ class ChannelConfig:
             opts += [
                 ("grpc.keepalive_time_ms", int(self.keepalive_s * 1000)),
                 ("grpc.keepalive_timeout_ms", int(self.keepalive_timeout_s * 1000)),
-                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.keepalive_permit_without_calls", int(self.keepalive_without_calls)),
                 ("grpc.http2.max_pings_without_data", 0),
             ]
         if self.load_balancing:
-            config = {"loadBalancingConfig": [{self.load_balancing: {}}]}
+            config: dict[str, object] = {"loadBalancingConfig": [{self.load_balancing: {}}]}
             opts.append(("grpc.service_config", json.dumps(config)))
         if self.server_name:
             opts.append(("grpc.ssl_target_name_override", self.server_name))

@@ -33,7 +33,7 @@ EditsLike = Union[Mapping[str, float], Iterable[tuple[str, float]]]
 GridLike = Union[Grid, Sequence[float]]
 
 
-def _enum(enum: Any, value: str | int, what: str) -> int:
+def _enum(enum: Any, value: str | int, what: str) -> Any:
     if isinstance(value, int):
         return value
     name = value.upper()
@@ -272,7 +272,7 @@ def _grid(grid: GridLike) -> pb.Grid:
         values = list(grid)
         if not 2 <= len(values) <= 4:
             raise ValueError("grid must be a Grid or (axis_x, axis_y[, steps[, extent]])")
-        grid = Grid(*values)
+        grid = Grid(int(values[0]), int(values[1]), *(int(v) for v in values[2:3]), *(float(v) for v in values[3:]))
     return pb.Grid(axis_x=int(grid.axis_x), axis_y=int(grid.axis_y), steps=int(grid.steps), extent=float(grid.extent))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -50,9 +50,9 @@ class AsyncClient:
         *,
         timeout: float | None = None,
         tls: bool = False,
-        root_certificates: bytes | str | os.PathLike | None = None,
-        client_certificate: bytes | str | os.PathLike | None = None,
-        client_key: bytes | str | os.PathLike | None = None,
+        root_certificates: bytes | str | os.PathLike[str] | None = None,
+        client_certificate: bytes | str | os.PathLike[str] | None = None,
+        client_key: bytes | str | os.PathLike[str] | None = None,
         server_name: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         token: str | None = None,
@@ -60,8 +60,10 @@ class AsyncClient:
         retry_policy: RetryPolicy | None = None,
         keepalive_s: float | None = None,
         keepalive_timeout_s: float = 20.0,
+        keepalive_without_calls: bool = False,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         load_balancing: str | None = None,
+        wait_for_ready: bool = False,
         options: Sequence[tuple[str, object]] = (),
     ):
         self.config = ChannelConfig(
@@ -75,6 +77,7 @@ class AsyncClient:
             token=token,
             keepalive_s=keepalive_s,
             keepalive_timeout_s=keepalive_timeout_s,
+            keepalive_without_calls=keepalive_without_calls,
             max_message_bytes=max_message_bytes,
             load_balancing=load_balancing,
             extra_options=tuple(options),
@@ -86,8 +89,9 @@ class AsyncClient:
         else:
             self._channel = grpc.aio.insecure_channel(target, self.config.options())
         self._metadata = self.config.metadata()
+        self._wait_for_ready = wait_for_ready
         self._stub = oneiros_pb2_grpc.OneirosStub(self._channel)
-        self._health = self._channel.unary_unary(cv.HEALTH_CHECK)
+        self._health: Any = self._channel.unary_unary(cv.HEALTH_CHECK)
 
     # ------------------------------------------------------------ plumbing
 
@@ -110,9 +114,9 @@ class AsyncClient:
         timeout = self.timeout if timeout is _DEFAULT else timeout
         return None if timeout is None else time.monotonic() + timeout
 
-    @staticmethod
-    def _remaining(deadline: float | None) -> float | None:
-        return None if deadline is None else max(0.0, deadline - time.monotonic())
+    def _call_options(self, deadline: float | None) -> dict[str, Any]:
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return {"timeout": timeout, "metadata": self._metadata, "wait_for_ready": self._wait_for_ready}
 
     async def _backoff(self, err: OneirosError, attempt: int, deadline: float | None) -> bool:
         """Sleep before retry ``attempt + 1``; False when the call must fail now."""
@@ -129,7 +133,7 @@ class AsyncClient:
         attempt = 0
         while True:
             try:
-                return await method(request, timeout=self._remaining(deadline), metadata=self._metadata)
+                return await method(request, **self._call_options(deadline))
             except grpc.RpcError as e:
                 err = from_rpc_error(e)
                 if not await self._backoff(err, attempt, deadline):
@@ -138,11 +142,11 @@ class AsyncClient:
 
     async def _stream(
         self, method: Callable[..., Any], request: Any, convert: Callable[[Any], T | None], timeout: float | None
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T, None]:
         deadline = self._deadline(timeout)
         attempt = 0
         while True:
-            call = method(request, timeout=self._remaining(deadline), metadata=self._metadata)
+            call = method(request, **self._call_options(deadline))
             received = False
             try:
                 async for message in call:
@@ -179,7 +183,7 @@ class AsyncClient:
 
     async def models(self, kind: str | int = 0, *, timeout: float | None = _DEFAULT) -> list[ModelInfo]:
         """Every model in the server's repository (optionally only one ``kind``, e.g. "VAE")."""
-        kind_value = cv._enum(pb.ModelKind, kind, "kind") if kind else 0
+        kind_value = cv._enum(pb.ModelKind, kind or 0, "kind")
         resp = await self._unary(self._stub.ListModels, pb.ListModelsRequest(kind=kind_value), timeout)
         return [cv.model_info(m) for m in resp.models]
 
@@ -229,7 +233,7 @@ class AsyncClient:
         stop: Sequence[str] = (),
         n: int = 1,
         timeout: float | None = _DEFAULT,
-    ) -> AsyncIterator[SampleChunk]:
+    ) -> AsyncGenerator[SampleChunk, None]:
         """As :meth:`sample`, yielding text pieces as they are generated.
 
         Closing the iterator (``await it.aclose()``, or ``async with
@@ -289,7 +293,7 @@ class AsyncClient:
         output_format: str = "PNG",
         preview_every: int = 0,
         timeout: float | None = _DEFAULT,
-    ) -> AsyncIterator[Progress | DreamResult]:
+    ) -> AsyncGenerator[Progress | DreamResult, None]:
         """As :meth:`dream`, yielding a :class:`Progress` per step (with a preview image
         every ``preview_every`` steps) and finally the :class:`DreamResult`.
         Closing the iterator cancels the job on the server."""
@@ -359,7 +363,7 @@ class AsyncClient:
         output_format: str = "PNG",
         preview_every: int = 0,
         timeout: float | None = _DEFAULT,
-    ) -> AsyncIterator[Progress | StylizeResult]:
+    ) -> AsyncGenerator[Progress | StylizeResult, None]:
         """As :meth:`stylize`, yielding :class:`Progress` per step (loss and its parts)
         and finally the :class:`StylizeResult`. Closing the iterator cancels the job."""
         req = cv.stylize_request(

@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
@@ -89,7 +90,7 @@ def _write_images(args: argparse.Namespace, imgs: list[PILImage.Image], latents:
     if len(imgs) == 1:
         img = imgs[0]
         if args.scale != 1:
-            img = img.resize((img.width * args.scale, img.height * args.scale), PILImage.NEAREST)
+            img = img.resize((img.width * args.scale, img.height * args.scale), PILImage.Resampling.NEAREST)
         print(f"wrote {_save(img, out)}")
     elif imgs:
         grid = images.make_grid(imgs, cols, scale=args.scale)
@@ -254,7 +255,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_job(stream, args: argparse.Namespace, what: str):
+def _run_job(stream: Any, args: argparse.Namespace, what: str) -> Any:
     """Drive a Dream/Stylize stream with a tqdm bar; return the final result."""
     from tqdm import tqdm
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -53,8 +53,12 @@ class Client:
         keepalive_s: send HTTP/2 keepalive pings after this many idle seconds
             (``None`` = off); the server must allow pings that often.
         keepalive_timeout_s: drop the connection when a ping is not answered in time.
+        keepalive_without_calls: ping idle connections too (detects dead pods early;
+            the server must permit pings without calls at that rate, or it sends GOAWAY).
         max_message_bytes: largest message sent or received (default 64 MiB).
         load_balancing: gRPC policy name, e.g. ``"round_robin"`` (default: pick_first).
+        wait_for_ready: queue calls while the server is unreachable (until the
+            deadline) instead of failing at once with UNAVAILABLE.
         options: extra ``(key, value)`` gRPC channel arguments.
 
     Use it as a context manager, or call :meth:`close`.
@@ -66,9 +70,9 @@ class Client:
         *,
         timeout: float | None = None,
         tls: bool = False,
-        root_certificates: bytes | str | os.PathLike | None = None,
-        client_certificate: bytes | str | os.PathLike | None = None,
-        client_key: bytes | str | os.PathLike | None = None,
+        root_certificates: bytes | str | os.PathLike[str] | None = None,
+        client_certificate: bytes | str | os.PathLike[str] | None = None,
+        client_key: bytes | str | os.PathLike[str] | None = None,
         server_name: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         token: str | None = None,
@@ -76,8 +80,10 @@ class Client:
         retry_policy: RetryPolicy | None = None,
         keepalive_s: float | None = None,
         keepalive_timeout_s: float = 20.0,
+        keepalive_without_calls: bool = False,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         load_balancing: str | None = None,
+        wait_for_ready: bool = False,
         options: Sequence[tuple[str, object]] = (),
     ):
         self.config = ChannelConfig(
@@ -91,6 +97,7 @@ class Client:
             token=token,
             keepalive_s=keepalive_s,
             keepalive_timeout_s=keepalive_timeout_s,
+            keepalive_without_calls=keepalive_without_calls,
             max_message_bytes=max_message_bytes,
             load_balancing=load_balancing,
             extra_options=tuple(options),
@@ -102,8 +109,9 @@ class Client:
         else:
             self._channel = grpc.insecure_channel(target, self.config.options())
         self._metadata = self.config.metadata()
+        self._wait_for_ready = wait_for_ready
         self._stub = oneiros_pb2_grpc.OneirosStub(self._channel)
-        self._health = self._channel.unary_unary(cv.HEALTH_CHECK)
+        self._health: Any = self._channel.unary_unary(cv.HEALTH_CHECK)
 
     # ------------------------------------------------------------ plumbing
 
@@ -126,9 +134,9 @@ class Client:
         timeout = self.timeout if timeout is _DEFAULT else timeout
         return None if timeout is None else time.monotonic() + timeout
 
-    @staticmethod
-    def _remaining(deadline: float | None) -> float | None:
-        return None if deadline is None else max(0.0, deadline - time.monotonic())
+    def _call_options(self, deadline: float | None) -> dict[str, Any]:
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return {"timeout": timeout, "metadata": self._metadata, "wait_for_ready": self._wait_for_ready}
 
     def _backoff(self, err: OneirosError, attempt: int, deadline: float | None) -> bool:
         """Sleep before retry ``attempt + 1``; False when the call must fail now."""
@@ -145,7 +153,7 @@ class Client:
         attempt = 0
         while True:
             try:
-                return method(request, timeout=self._remaining(deadline), metadata=self._metadata)
+                return method(request, **self._call_options(deadline))
             except grpc.RpcError as e:
                 err = from_rpc_error(e)
                 if not self._backoff(err, attempt, deadline):
@@ -154,11 +162,11 @@ class Client:
 
     def _stream(
         self, method: Callable[..., Any], request: Any, convert: Callable[[Any], T | None], timeout: float | None
-    ) -> Iterator[T]:
+    ) -> Generator[T, None, None]:
         deadline = self._deadline(timeout)
         attempt = 0
         while True:
-            call = method(request, timeout=self._remaining(deadline), metadata=self._metadata)
+            call = method(request, **self._call_options(deadline))
             received = False
             try:
                 for message in call:
@@ -195,7 +203,7 @@ class Client:
 
     def models(self, kind: str | int = 0, *, timeout: float | None = _DEFAULT) -> list[ModelInfo]:
         """Every model in the server's repository (optionally only one ``kind``, e.g. "VAE")."""
-        kind_value = cv._enum(pb.ModelKind, kind, "kind") if kind else 0
+        kind_value = cv._enum(pb.ModelKind, kind or 0, "kind")
         resp = self._unary(self._stub.ListModels, pb.ListModelsRequest(kind=kind_value), timeout)
         return [cv.model_info(m) for m in resp.models]
 
@@ -245,7 +253,7 @@ class Client:
         stop: Sequence[str] = (),
         n: int = 1,
         timeout: float | None = _DEFAULT,
-    ) -> Iterator[SampleChunk]:
+    ) -> Generator[SampleChunk, None, None]:
         """As :meth:`sample`, yielding text pieces as they are generated.
 
         Closing the iterator (``break`` then garbage collection, or ``.close()``)
@@ -305,7 +313,7 @@ class Client:
         output_format: str = "PNG",
         preview_every: int = 0,
         timeout: float | None = _DEFAULT,
-    ) -> Iterator[Progress | DreamResult]:
+    ) -> Generator[Progress | DreamResult, None, None]:
         """As :meth:`dream`, yielding a :class:`Progress` per step (with a preview image
         every ``preview_every`` steps) and finally the :class:`DreamResult`.
         Closing the iterator cancels the job on the server."""
@@ -375,7 +383,7 @@ class Client:
         output_format: str = "PNG",
         preview_every: int = 0,
         timeout: float | None = _DEFAULT,
-    ) -> Iterator[Progress | StylizeResult]:
+    ) -> Generator[Progress | StylizeResult, None, None]:
         """As :meth:`stylize`, yielding :class:`Progress` per step (loss and its parts)
         and finally the :class:`StylizeResult`. Closing the iterator cancels the job."""
         req = cv.stylize_request(

@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 
 from oneiros.v1 import oneiros_pb2 as pb
 
-ImageLike = Union[PILImage.Image, np.ndarray, str, os.PathLike, bytes, bytearray, memoryview]
+ImageLike = Union[PILImage.Image, np.ndarray, str, os.PathLike[str], bytes, bytearray, memoryview]
 """Anything the SDK accepts as an image: a PIL image, an array ((H, W), (H, W, 1|3|4);
 uint8, or float in [0, 1]), a file path, or the bytes of an encoded PNG/JPEG/WebP file."""
 
@@ -106,7 +106,7 @@ def make_grid(
     for i, im in enumerate(images):
         im = im.convert(mode)
         if scale != 1:
-            im = im.resize((im.width * scale, im.height * scale), PILImage.NEAREST)
+            im = im.resize((im.width * scale, im.height * scale), PILImage.Resampling.NEAREST)
         r, c = divmod(i, cols)
         grid.paste(im, (padding + c * (cw + padding), padding + r * (ch + padding)))
     return grid
