@@ -211,12 +211,16 @@ class LatentEngine:
             raise FieldError("source", f"give an {image_field} or a {latent_field}")
         return None
 
-    def _encode(self, image: ImageInput, field: str, control: CallControl | None) -> np.ndarray:
+    def require_encoder(self, field: str) -> None:
+        """Raise WrongModelKind if this model cannot encode the image given in ``field``."""
         if self.encoder is None:
             raise WrongModelKind(
                 f"model {self.name!r} is a {self.kind} without an encoder, so it cannot take an image "
                 f"({field}); send a latent instead, or use a VAE model for images"
             )
+
+    def _encode(self, image: ImageInput, field: str, control: CallControl | None) -> np.ndarray:
+        self.require_encoder(field)
         try:
             digit = to_digit(image)  # (28, 28, 1)
         except ValueError:
