@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.engines.base import Engine, EngineInfo
-from server.repository.manifest import Manifest
-from server.settings import Settings
+
+if TYPE_CHECKING:  # server.repository's loader imports this package: keep it one-way at run time
+    from server.repository.manifest import Manifest
+    from server.settings import Settings
 
 # kind -> ("module:factory", RPC families it serves). Imported lazily: torch loads
 # only when a torch model is in the repository.

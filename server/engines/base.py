@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from server.repository.manifest import Manifest
-from server.settings import Settings
+if TYPE_CHECKING:  # importing server.repository here would be circular (its loader imports engines)
+    from server.repository.manifest import Manifest
+    from server.settings import Settings
 
 
 @dataclass
