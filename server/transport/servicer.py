@@ -5,7 +5,7 @@ from __future__ import annotations
 from oneiros.v1 import oneiros_pb2_grpc
 
 from server.errors import NotImplementedYet
-from server.transport import dream, models
+from server.transport import dream, latent, models
 from server.transport.calls import CallRunner, ServerState
 
 
@@ -53,7 +53,7 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.stream("StylizeStream", _not_built_stream("StylizeStream"), request, context)
 
     def Decode(self, request, context):
-        return self.calls.unary("Decode", _not_built("Decode"), request, context)
+        return self.calls.unary("Decode", latent.decode, request, context)
 
     def EditLatent(self, request, context):
-        return self.calls.unary("EditLatent", _not_built("EditLatent"), request, context)
+        return self.calls.unary("EditLatent", latent.edit_latent, request, context)
