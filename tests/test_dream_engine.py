@@ -31,10 +31,13 @@ def photo() -> np.ndarray:
     return np.stack([x / 63, y / 47, 0.3 + 0.5 * disc], axis=-1)
 
 
+NO_JITTER = default_dream_params({"jitter": 0})  # zero fields take these defaults
+
+
 def _dream(backbone, image, emit=None, control=None, **fields):
     fields = {"layer_weights": SMALL, "octaves": 1, "steps_per_octave": 4, "step_size": 0.01, **fields}
     return run_dream(backbone, DreamParams(image, **fields), control or CallControl(),
-                     emit or (lambda event: None), device=CPU)
+                     emit or (lambda event: None), device=CPU, defaults=NO_JITTER)
 
 
 def test_layer_names_follow_the_chapter(backbone):
