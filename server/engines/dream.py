@@ -45,7 +45,7 @@ class DreamParams:
     steps_per_octave: int = 0
     step_size: float = 0.0
     max_loss: float | None = None
-    jitter: int = 0
+    jitter: int | None = None  # None = the model's default; 0 = off
     seed: int | None = None
     max_side: int = 0
     preview_every: int = 0
@@ -89,7 +89,7 @@ def resolve(params: DreamParams, defaults: DreamParams, layer_names: list[str],
         steps_per_octave=params.steps_per_octave or defaults.steps_per_octave,
         step_size=params.step_size or defaults.step_size,
         max_loss=params.max_loss if params.max_loss is not None else defaults.max_loss,
-        jitter=params.jitter or defaults.jitter,
+        jitter=params.jitter if params.jitter is not None else defaults.jitter,
         max_side=params.max_side or min(defaults.max_side, max_side_limit),
     )
     image = p.image

@@ -31,7 +31,7 @@ def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int)
         steps_per_octave=request.steps_per_octave,
         step_size=request.step_size,
         max_loss=request.max_loss if request.HasField("max_loss") else None,
-        jitter=request.jitter,
+        jitter=request.jitter if request.HasField("jitter") else None,
         seed=request.seed if request.HasField("seed") else None,
         max_side=request.max_side,
         preview_every=preview_every,
