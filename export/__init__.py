@@ -1,1 +1,1 @@
-"""Export trained models to ONNX and write their ``models/<name>/<version>/model.json``."""
+"""Export: trained torch models -> ONNX files + ``model.json`` in the model repository."""

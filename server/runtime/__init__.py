@@ -1,0 +1,1 @@
+"""Runtimes: how an engine runs what the model repository holds (ONNX Runtime sessions, torch modules)."""
