@@ -5,7 +5,8 @@ In one run, on the same machine and weights:
       against a naive in-process torch loop that re-feeds the last ``--window``
       characters every step (the keras-io example's method);
   (b) aggregate characters/s with 1, 4, 16, 64 concurrent streams, continuous batching
-      on and off, with p50/p99 time to first token and per-token latency.
+      on and off, with p50/p99 time to first token, per-token latency and the server's
+      CPU time per character; and the engine alone (in-process, no gRPC) for reference.
 Prints a table and writes JSON under bench/results/.
 
     python -m bench.sample_bench
@@ -27,7 +28,7 @@ import numpy as np
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros.v1 import oneiros_pb2_grpc
 
-from bench.common import REPO, machine, print_table, server_process, write_results
+from bench.common import REPO, machine, print_table, server_process_with_pid, write_results
 
 PROMPT = "And it came to pass"
 
@@ -73,6 +74,41 @@ def one_stream(stub, model: str, tokens: int, temperature: float, seed: int) -> 
     return {"chars": chars, "ttft": first, "gaps": gaps, "seconds": time.perf_counter() - start}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def in_process(model_dir: Path, streams: int, tokens: int, temperature: float, threads: int) -> float:
+    """Aggregate chars/s of the engine alone (continuous batching, no gRPC), one reader thread per stream."""
+    import json
+
+    from server.control import CallControl
+    from server.engines.sampler import SampleRequest, load
+    from server.repository.manifest import Manifest
+    from server.settings import Settings
+
+    manifest = Manifest.model_validate(json.loads((model_dir / "model.json").read_text()))
+    engine = load(manifest, model_dir, Settings(metrics_port=-1, ort_threads=threads))
+    engine.warmup()
+    counts = [0] * streams
+
+    def run(i: int) -> None:
+        request = SampleRequest(prompt=PROMPT, max_tokens=tokens, temperature=temperature, seed=i)
+        counts[i] = sum(len(c.text) for c in engine.stream(request, CallControl()))
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
+    start = time.perf_counter()
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    seconds = time.perf_counter() - start
+    engine.close()
+    return round(sum(counts) / seconds, 1)
+
+
 def concurrent(stub, model: str, streams: int, tokens: int, temperature: float) -> dict:
     results: list[dict] = [{}] * streams
     barrier = threading.Barrier(streams)
@@ -99,11 +135,16 @@ def concurrent(stub, model: str, streams: int, tokens: int, temperature: float) 
 def measure(repo: Path, model: str, batching: bool, args) -> dict:
     flags = ["--model-repository", str(repo), "--ort-threads", str(args.threads), "--workers", "160",
              "--batching" if batching else "--no-batching"]
-    with server_process(*flags) as port, grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with server_process_with_pid(*flags) as (port, pid, _), grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = oneiros_pb2_grpc.OneirosStub(channel)
         one_stream(stub, model, 20, args.temperature, seed=0)  # warm the connection
         single = [one_stream(stub, model, args.tokens, args.temperature, seed=0) for _ in range(args.repeats)]
-        rows = [concurrent(stub, model, s, args.tokens, args.temperature) for s in args.streams]
+        rows = []
+        for streams in args.streams:
+            before = cpu_seconds(pid)
+            row = concurrent(stub, model, streams, args.tokens, args.temperature)
+            row["server_cpu_us_per_char"] = round((cpu_seconds(pid) - before) / row["chars"] * 1e6, 1)
+            rows.append(row)
     return {"single_stream_chars_per_s": round(statistics.median(r["chars"] / r["seconds"] for r in single), 1),
             "concurrency": rows}
 
@@ -132,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     naive = statistics.median(naive_torch(model_dir / "model.pt", args.naive_tokens, args.window,
                                           args.temperature, 0) for _ in range(args.repeats))
     runs = {"continuous": measure(repo, model, True, args), "per_request": measure(repo, model, False, args)}
+    engine_only = {s: in_process(model_dir, s, args.tokens, args.temperature, args.threads) for s in args.streams}
     on = runs["continuous"]
     one = on["concurrency"][0]["chars_per_s"]
     report = {
@@ -140,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
         "naive_window": args.window, "naive_chars_per_s": round(naive, 1), "runs": runs,
         "single_stream_vs_naive": round(on["single_stream_chars_per_s"] / naive, 2),
         "aggregate_vs_one_stream": {r["streams"]: round(r["chars_per_s"] / one, 2) for r in on["concurrency"]},
+        "engine_only_chars_per_s": engine_only,
+        "engine_only_vs_one_stream": {s: round(v / engine_only[args.streams[0]], 2) for s, v in engine_only.items()},
     }
     print(f"machine: {machine()['cpu']}, {machine()['cores']} CPUs; {report['note']}; threads={args.threads}")
     print(f"single stream: gRPC {on['single_stream_chars_per_s']:.0f} chars/s vs naive torch re-feed "
@@ -149,9 +193,13 @@ def main(argv: list[str] | None = None) -> None:
         base = run["concurrency"][0]["chars_per_s"]
         for r in run["concurrency"]:
             rows.append([key, r["streams"], r["chars_per_s"], round(r["chars_per_s"] / base, 2),
-                         r["ttft_p50_ms"], r["ttft_p99_ms"], r["token_p50_ms"], r["token_p99_ms"]])
+                         r["ttft_p50_ms"], r["ttft_p99_ms"], r["token_p50_ms"], r["token_p99_ms"],
+                         r["server_cpu_us_per_char"]])
+    for streams, value in engine_only.items():
+        rows.append(["engine only", streams, value, report["engine_only_vs_one_stream"][streams],
+                     "", "", "", "", ""])
     print_table(["batching", "streams", "chars/s", "x 1 stream", "TTFT p50 ms", "TTFT p99 ms",
-                 "token p50 ms", "token p99 ms"], rows)
+                 "token p50 ms", "token p99 ms", "server CPU us/char"], rows)
     print(f"wrote {write_results('sample', report)}")
 
 
