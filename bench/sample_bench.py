@@ -134,6 +134,7 @@ def concurrent(stub, model: str, streams: int, tokens: int, temperature: float) 
 
 def measure(repo: Path, model: str, batching: bool, args) -> dict:
     flags = ["--model-repository", str(repo), "--ort-threads", str(args.threads), "--workers", "160",
+             "--sample-stream-flush-ms", str(args.flush_ms),
              "--batching" if batching else "--no-batching"]
     with server_process_with_pid(*flags) as (port, pid, _), grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = oneiros_pb2_grpc.OneirosStub(channel)
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16, 64])
     p.add_argument("--repeats", type=int, default=3, help="single-stream repeats (median)")
     p.add_argument("--temperature", type=float, default=0.5)
+    p.add_argument("--flush-ms", type=float, default=0.0, help="the server's --sample-stream-flush-ms")
     p.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime intra-op threads")
     args = p.parse_args(argv)
 
@@ -179,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     report = {
         "note": "2 vCPUs shared with other jobs: compare the ratios measured side by side, not absolutes",
         "model": str(args.model_dir), "tokens_per_stream": args.tokens, "threads": args.threads,
+        "flush_ms": args.flush_ms,
         "naive_window": args.window, "naive_chars_per_s": round(naive, 1), "runs": runs,
         "single_stream_vs_naive": round(on["single_stream_chars_per_s"] / naive, 2),
         "aggregate_vs_one_stream": {r["streams"]: round(r["chars_per_s"] / one, 2) for r in on["concurrency"]},
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
                      "", "", "", "", ""])
     print_table(["batching", "streams", "chars/s", "x 1 stream", "TTFT p50 ms", "TTFT p99 ms",
                  "token p50 ms", "token p99 ms", "server CPU us/char"], rows)
-    print(f"wrote {write_results('sample', report)}")
+    print(f"wrote {write_results(f'sample_flush{args.flush_ms:g}ms', report)}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     sample_max_n: int = Field(16, ge=1, le=1024, description="most completions (n) per Sample request")
     sample_max_prompt_chars: int = Field(8192, ge=1, description="longest prompt accepted")
     sample_max_stop: int = Field(8, ge=0, le=64, description="most stop sequences per request")
+    sample_stream_flush_ms: float = Field(0.0, ge=0, le=1000, description="SampleStream: characters made "
+                                          "within this window go out as one chunk (0 = each at once)")
 
     # Long torch jobs (Dream, Stylize): one bounded pool per backbone model
     job_workers: int = Field(1, ge=1, le=64, description="Dream/Stylize jobs that run at once")

@@ -170,3 +170,15 @@ def test_shutdown_ends_running_generations_as_cancelled():
     closing.close()
     rest = list(chunks)
     assert rest[-1].finish_reason == "CANCELLED" and 0 < rest[-1].token_count < 2000
+
+
+@pytest.mark.parametrize("batching", [True, False])
+def test_flush_window_sends_fewer_chunks_with_the_same_text(engine, batching):
+    grouped = make_engine(sample_stream_flush_ms=50, batching=batching)
+    request = SampleRequest(prompt="And", max_tokens=100, temperature=1.0, seed=2)
+    try:
+        chunks = list(grouped.stream(request, CallControl()))
+    finally:
+        grouped.close()
+    assert "".join(c.text for c in chunks) == engine.sample(request, CallControl())[0].text
+    assert len(chunks) < 50 and chunks[-1].finish_reason == "LENGTH"

@@ -8,6 +8,7 @@ matcher, so its text never depends on the other sequences of the batch.
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -93,11 +94,12 @@ class Generation:
     rows: list[Row] = field(default_factory=list)
     events: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     abandoned: bool = False  # the caller stopped reading
+    flush_s: float = 0.0  # gather a completion's pieces for this long into one chunk
 
     @classmethod
-    def create(cls, params: SampleParams, control: CallControl) -> Generation:
+    def create(cls, params: SampleParams, control: CallControl, flush_s: float = 0.0) -> Generation:
         rows = [Row(i, rng_for(params.seed, i), StopText(params.stop)) for i in range(params.n)]
-        return cls(params, control, rows)
+        return cls(params, control, rows, flush_s=flush_s)
 
     @property
     def finished(self) -> bool:
@@ -132,13 +134,29 @@ class Generation:
                 row.finish_reason, row.state = CANCELLED, None
             self.events.put(exc)
 
+    def drain(self) -> list[Chunk]:
+        """Everything queued now, consecutive pieces of one completion merged (caller-driven loops)."""
+        out: list[Chunk] = []
+        while not self.events.empty():
+            event = self.events.get()
+            if isinstance(event, BaseException):
+                raise event
+            last = out[-1] if out else None
+            if last is not None and last.index == event.index and last.finish_reason is None:
+                out[-1] = Chunk(event.index, last.text + event.text, event.finish_reason,
+                                event.token_count, event.mean_entropy_bits)
+            else:
+                out.append(event)
+        return out
+
     def chunks(self, poll_s: float = 0.05) -> Iterator[Chunk]:
         """The chunks in order as they are produced; raises the call's error if it stops.
 
-        When the reader falls behind, consecutive pieces of one completion that are
-        already waiting are merged into one chunk (fewer, larger messages under load).
+        Consecutive pieces of one completion that are already waiting, or that arrive
+        within ``flush_s`` of the first, are merged into one chunk (fewer, larger
+        messages under load).
         """
-        remaining, held = self.params.n, None
+        remaining, held, started = self.params.n, None, set()
         try:
             while remaining:
                 if held is not None:
@@ -151,8 +169,14 @@ class Generation:
                         continue
                 if isinstance(event, BaseException):
                     raise event
-                while event.finish_reason is None and not self.events.empty():
-                    more = self.events.get()
+                gather_until = time.monotonic() + (self.flush_s if event.index in started else 0.0)
+                started.add(event.index)  # a completion's first piece goes out at once
+                while event.finish_reason is None:
+                    wait = gather_until - time.monotonic()
+                    try:
+                        more = self.events.get(timeout=wait) if wait > 0 else self.events.get_nowait()
+                    except queue.Empty:
+                        break
                     if isinstance(more, BaseException) or more.index != event.index:
                         held = more
                         break

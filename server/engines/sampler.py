@@ -10,6 +10,7 @@ advances together, one ONNX Runtime call per step (``server.continuous``), or, w
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -111,7 +112,7 @@ class SamplerEngine:
 
     def stream(self, request: SampleRequest, control: CallControl) -> Iterator[Chunk]:
         """Chunks of new text as they are produced (``Chunk.index`` = which completion)."""
-        generation = Generation.create(self.validate(request), control)
+        generation = Generation.create(self.validate(request), control, self.settings.sample_stream_flush_ms / 1e3)
         if self.batcher is None:
             return self._run_alone(generation)
         self.batcher.submit(generation, size=generation.params.n)
@@ -138,9 +139,13 @@ class SamplerEngine:
     # ---------------------------------------------------------------- stepping
     def _run_alone(self, generation: Generation) -> Iterator[Chunk]:
         self._start([generation])
+        sent = time.monotonic()
         while True:
-            while not generation.events.empty():
-                yield generation.events.get()
+            if generation.finished or time.monotonic() - sent >= generation.flush_s:
+                chunks = generation.drain()
+                if chunks:
+                    yield from chunks
+                    sent = time.monotonic()
             if generation.finished:
                 return
             generation.control.check()
