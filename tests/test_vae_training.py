@@ -24,8 +24,8 @@ def exported(tmp_path_factory):
     torch.set_num_threads(1)
     full = load_mnist()
     data = {"train": full["train"].head(6000), "test": full["test"].head(1000)}
-    vae, record = train_vae(data["train"], VAEConfig(latent_dim=8, width=8, hidden=64), epochs=1.5,
-                            batch_size=64, lr=3e-3, progress=False)
+    vae, record = train_vae(data["train"], VAEConfig(latent_dim=8, width=8, hidden=64), epochs=2.7,
+                            batch_size=32, lr=3e-3, progress=False)
     classifier, _ = train_classifier(data["train"], epochs=2, width=8, progress=False)
     out = tmp_path_factory.mktemp("models") / "tiny" / "1"
     manifest = export_vae(vae, record, classifier, data, out, "tiny", ["Decode"], exporter="torchscript",

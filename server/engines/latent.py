@@ -240,7 +240,7 @@ def load(manifest: Manifest, version_dir: Path, settings: Settings) -> LatentEng
     """Factory for kinds VAE and GAN: ONNX decoder ("decoder" or "generator") and optional "encoder"."""
     spec = manifest.spec
     role = "decoder" if "decoder" in manifest.files else "generator"
-    decoder_io = spec.get("decoder", {"input": "latent", "output": "image"})
+    decoder_io = spec.get(role, {"input": "latent", "output": "image"})
     decoder = OnnxRunner(version_dir / manifest.files[role].path, settings, f"{manifest.name}-{role}",
                          decoder_io["input"], decoder_io["output"])
     encoder = None
