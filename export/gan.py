@@ -62,8 +62,9 @@ def vae_prior_quality(vae_dir: Path, classifier: Classifier, reference: np.ndarr
 def export_gan(
     gen: Generator, cfg: GANConfig, record: dict, classifier: Classifier, test: Split, out_dir: Path, name: str,
     default_for: list[str], compare: Path | None = None, samples: int = 10_000, exporter: str = "dynamo",
-    export_command: str = "",
+    export_command: str = "", strengths: list[float] = SWEEP_STRENGTHS,
 ) -> Manifest:
+    """Write the ONNX generator and ``model.json`` into ``out_dir`` (``models/<name>/<version>``)."""
     gen.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     served = ServedGenerator(gen)
@@ -76,7 +77,7 @@ def export_gan(
     labels = _labels(classifier, images)
     vectors = attribute_vectors(z, images, labels)
     z_check, images_check = prior_samples(decode, cfg.latent_dim, 1000, seed=2)
-    sweeps = sweep_check(decode, z_check, vectors, SWEEP_STRENGTHS)
+    sweeps = sweep_check(decode, z_check, vectors, strengths)
     classes = class_check(decode, z_check, _labels(classifier, images_check), vectors, classifier)
 
     reference = test.images.permute(0, 2, 3, 1).numpy()

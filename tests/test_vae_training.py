@@ -14,19 +14,18 @@ import torch
 from export.onnx_utils import session
 from export.vae import PARITY_TOLERANCE, export_vae
 from server.repository.manifest import Manifest
-from training.classifier import accuracy, train_classifier
-from training.mnist import load_mnist
+from tests.latent_models import mnist_subset, tiny_classifier
+from training.classifier import accuracy
 from training.vae import VAEConfig, train_vae
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     torch.set_num_threads(1)
-    full = load_mnist()
-    data = {"train": full["train"].head(6000), "test": full["test"].head(1000)}
+    data = mnist_subset()
     vae, record = train_vae(data["train"], VAEConfig(latent_dim=8, width=8, hidden=64), epochs=2.7,
                             batch_size=32, lr=3e-3, progress=False)
-    classifier, _ = train_classifier(data["train"], epochs=2, width=8, progress=False)
+    classifier = tiny_classifier()
     out = tmp_path_factory.mktemp("models") / "tiny" / "1"
     manifest = export_vae(vae, record, classifier, data, out, "tiny", ["Decode"], exporter="torchscript",
                           check_digits=300)
