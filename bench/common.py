@@ -34,28 +34,37 @@ def machine() -> dict:
 
 
 @contextmanager
-def server_process(*args: str):
-    """``python -m server --port 0 ARGS`` in a child process; yields its gRPC port."""
+def server_process_with_pid(*args: str):
+    """``python -m server --port 0 ARGS`` in a child process, its models loaded;
+    yields (gRPC port, pid, metrics port)."""
     proc = subprocess.Popen([sys.executable, "-m", "server", "--port", "0", "--metrics-port", "-1", *args],
                             cwd=REPO, stderr=subprocess.PIPE, text=True)
-    port = None
+    port = metrics_port = None
     try:
         for line in proc.stderr:
             entry = json.loads(line)
             if entry.get("msg") == "listening":
                 port = int(entry["address"].rsplit(":", 1)[1])
+                metrics_port = entry.get("metrics_port")
             if entry.get("msg") == "models loaded":
                 break
         if port is None:
             raise RuntimeError("the server did not start")
         threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
-        yield port
+        yield port, proc.pid, metrics_port
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def server_process(*args: str):
+    """As ``server_process_with_pid``, yielding only the gRPC port."""
+    with server_process_with_pid(*args) as (port, _pid, _metrics_port):
+        yield port
 
 
 @dataclass

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     batch_max_delay_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
     batch_queue_size: int = Field(512, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
 
+    # Long torch jobs (Dream, Stylize): one bounded pool per backbone model
+    job_workers: int = Field(1, ge=1, le=64, description="Dream/Stylize jobs that run at once")
+    job_queue_size: int = Field(8, ge=0, le=10_000, description="jobs waiting before RESOURCE_EXHAUSTED")
+    job_max_side: int = Field(1024, ge=32, le=8192, description="largest side (px) Dream/Stylize work at")
+    job_max_steps: int = Field(2000, ge=1, le=100_000, description="most optimisation steps in one job")
+
     # Request limits, enforced before the expensive work starts
     max_image_bytes: int = Field(16 << 20, ge=1024, description="largest encoded input image")
     max_image_pixels: int = Field(4096 * 4096, ge=64, description="largest decoded input image (w*h)")

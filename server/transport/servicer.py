@@ -5,7 +5,7 @@ from __future__ import annotations
 from oneiros.v1 import oneiros_pb2_grpc
 
 from server.errors import NotImplementedYet
-from server.transport import latent, models
+from server.transport import dream, latent, models
 from server.transport.calls import CallRunner, ServerState
 
 
@@ -41,10 +41,10 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.stream("SampleStream", _not_built_stream("SampleStream"), request, context)
 
     def Dream(self, request, context):
-        return self.calls.unary("Dream", _not_built("Dream"), request, context)
+        return self.calls.unary("Dream", dream.dream, request, context)
 
     def DreamStream(self, request, context):
-        return self.calls.stream("DreamStream", _not_built_stream("DreamStream"), request, context)
+        return self.calls.stream("DreamStream", dream.dream_stream, request, context)
 
     def Stylize(self, request, context):
         return self.calls.unary("Stylize", _not_built("Stylize"), request, context)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -12,12 +10,13 @@ import grpc
 import grpc.aio
 import numpy as np
 
-from oneiros.v1 import oneiros_pb2 as pb
-from oneiros.v1 import oneiros_pb2_grpc
-
-from . import _convert as cv
-from ._channel import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TARGET, ChannelConfig, RetryPolicy
-from .errors import OneirosError, Unavailable, from_rpc_error
+from . import _calls
+from . import _requests as rq
+from . import _responses as rs
+from ._base import DEFAULT, ClientBase
+from ._channel import ChannelConfig
+from .client import Client
+from .errors import Unavailable
 from .images import ImageLike
 from .types import (
     Completion,
@@ -30,11 +29,16 @@ from .types import (
     StylizeResult,
 )
 
-T = TypeVar("T")
-_DEFAULT: Any = object()  # "use the client's timeout"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class AsyncClient:
+def _shared_doc(method: F) -> F:
+    """Give ``method`` the docstring of the :class:`Client` method of the same name."""
+    method.__doc__ = getattr(Client, method.__name__).__doc__
+    return method
+
+
+class AsyncClient(ClientBase):
     """An asyncio client for every Oneiros RPC; arguments as :class:`~oneiros_client.Client`.
 
     Unary methods are coroutines; ``*_stream`` methods return async iterators::
@@ -44,56 +48,10 @@ class AsyncClient:
                 print(chunk.text, end="")
     """
 
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        timeout: float | None = None,
-        tls: bool = False,
-        root_certificates: bytes | str | os.PathLike[str] | None = None,
-        client_certificate: bytes | str | os.PathLike[str] | None = None,
-        client_key: bytes | str | os.PathLike[str] | None = None,
-        server_name: str | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        token: str | None = None,
-        retries: int = 3,
-        retry_policy: RetryPolicy | None = None,
-        keepalive_s: float | None = None,
-        keepalive_timeout_s: float = 20.0,
-        keepalive_without_calls: bool = False,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-        load_balancing: str | None = None,
-        wait_for_ready: bool = False,
-        options: Sequence[tuple[str, object]] = (),
-    ):
-        self.config = ChannelConfig(
-            target=target,
-            tls=tls,
-            root_certificates=root_certificates,
-            client_certificate=client_certificate,
-            client_key=client_key,
-            server_name=server_name,
-            credentials=credentials,
-            token=token,
-            keepalive_s=keepalive_s,
-            keepalive_timeout_s=keepalive_timeout_s,
-            keepalive_without_calls=keepalive_without_calls,
-            max_message_bytes=max_message_bytes,
-            load_balancing=load_balancing,
-            extra_options=tuple(options),
-        )
-        self.timeout = timeout
-        self.retry_policy = retry_policy or RetryPolicy(retries=retries)
-        if self.config.secure:
-            self._channel = grpc.aio.secure_channel(target, self.config.channel_credentials(), self.config.options())
-        else:
-            self._channel = grpc.aio.insecure_channel(target, self.config.options())
-        self._metadata = self.config.metadata()
-        self._wait_for_ready = wait_for_ready
-        self._stub = oneiros_pb2_grpc.OneirosStub(self._channel)
-        self._health: Any = self._channel.unary_unary(cv.HEALTH_CHECK)
-
-    # ------------------------------------------------------------ plumbing
+    def _open_channel(self, config: ChannelConfig) -> grpc.aio.Channel:
+        if config.secure:
+            return grpc.aio.secure_channel(config.target, config.channel_credentials(), config.options())
+        return grpc.aio.insecure_channel(config.target, config.options())
 
     async def close(self) -> None:
         """Close the channel; calls in flight are cancelled."""
@@ -110,59 +68,6 @@ class AsyncClient:
         """The underlying ``grpc.aio`` channel."""
         return self._channel
 
-    def _deadline(self, timeout: float | None) -> float | None:
-        timeout = self.timeout if timeout is _DEFAULT else timeout
-        return None if timeout is None else time.monotonic() + timeout
-
-    def _call_options(self, deadline: float | None) -> dict[str, Any]:
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        return {"timeout": timeout, "metadata": self._metadata, "wait_for_ready": self._wait_for_ready}
-
-    async def _backoff(self, err: OneirosError, attempt: int, deadline: float | None) -> bool:
-        """Sleep before retry ``attempt + 1``; False when the call must fail now."""
-        if not self.retry_policy.should_retry(err, attempt):
-            return False
-        delay = self.retry_policy.delay(err, attempt)
-        if deadline is not None and time.monotonic() + delay >= deadline:
-            return False
-        await asyncio.sleep(delay)
-        return True
-
-    async def _unary(self, method: Callable[..., Any], request: Any, timeout: float | None) -> Any:
-        deadline = self._deadline(timeout)
-        attempt = 0
-        while True:
-            try:
-                return await method(request, **self._call_options(deadline))
-            except grpc.RpcError as e:
-                err = from_rpc_error(e)
-                if not await self._backoff(err, attempt, deadline):
-                    raise err from None
-                attempt += 1
-
-    async def _stream(
-        self, method: Callable[..., Any], request: Any, convert: Callable[[Any], T | None], timeout: float | None
-    ) -> AsyncGenerator[T, None]:
-        deadline = self._deadline(timeout)
-        attempt = 0
-        while True:
-            call = method(request, **self._call_options(deadline))
-            received = False
-            try:
-                async for message in call:
-                    received = True
-                    item = convert(message)
-                    if item is not None:
-                        yield item
-                return
-            except grpc.RpcError as e:
-                err = from_rpc_error(e)
-                if received or not await self._backoff(err, attempt, deadline):
-                    raise err from None
-                attempt += 1
-            finally:
-                call.cancel()
-
     # ------------------------------------------------------------ service
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
@@ -174,25 +79,23 @@ class AsyncClient:
                 grpc.StatusCode.UNAVAILABLE, f"{self.config.target} not reachable within {timeout:g} s"
             ) from None
 
-    async def health(self, service: str = "", *, timeout: float | None = _DEFAULT) -> str:
-        """``grpc.health.v1`` status: "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN" or "UNKNOWN".
+    @_shared_doc
+    async def health(self, service: str = "", *, timeout: float | None = DEFAULT) -> str:
+        return rs.health_status(await _calls.unary_async(self, self._health, rq.health_request(service), timeout))
 
-        ``service`` "" is the whole server; per-service names are e.g. "oneiros.v1.Oneiros".
-        """
-        return cv.health_status(await self._unary(self._health, cv.health_request(service), timeout))
+    @_shared_doc
+    async def models(self, kind: str | int = 0, *, timeout: float | None = DEFAULT) -> list[ModelInfo]:
+        req = rq.list_models_request(kind)
+        return rs.model_list(await _calls.unary_async(self, self._stub.ListModels, req, timeout))
 
-    async def models(self, kind: str | int = 0, *, timeout: float | None = _DEFAULT) -> list[ModelInfo]:
-        """Every model in the server's repository (optionally only one ``kind``, e.g. "VAE")."""
-        kind_value = cv._enum(pb.ModelKind, kind or 0, "kind")
-        resp = await self._unary(self._stub.ListModels, pb.ListModelsRequest(kind=kind_value), timeout)
-        return [cv.model_info(m) for m in resp.models]
-
-    async def model(self, name: str, version: str = "", *, timeout: float | None = _DEFAULT) -> ModelInfo:
-        """One model's metadata (newest version unless ``version`` is given); NotFound if absent."""
-        return cv.model_info(await self._unary(self._stub.GetModel, pb.GetModelRequest(name=name, version=version), timeout))
+    @_shared_doc
+    async def model(self, name: str, version: str = "", *, timeout: float | None = DEFAULT) -> ModelInfo:
+        req = rq.get_model_request(name, version)
+        return rs.model_info(await _calls.unary_async(self, self._stub.GetModel, req, timeout))
 
     # ------------------------------------------------------------ Sample
 
+    @_shared_doc
     async def sample(
         self,
         prompt: str,
@@ -205,21 +108,15 @@ class AsyncClient:
         seed: int | None = None,
         stop: Sequence[str] = (),
         n: int = 1,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> list[Completion]:
-        """Generate ``n`` continuations of ``prompt`` with a language model.
-
-        ``temperature`` None = the model's default, 0 = greedy; ``max_tokens`` 0 =
-        the model's default; ``top_k`` 0 = off; ``top_p`` in (0, 1]; same ``seed``
-        and request = same text; generation ends at any ``stop`` string (not returned).
-        """
-        req = cv.sample_request(
+        req = rq.sample_request(
             prompt, model=model, max_tokens=max_tokens, temperature=temperature,
             top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
         )  # fmt: skip
-        resp = await self._unary(self._stub.Sample, req, timeout)
-        return sorted((cv.completion(c) for c in resp.completions), key=lambda c: c.index)
+        return rs.completions(await _calls.unary_async(self, self._stub.Sample, req, timeout))
 
+    @_shared_doc
     def sample_stream(
         self,
         prompt: str,
@@ -232,21 +129,17 @@ class AsyncClient:
         seed: int | None = None,
         stop: Sequence[str] = (),
         n: int = 1,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> AsyncGenerator[SampleChunk, None]:
-        """As :meth:`sample`, yielding text pieces as they are generated.
-
-        Closing the iterator (``await it.aclose()``, or ``async with
-        contextlib.aclosing(...)``) cancels the call and the server stops generating.
-        """
-        req = cv.sample_request(
+        req = rq.sample_request(
             prompt, model=model, max_tokens=max_tokens, temperature=temperature,
             top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
         )  # fmt: skip
-        return self._stream(self._stub.SampleStream, req, cv.sample_chunk, timeout)
+        return _calls.stream_async(self, self._stub.SampleStream, req, rs.sample_chunk, timeout)
 
     # ------------------------------------------------------------ Dream
 
+    @_shared_doc
     async def dream(
         self,
         image: ImageLike,
@@ -258,24 +151,20 @@ class AsyncClient:
         steps_per_octave: int = 0,
         step_size: float = 0.0,
         max_loss: float | None = None,
-        jitter: int = 0,
+        jitter: int | None = None,
         seed: int | None = None,
         max_side: int = 0,
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> DreamResult:
-        """DeepDream ``image`` (PIL, numpy, path or encoded bytes).
-
-        Zero values and None mean the model's defaults (see ``model(...).default_parameters``);
-        ``layer_weights`` maps layer names (``model(...).layers``) to weights.
-        """
-        req = cv.dream_request(
+        req = rq.dream_request(
             image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
             steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
             seed=seed, max_side=max_side, output_format=output_format,
         )  # fmt: skip
-        return cv.dream_result(await self._unary(self._stub.Dream, req, timeout))
+        return rs.dream_result(await _calls.unary_async(self, self._stub.Dream, req, timeout))
 
+    @_shared_doc
     def dream_stream(
         self,
         image: ImageLike,
@@ -287,25 +176,23 @@ class AsyncClient:
         steps_per_octave: int = 0,
         step_size: float = 0.0,
         max_loss: float | None = None,
-        jitter: int = 0,
+        jitter: int | None = None,
         seed: int | None = None,
         max_side: int = 0,
         output_format: str = "PNG",
         preview_every: int = 0,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> AsyncGenerator[Progress | DreamResult, None]:
-        """As :meth:`dream`, yielding a :class:`Progress` per step (with a preview image
-        every ``preview_every`` steps) and finally the :class:`DreamResult`.
-        Closing the iterator cancels the job on the server."""
-        req = cv.dream_request(
+        req = rq.dream_request(
             image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
             steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
             seed=seed, max_side=max_side, output_format=output_format, preview_every=preview_every,
         )  # fmt: skip
-        return self._stream(self._stub.DreamStream, req, cv.dream_event, timeout)
+        return _calls.stream_async(self, self._stub.DreamStream, req, rs.dream_event, timeout)
 
     # ------------------------------------------------------------ Stylize
 
+    @_shared_doc
     async def stylize(
         self,
         content: ImageLike,
@@ -326,21 +213,17 @@ class AsyncClient:
         max_side: int = 0,
         seed: int | None = None,
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> StylizeResult:
-        """Neural style transfer: ``content`` painted in the style of ``style``.
-
-        ``optimizer`` "LBFGS" or "ADAM"; ``init`` "CONTENT", "NOISE" or "STYLE";
-        None/zero values mean the model's defaults.
-        """
-        req = cv.stylize_request(
+        req = rq.stylize_request(
             content, style, model=model, content_weight=content_weight, style_weight=style_weight,
             tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
             optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
             coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
         )  # fmt: skip
-        return cv.stylize_result(await self._unary(self._stub.Stylize, req, timeout))
+        return rs.stylize_result(await _calls.unary_async(self, self._stub.Stylize, req, timeout))
 
+    @_shared_doc
     def stylize_stream(
         self,
         content: ImageLike,
@@ -362,47 +245,41 @@ class AsyncClient:
         seed: int | None = None,
         output_format: str = "PNG",
         preview_every: int = 0,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> AsyncGenerator[Progress | StylizeResult, None]:
-        """As :meth:`stylize`, yielding :class:`Progress` per step (loss and its parts)
-        and finally the :class:`StylizeResult`. Closing the iterator cancels the job."""
-        req = cv.stylize_request(
+        req = rq.stylize_request(
             content, style, model=model, content_weight=content_weight, style_weight=style_weight,
             tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
             optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
             coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
             preview_every=preview_every,
         )  # fmt: skip
-        return self._stream(self._stub.StylizeStream, req, cv.stylize_event, timeout)
+        return _calls.stream_async(self, self._stub.StylizeStream, req, rs.stylize_event, timeout)
 
     # ------------------------------------------------------------ latent spaces
 
+    @_shared_doc
     async def decode(
         self,
-        latents: cv.LatentsLike | None = None,
+        latents: rq.LatentsLike | None = None,
         *,
         count: int = 0,
         seed: int | None = None,
-        grid: cv.GridLike | None = None,
+        grid: rq.GridLike | None = None,
         model: str = "",
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> DecodeResult:
-        """Latent points to images (VAE decoder / GAN generator).
+        req = rq.decode_request(latents, count=count, seed=seed, grid=grid, model=model, output_format=output_format)
+        return rs.decode_result(await _calls.unary_async(self, self._stub.Decode, req, timeout))
 
-        Give one of: ``latents`` ((N, D) or (D,) array), ``count`` points from the
-        prior (same ``seed``, same images), or ``grid`` (:class:`Grid` or
-        ``(axis_x, axis_y, steps[, extent])``: steps x steps images, row-major).
-        """
-        req = cv.decode_request(latents, count=count, seed=seed, grid=grid, model=model, output_format=output_format)
-        return cv.decode_result(await self._unary(self._stub.Decode, req, timeout))
-
+    @_shared_doc
     async def edit_latent(
         self,
         image: ImageLike | None = None,
         *,
         latent: Sequence[float] | np.ndarray | None = None,
-        edits: cv.EditsLike | None = None,
+        edits: rq.EditsLike | None = None,
         direction: Sequence[float] | np.ndarray | None = None,
         sweep_attribute: str | None = None,
         strengths: Sequence[float] = (),
@@ -412,20 +289,12 @@ class AsyncClient:
         interpolation: str = "LERP",
         model: str = "",
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> EditResult:
-        """Encode ``image`` (or take ``latent``), move it, decode.
-
-        - ``edits={"thickness": 1.5, "digit_3": 1.0}``: applied together, one image;
-        - ``sweep_attribute="thickness"`` (or a raw ``direction``) with
-          ``strengths=(-2, -1, 0, 1, 2)``: one image per strength;
-        - ``target_image``/``target_latent`` with ``interpolation_steps`` and
-          ``interpolation`` "LERP" or "SLERP": the path from source to target.
-        """
-        req = cv.edit_request(
+        req = rq.edit_request(
             image, latent=latent, edits=edits, direction=direction, sweep_attribute=sweep_attribute,
             strengths=strengths, target_image=target_image, target_latent=target_latent,
             interpolation_steps=interpolation_steps, interpolation=interpolation, model=model,
             output_format=output_format,
         )  # fmt: skip
-        return cv.edit_result(await self._unary(self._stub.EditLatent, req, timeout))
+        return rs.edit_result(await _calls.unary_async(self, self._stub.EditLatent, req, timeout))

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, TypeVar
-
+from collections.abc import Generator, Mapping, Sequence
 import grpc
 import numpy as np
 
-from oneiros.v1 import oneiros_pb2 as pb
-from oneiros.v1 import oneiros_pb2_grpc
-
-from . import _convert as cv
-from ._channel import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TARGET, ChannelConfig, RetryPolicy
-from .errors import OneirosError, Unavailable, from_rpc_error
+from . import _calls
+from . import _requests as rq
+from . import _responses as rs
+from ._base import DEFAULT, ClientBase
+from ._channel import ChannelConfig
+from .errors import Unavailable
 from .images import ImageLike
 from .types import (
     Completion,
@@ -28,92 +24,17 @@ from .types import (
     StylizeResult,
 )
 
-T = TypeVar("T")
-_DEFAULT: Any = object()  # "use the client's timeout"
 
-
-class Client:
-    """A blocking client for every Oneiros RPC.
-
-    Args:
-        target: ``host:port``, or ``dns:///host:port`` to resolve every address
-            of a name (with ``load_balancing="round_robin"``, calls spread over
-            all of them, e.g. the pods behind a Kubernetes headless Service).
-        timeout: default deadline in seconds for each call, retries included
-            (``None`` = no deadline); every method also takes ``timeout=``.
-        tls: use TLS with the system's root certificates (or ``root_certificates``).
-        root_certificates: PEM bytes or path of the CA that signed the server.
-        client_certificate, client_key: PEM bytes or paths, for mutual TLS.
-        server_name: override the name checked in the server's certificate.
-        credentials: ready-made ``grpc.ChannelCredentials`` (implies TLS).
-        token: sent as ``authorization: Bearer <token>`` on every call.
-        retries: extra attempts for UNAVAILABLE and RESOURCE_EXHAUSTED, with
-            exponential backoff and jitter, never sooner than the server's retry
-            hint (``retry_policy`` for full control; ``retries=0`` disables).
-        keepalive_s: send HTTP/2 keepalive pings after this many idle seconds
-            (``None`` = off); the server must allow pings that often.
-        keepalive_timeout_s: drop the connection when a ping is not answered in time.
-        keepalive_without_calls: ping idle connections too (detects dead pods early;
-            the server must permit pings without calls at that rate, or it sends GOAWAY).
-        max_message_bytes: largest message sent or received (default 64 MiB).
-        load_balancing: gRPC policy name, e.g. ``"round_robin"`` (default: pick_first).
-        wait_for_ready: queue calls while the server is unreachable (until the
-            deadline) instead of failing at once with UNAVAILABLE.
-        options: extra ``(key, value)`` gRPC channel arguments.
+class Client(ClientBase):
+    """A blocking client for every Oneiros RPC (arguments: see ``__init__``).
 
     Use it as a context manager, or call :meth:`close`.
     """
 
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        timeout: float | None = None,
-        tls: bool = False,
-        root_certificates: bytes | str | os.PathLike[str] | None = None,
-        client_certificate: bytes | str | os.PathLike[str] | None = None,
-        client_key: bytes | str | os.PathLike[str] | None = None,
-        server_name: str | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        token: str | None = None,
-        retries: int = 3,
-        retry_policy: RetryPolicy | None = None,
-        keepalive_s: float | None = None,
-        keepalive_timeout_s: float = 20.0,
-        keepalive_without_calls: bool = False,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-        load_balancing: str | None = None,
-        wait_for_ready: bool = False,
-        options: Sequence[tuple[str, object]] = (),
-    ):
-        self.config = ChannelConfig(
-            target=target,
-            tls=tls,
-            root_certificates=root_certificates,
-            client_certificate=client_certificate,
-            client_key=client_key,
-            server_name=server_name,
-            credentials=credentials,
-            token=token,
-            keepalive_s=keepalive_s,
-            keepalive_timeout_s=keepalive_timeout_s,
-            keepalive_without_calls=keepalive_without_calls,
-            max_message_bytes=max_message_bytes,
-            load_balancing=load_balancing,
-            extra_options=tuple(options),
-        )
-        self.timeout = timeout
-        self.retry_policy = retry_policy or RetryPolicy(retries=retries)
-        if self.config.secure:
-            self._channel = grpc.secure_channel(target, self.config.channel_credentials(), self.config.options())
-        else:
-            self._channel = grpc.insecure_channel(target, self.config.options())
-        self._metadata = self.config.metadata()
-        self._wait_for_ready = wait_for_ready
-        self._stub = oneiros_pb2_grpc.OneirosStub(self._channel)
-        self._health: Any = self._channel.unary_unary(cv.HEALTH_CHECK)
-
-    # ------------------------------------------------------------ plumbing
+    def _open_channel(self, config: ChannelConfig) -> grpc.Channel:
+        if config.secure:
+            return grpc.secure_channel(config.target, config.channel_credentials(), config.options())
+        return grpc.insecure_channel(config.target, config.options())
 
     def close(self) -> None:
         """Close the channel; calls in flight are cancelled."""
@@ -130,59 +51,6 @@ class Client:
         """The underlying gRPC channel (for other stubs on the same connection)."""
         return self._channel
 
-    def _deadline(self, timeout: float | None) -> float | None:
-        timeout = self.timeout if timeout is _DEFAULT else timeout
-        return None if timeout is None else time.monotonic() + timeout
-
-    def _call_options(self, deadline: float | None) -> dict[str, Any]:
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        return {"timeout": timeout, "metadata": self._metadata, "wait_for_ready": self._wait_for_ready}
-
-    def _backoff(self, err: OneirosError, attempt: int, deadline: float | None) -> bool:
-        """Sleep before retry ``attempt + 1``; False when the call must fail now."""
-        if not self.retry_policy.should_retry(err, attempt):
-            return False
-        delay = self.retry_policy.delay(err, attempt)
-        if deadline is not None and time.monotonic() + delay >= deadline:
-            return False
-        time.sleep(delay)
-        return True
-
-    def _unary(self, method: Callable[..., Any], request: Any, timeout: float | None) -> Any:
-        deadline = self._deadline(timeout)
-        attempt = 0
-        while True:
-            try:
-                return method(request, **self._call_options(deadline))
-            except grpc.RpcError as e:
-                err = from_rpc_error(e)
-                if not self._backoff(err, attempt, deadline):
-                    raise err from None
-                attempt += 1
-
-    def _stream(
-        self, method: Callable[..., Any], request: Any, convert: Callable[[Any], T | None], timeout: float | None
-    ) -> Generator[T, None, None]:
-        deadline = self._deadline(timeout)
-        attempt = 0
-        while True:
-            call = method(request, **self._call_options(deadline))
-            received = False
-            try:
-                for message in call:
-                    received = True
-                    item = convert(message)
-                    if item is not None:
-                        yield item
-                return
-            except grpc.RpcError as e:
-                err = from_rpc_error(e)
-                if received or not self._backoff(err, attempt, deadline):
-                    raise err from None
-                attempt += 1
-            finally:
-                call.cancel()  # no-op when finished; stops the server's work when the iterator is closed early
-
     # ------------------------------------------------------------ service
 
     def wait_ready(self, timeout: float = 10.0) -> None:
@@ -194,22 +62,20 @@ class Client:
                 grpc.StatusCode.UNAVAILABLE, f"{self.config.target} not reachable within {timeout:g} s"
             ) from None
 
-    def health(self, service: str = "", *, timeout: float | None = _DEFAULT) -> str:
+    def health(self, service: str = "", *, timeout: float | None = DEFAULT) -> str:
         """``grpc.health.v1`` status: "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN" or "UNKNOWN".
 
         ``service`` "" is the whole server; per-service names are e.g. "oneiros.v1.Oneiros".
         """
-        return cv.health_status(self._unary(self._health, cv.health_request(service), timeout))
+        return rs.health_status(_calls.unary(self, self._health, rq.health_request(service), timeout))
 
-    def models(self, kind: str | int = 0, *, timeout: float | None = _DEFAULT) -> list[ModelInfo]:
+    def models(self, kind: str | int = 0, *, timeout: float | None = DEFAULT) -> list[ModelInfo]:
         """Every model in the server's repository (optionally only one ``kind``, e.g. "VAE")."""
-        kind_value = cv._enum(pb.ModelKind, kind or 0, "kind")
-        resp = self._unary(self._stub.ListModels, pb.ListModelsRequest(kind=kind_value), timeout)
-        return [cv.model_info(m) for m in resp.models]
+        return rs.model_list(_calls.unary(self, self._stub.ListModels, rq.list_models_request(kind), timeout))
 
-    def model(self, name: str, version: str = "", *, timeout: float | None = _DEFAULT) -> ModelInfo:
+    def model(self, name: str, version: str = "", *, timeout: float | None = DEFAULT) -> ModelInfo:
         """One model's metadata (newest version unless ``version`` is given); NotFound if absent."""
-        return cv.model_info(self._unary(self._stub.GetModel, pb.GetModelRequest(name=name, version=version), timeout))
+        return rs.model_info(_calls.unary(self, self._stub.GetModel, rq.get_model_request(name, version), timeout))
 
     # ------------------------------------------------------------ Sample
 
@@ -225,7 +91,7 @@ class Client:
         seed: int | None = None,
         stop: Sequence[str] = (),
         n: int = 1,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> list[Completion]:
         """Generate ``n`` continuations of ``prompt`` with a language model.
 
@@ -233,12 +99,11 @@ class Client:
         the model's default; ``top_k`` 0 = off; ``top_p`` in (0, 1]; same ``seed``
         and request = same text; generation ends at any ``stop`` string (not returned).
         """
-        req = cv.sample_request(
+        req = rq.sample_request(
             prompt, model=model, max_tokens=max_tokens, temperature=temperature,
             top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
         )  # fmt: skip
-        resp = self._unary(self._stub.Sample, req, timeout)
-        return sorted((cv.completion(c) for c in resp.completions), key=lambda c: c.index)
+        return rs.completions(_calls.unary(self, self._stub.Sample, req, timeout))
 
     def sample_stream(
         self,
@@ -252,18 +117,18 @@ class Client:
         seed: int | None = None,
         stop: Sequence[str] = (),
         n: int = 1,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> Generator[SampleChunk, None, None]:
         """As :meth:`sample`, yielding text pieces as they are generated.
 
         Closing the iterator (``break`` then garbage collection, or ``.close()``)
         cancels the call and the server stops generating.
         """
-        req = cv.sample_request(
+        req = rq.sample_request(
             prompt, model=model, max_tokens=max_tokens, temperature=temperature,
             top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
         )  # fmt: skip
-        return self._stream(self._stub.SampleStream, req, cv.sample_chunk, timeout)
+        return _calls.stream(self, self._stub.SampleStream, req, rs.sample_chunk, timeout)
 
     # ------------------------------------------------------------ Dream
 
@@ -278,23 +143,23 @@ class Client:
         steps_per_octave: int = 0,
         step_size: float = 0.0,
         max_loss: float | None = None,
-        jitter: int = 0,
+        jitter: int | None = None,
         seed: int | None = None,
         max_side: int = 0,
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> DreamResult:
         """DeepDream ``image`` (PIL, numpy, path or encoded bytes).
 
         Zero values and None mean the model's defaults (see ``model(...).default_parameters``);
         ``layer_weights`` maps layer names (``model(...).layers``) to weights.
         """
-        req = cv.dream_request(
+        req = rq.dream_request(
             image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
             steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
             seed=seed, max_side=max_side, output_format=output_format,
         )  # fmt: skip
-        return cv.dream_result(self._unary(self._stub.Dream, req, timeout))
+        return rs.dream_result(_calls.unary(self, self._stub.Dream, req, timeout))
 
     def dream_stream(
         self,
@@ -307,22 +172,22 @@ class Client:
         steps_per_octave: int = 0,
         step_size: float = 0.0,
         max_loss: float | None = None,
-        jitter: int = 0,
+        jitter: int | None = None,
         seed: int | None = None,
         max_side: int = 0,
         output_format: str = "PNG",
         preview_every: int = 0,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> Generator[Progress | DreamResult, None, None]:
         """As :meth:`dream`, yielding a :class:`Progress` per step (with a preview image
         every ``preview_every`` steps) and finally the :class:`DreamResult`.
         Closing the iterator cancels the job on the server."""
-        req = cv.dream_request(
+        req = rq.dream_request(
             image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
             steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
             seed=seed, max_side=max_side, output_format=output_format, preview_every=preview_every,
         )  # fmt: skip
-        return self._stream(self._stub.DreamStream, req, cv.dream_event, timeout)
+        return _calls.stream(self, self._stub.DreamStream, req, rs.dream_event, timeout)
 
     # ------------------------------------------------------------ Stylize
 
@@ -346,20 +211,20 @@ class Client:
         max_side: int = 0,
         seed: int | None = None,
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> StylizeResult:
         """Neural style transfer: ``content`` painted in the style of ``style``.
 
         ``optimizer`` "LBFGS" or "ADAM"; ``init`` "CONTENT", "NOISE" or "STYLE";
         None/zero values mean the model's defaults.
         """
-        req = cv.stylize_request(
+        req = rq.stylize_request(
             content, style, model=model, content_weight=content_weight, style_weight=style_weight,
             tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
             optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
             coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
         )  # fmt: skip
-        return cv.stylize_result(self._unary(self._stub.Stylize, req, timeout))
+        return rs.stylize_result(_calls.unary(self, self._stub.Stylize, req, timeout))
 
     def stylize_stream(
         self,
@@ -382,31 +247,31 @@ class Client:
         seed: int | None = None,
         output_format: str = "PNG",
         preview_every: int = 0,
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> Generator[Progress | StylizeResult, None, None]:
         """As :meth:`stylize`, yielding :class:`Progress` per step (loss and its parts)
         and finally the :class:`StylizeResult`. Closing the iterator cancels the job."""
-        req = cv.stylize_request(
+        req = rq.stylize_request(
             content, style, model=model, content_weight=content_weight, style_weight=style_weight,
             tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
             optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
             coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
             preview_every=preview_every,
         )  # fmt: skip
-        return self._stream(self._stub.StylizeStream, req, cv.stylize_event, timeout)
+        return _calls.stream(self, self._stub.StylizeStream, req, rs.stylize_event, timeout)
 
     # ------------------------------------------------------------ latent spaces
 
     def decode(
         self,
-        latents: cv.LatentsLike | None = None,
+        latents: rq.LatentsLike | None = None,
         *,
         count: int = 0,
         seed: int | None = None,
-        grid: cv.GridLike | None = None,
+        grid: rq.GridLike | None = None,
         model: str = "",
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> DecodeResult:
         """Latent points to images (VAE decoder / GAN generator).
 
@@ -414,15 +279,15 @@ class Client:
         prior (same ``seed``, same images), or ``grid`` (:class:`Grid` or
         ``(axis_x, axis_y, steps[, extent])``: steps x steps images, row-major).
         """
-        req = cv.decode_request(latents, count=count, seed=seed, grid=grid, model=model, output_format=output_format)
-        return cv.decode_result(self._unary(self._stub.Decode, req, timeout))
+        req = rq.decode_request(latents, count=count, seed=seed, grid=grid, model=model, output_format=output_format)
+        return rs.decode_result(_calls.unary(self, self._stub.Decode, req, timeout))
 
     def edit_latent(
         self,
         image: ImageLike | None = None,
         *,
         latent: Sequence[float] | np.ndarray | None = None,
-        edits: cv.EditsLike | None = None,
+        edits: rq.EditsLike | None = None,
         direction: Sequence[float] | np.ndarray | None = None,
         sweep_attribute: str | None = None,
         strengths: Sequence[float] = (),
@@ -432,7 +297,7 @@ class Client:
         interpolation: str = "LERP",
         model: str = "",
         output_format: str = "PNG",
-        timeout: float | None = _DEFAULT,
+        timeout: float | None = DEFAULT,
     ) -> EditResult:
         """Encode ``image`` (or take ``latent``), move it, decode.
 
@@ -442,10 +307,10 @@ class Client:
         - ``target_image``/``target_latent`` with ``interpolation_steps`` and
           ``interpolation`` "LERP" or "SLERP": the path from source to target.
         """
-        req = cv.edit_request(
+        req = rq.edit_request(
             image, latent=latent, edits=edits, direction=direction, sweep_attribute=sweep_attribute,
             strengths=strengths, target_image=target_image, target_latent=target_latent,
             interpolation_steps=interpolation_steps, interpolation=interpolation, model=model,
             output_format=output_format,
         )  # fmt: skip
-        return cv.edit_result(self._unary(self._stub.EditLatent, req, timeout))
+        return rs.edit_result(_calls.unary(self, self._stub.EditLatent, req, timeout))

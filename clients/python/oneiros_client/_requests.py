@@ -1,4 +1,4 @@
-"""Request building and response conversion shared by the sync and asyncio clients.
+"""Request messages built from the clients' keyword arguments (shared by Client and AsyncClient).
 
 Optional proto fields are only set when the caller passes a value, so the
 server sees them as unset (``HasField`` is False) and applies its defaults.
@@ -10,27 +10,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
 
 import numpy as np
-from google.protobuf import json_format
 
 from oneiros.v1 import oneiros_pb2 as pb
 
 from . import images
 from .images import ImageLike
-from .types import (
-    Completion,
-    DecodeResult,
-    DreamResult,
-    EditResult,
-    Grid,
-    ModelInfo,
-    Progress,
-    SampleChunk,
-    StylizeResult,
-)
+from .types import Grid
 
 LatentsLike = Union[np.ndarray, Sequence[Sequence[float]], Sequence[float]]
 EditsLike = Union[Mapping[str, float], Iterable[tuple[str, float]]]
 GridLike = Union[Grid, Sequence[float]]
+
+# grpc.health.v1 is two tiny messages; encoding them here spares a dependency.
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 
 def _enum(enum: Any, value: str | int, what: str) -> Any:
@@ -62,34 +54,26 @@ def latents_to_proto(latents: LatentsLike) -> list[pb.Vector]:
     return [pb.Vector(values=row.tolist()) for row in a]
 
 
-def latents_from_proto(vectors: Sequence[pb.Vector]) -> np.ndarray:
-    """``Vector`` messages as a float32 (N, D) array ((0, 0) when empty)."""
-    if not vectors:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.asarray([list(v.values) for v in vectors], dtype=np.float32)
+def health_request(service: str) -> bytes:
+    """``HealthCheckRequest{service}`` on the wire (field 1, length-delimited)."""
+    data = service.encode()
+    if not data:
+        return b""
+    n, prefix = len(data), bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        prefix.append(byte | (0x80 if n else 0))
+        if not n:
+            break
+    return b"\x0a" + bytes(prefix) + data
 
 
-def model_info(m: pb.ModelInfo) -> ModelInfo:
-    return ModelInfo(
-        name=m.name,
-        version=m.version,
-        kind=pb.ModelKind.Name(m.kind),
-        runtime=m.runtime,
-        device=m.device,
-        status=pb.ModelStatus.Name(m.status),
-        status_reason=m.status_reason,
-        description=m.description,
-        default_for=tuple(m.default_for),
-        vocabulary_size=m.vocabulary_size,
-        vocabulary=m.vocabulary,
-        latent_size=m.latent_size,
-        image_shape=tuple(m.image_shape),
-        attributes=tuple(m.attributes),
-        layers=tuple(m.layers),
-        default_parameters=json_format.MessageToDict(m.default_parameters),
-        metrics=dict(m.metrics),
-        training=json_format.MessageToDict(m.training),
-    )
+def list_models_request(kind: str | int = 0) -> pb.ListModelsRequest:
+    return pb.ListModelsRequest(kind=_enum(pb.ModelKind, kind or 0, "kind"))
+
+
+def get_model_request(name: str, version: str = "") -> pb.GetModelRequest:
+    return pb.GetModelRequest(name=name, version=version)
 
 
 def sample_request(
@@ -116,27 +100,6 @@ def sample_request(
     return req
 
 
-def completion(c: pb.Completion) -> Completion:
-    return Completion(
-        text=c.text,
-        finish_reason=pb.FinishReason.Name(c.finish_reason),
-        token_count=c.token_count,
-        mean_entropy_bits=c.mean_entropy_bits,
-        index=c.index,
-    )
-
-
-def sample_chunk(c: pb.SampleChunk) -> SampleChunk:
-    reason = None if c.finish_reason == pb.FINISH_REASON_UNSPECIFIED else pb.FinishReason.Name(c.finish_reason)
-    return SampleChunk(
-        index=c.index,
-        text=c.text,
-        finish_reason=reason,
-        token_count=c.token_count,
-        mean_entropy_bits=c.mean_entropy_bits,
-    )
-
-
 def dream_request(
     image: ImageLike,
     *,
@@ -147,7 +110,7 @@ def dream_request(
     steps_per_octave: int = 0,
     step_size: float = 0.0,
     max_loss: float | None = None,
-    jitter: int = 0,
+    jitter: int | None = None,
     seed: int | None = None,
     max_side: int = 0,
     output_format: str | int = "PNG",
@@ -161,42 +124,17 @@ def dream_request(
         octave_scale=octave_scale,
         steps_per_octave=steps_per_octave,
         step_size=step_size,
-        jitter=jitter,
         max_side=max_side,
         output_format=_enum(pb.ImageFormat, output_format, "output_format"),
         preview_every=preview_every,
     )
     if max_loss is not None:
         req.max_loss = max_loss
+    if jitter is not None:
+        req.jitter = jitter
     if seed is not None:
         req.seed = seed
     return req
-
-
-def dream_result(r: pb.DreamResponse) -> DreamResult:
-    return DreamResult(images.from_proto(r.image), list(r.loss_history), r.elapsed_ms)
-
-
-def progress(p: pb.Progress) -> Progress:
-    return Progress(
-        step=p.step,
-        total_steps=p.total_steps,
-        loss=p.loss,
-        octave=p.octave,
-        preview=images.from_proto(p.preview) if p.HasField("preview") else None,
-        content_loss=p.content_loss,
-        style_loss=p.style_loss,
-        tv_loss=p.tv_loss,
-    )
-
-
-def dream_event(e: pb.DreamProgress) -> Progress | DreamResult | None:
-    which = e.WhichOneof("event")
-    if which == "progress":
-        return progress(e.progress)
-    if which == "result":
-        return dream_result(e.result)
-    return None
 
 
 def stylize_request(
@@ -247,26 +185,6 @@ def stylize_request(
     return req
 
 
-def stylize_result(r: pb.StylizeResponse) -> StylizeResult:
-    return StylizeResult(
-        image=images.from_proto(r.image),
-        loss_history=list(r.loss_history),
-        content_loss=r.content_loss,
-        style_loss=r.style_loss,
-        tv_loss=r.tv_loss,
-        elapsed_ms=r.elapsed_ms,
-    )
-
-
-def stylize_event(e: pb.StylizeProgress) -> Progress | StylizeResult | None:
-    which = e.WhichOneof("event")
-    if which == "progress":
-        return progress(e.progress)
-    if which == "result":
-        return stylize_result(e.result)
-    return None
-
-
 def _grid(grid: GridLike) -> pb.Grid:
     if not isinstance(grid, Grid):
         values = list(grid)
@@ -293,10 +211,6 @@ def decode_request(
     if grid is not None:
         req.grid.CopyFrom(_grid(grid))
     return req
-
-
-def decode_result(r: pb.DecodeResponse) -> DecodeResult:
-    return DecodeResult([images.from_proto(i) for i in r.images], latents_from_proto(r.latents))
 
 
 def edit_request(
@@ -341,49 +255,3 @@ def edit_request(
     elif target_latent is not None:
         req.target_latent.CopyFrom(_vector(target_latent))
     return req
-
-
-def edit_result(r: pb.EditLatentResponse) -> EditResult:
-    return EditResult(
-        images=[images.from_proto(i) for i in r.images],
-        latents=latents_from_proto(r.latents),
-        source_latent=np.asarray(list(r.source_latent.values), dtype=np.float32),
-    )
-
-
-# grpc.health.v1 is two tiny messages; encoding them here spares a dependency.
-HEALTH_CHECK = "/grpc.health.v1.Health/Check"
-_HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
-
-
-def health_request(service: str) -> bytes:
-    """``HealthCheckRequest{service}`` on the wire (field 1, length-delimited)."""
-    data = service.encode()
-    if not data:
-        return b""
-    n, prefix = len(data), bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        prefix.append(byte | (0x80 if n else 0))
-        if not n:
-            break
-    return b"\x0a" + bytes(prefix) + data
-
-
-def health_status(data: bytes) -> str:
-    """The ``status`` name of a ``HealthCheckResponse`` (field 1, varint)."""
-    i = 0
-    while i < len(data):
-        tag = data[i]
-        i += 1
-        if tag == 0x08:
-            value, shift = 0, 0
-            while True:
-                b = data[i]
-                i += 1
-                value |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    return _HEALTH_STATUS.get(value, "UNKNOWN")
-        break  # no other fields are defined
-    return "UNKNOWN"
