@@ -179,7 +179,6 @@ class LatentEngine:
             self.check.count("interpolation_steps", steps + sum(len(p) for p in points))
             points.append(interpolate(z, target, steps, request.interpolation))
         z_out = np.concatenate(points) if points else z[None, :]
-        self.check.count("strengths", len(z_out))
         self.check.finite_points("edits", z_out)
         return LatentResult(self._decode(z_out, control), z_out, source)
 
