@@ -13,7 +13,6 @@ are measured for the GAN and, with ``--compare``, for a VAE's prior samples, aga
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 
 from export.latent_checks import attribute_vectors, check_metrics, class_check, sweep_check
 from export.onnx_utils import export_onnx, parity, session
-from export.quality import sample_quality
+from export.quality import model_quality, onnx_decoder, prior_samples, sample_quality
 from export.vae import PARITY_TOLERANCE, SWEEP_STRENGTHS
 from server.repository.manifest import Manifest, file_ref, write_manifest
 from training.classifier import Classifier, load_classifier, predict_proba
@@ -40,23 +39,6 @@ class ServedGenerator(torch.nn.Module):
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         return self.generator(latent).permute(0, 2, 3, 1)  # (B, 28, 28, 1)
-
-
-def onnx_decoder(path: Path, input_name: str = "latent"):
-    sess = session(path)
-    return lambda z: sess.run(None, {input_name: np.ascontiguousarray(z, np.float32)})[0]
-
-
-def prior_samples(decode, dim: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    z = np.random.default_rng(seed).standard_normal((n, dim), dtype=np.float32)
-    return z, np.concatenate([decode(z[i : i + 1000]) for i in range(0, n, 1000)])
-
-
-def vae_prior_quality(vae_dir: Path, classifier: Classifier, reference: np.ndarray, n: int) -> dict[str, float]:
-    """The same figures for a VAE model folder's decoder on prior samples (for the comparison table)."""
-    spec = json.loads((vae_dir / "model.json").read_text())["spec"]
-    _, images = prior_samples(onnx_decoder(vae_dir / "decoder.onnx"), spec["latent_size"], n, seed=3)
-    return sample_quality(classifier, images, reference)
 
 
 def export_gan(
@@ -85,7 +67,7 @@ def export_gan(
     metrics = {**{f"sample_{k}": v for k, v in quality.items()}, **check_metrics(sweeps, classes),
                "parity_max_abs_error": error}
     if compare is not None:
-        vae_quality = vae_prior_quality(compare, classifier, reference, samples)
+        vae_quality = model_quality(compare, classifier, reference, samples)
         metrics |= {f"vae_sample_{k}": v for k, v in vae_quality.items()}
     metrics |= {f"test_digits_{k}": v for k, v in sample_quality(classifier, reference, reference).items()}
 

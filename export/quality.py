@@ -5,15 +5,26 @@
 - ``mean_confidence``: mean max-class probability (sharp, unambiguous digits score high);
 - ``frechet_distance``: between Gaussians fitted to the classifier's penultimate features of the
   samples and of held-out digits (FID with the MNIST classifier in place of Inception).
+
+The comparison table of the README comes from
+
+    python -m export.quality --classifier runs/classifier/classifier.pt \
+        models/vae-mnist-2d/1 models/vae-mnist-16d/1 models/gan-mnist/1
 """
 
 from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.classifier import Classifier
+from export.onnx_utils import session
+from training.classifier import Classifier, load_classifier
+from training.mnist import load_mnist
 
 
 @torch.no_grad()
@@ -40,7 +51,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root = _sqrtm_psd(sa)
     cross = np.sqrt(np.clip(np.linalg.eigvalsh(root @ sb @ root), 0, None)).sum()
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(sa) + np.trace(sb) - 2.0 * cross)
+    return max(0.0, float(((mu_a - mu_b) ** 2).sum() + np.trace(sa) + np.trace(sb) - 2.0 * cross))
 
 
 def sample_quality(classifier: Classifier, samples: np.ndarray, reference: np.ndarray) -> dict[str, float]:
@@ -57,3 +68,46 @@ def sample_quality(classifier: Classifier, samples: np.ndarray, reference: np.nd
         "mean_confidence": float(probs.max(1).mean()),
         "frechet_distance": frechet_distance(feats, ref_feats),
     }
+
+
+def onnx_decoder(path: Path, input_name: str = "latent"):
+    """(N, D) latents -> (N, 28, 28, 1) images, through ONNX Runtime."""
+    sess = session(path)
+    return lambda z: sess.run(None, {input_name: np.ascontiguousarray(z, np.float32)})[0]
+
+
+def prior_samples(decode, dim: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` standard-normal latents (seeded) and their images, decoded 1000 at a time."""
+    z = np.random.default_rng(seed).standard_normal((n, dim), dtype=np.float32)
+    return z, np.concatenate([decode(z[i : i + 1000]) for i in range(0, n, 1000)])
+
+
+def model_quality(version_dir: Path, classifier: Classifier, reference: np.ndarray, n: int = 10_000) -> dict[str, float]:
+    """Figures for the prior samples of a repository model folder (VAE decoder or GAN generator)."""
+    manifest = json.loads((version_dir / "model.json").read_text())
+    role = "decoder" if "decoder" in manifest["files"] else "generator"
+    io = manifest["spec"].get(role, {"input": "latent"})
+    decode = onnx_decoder(version_dir / manifest["files"][role]["path"], io["input"])
+    _, images = prior_samples(decode, manifest["spec"]["latent_size"], n, seed=3)
+    return sample_quality(classifier, images, reference)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+", type=Path, help="model version folders (models/<name>/<version>)")
+    p.add_argument("--classifier", type=Path, required=True)
+    p.add_argument("--samples", type=int, default=10_000)
+    args = p.parse_args(argv)
+    classifier = load_classifier(args.classifier)
+    reference = load_mnist()["test"].images.permute(0, 2, 3, 1).numpy()
+    rows = {"MNIST test digits": sample_quality(classifier, reference, reference)}
+    rows |= {f"{d.parent.name} (prior)": model_quality(d, classifier, reference, args.samples) for d in args.models}
+    print("| samples | class entropy (bits) | inception score | mean confidence | Frechet distance |")
+    print("|---|---|---|---|---|")
+    for name, q in rows.items():
+        print(f"| {name} | {q['class_entropy_bits']:.3f} | {q['inception_score']:.2f} | "
+              f"{q['mean_confidence']:.3f} | {q['frechet_distance']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
