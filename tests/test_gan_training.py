@@ -23,7 +23,7 @@ from training.gan import GANConfig, train_gan
 def exported(tmp_path_factory):
     torch.set_num_threads(1)
     data = mnist_subset()
-    cfg = GANConfig(latent_dim=8, width=8)
+    cfg = GANConfig(latent_dim=8, width=8, critic_width=8)
     gen, record = train_gan(data["train"], cfg, steps=150, batch_size=32, lr_g=1e-3, lr_d=2e-3, progress=False)
     out = tmp_path_factory.mktemp("models") / "tiny-gan" / "1"
     # A 150-step generator saturates beyond |strength| 1, so the tiny check sweeps [-1, 1].

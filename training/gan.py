@@ -33,7 +33,8 @@ from training.mnist import SOURCE, Split, load_mnist
 @dataclass
 class GANConfig:
     latent_dim: int = 32
-    width: int = 32  # channels of the 14x14 layer; the 7x7 layer has twice as many
+    width: int = 32  # generator channels at 14x14; twice as many at 7x7
+    critic_width: int = 64  # the same for the critic
 
 
 class Generator(nn.Module):
@@ -55,7 +56,7 @@ class Generator(nn.Module):
 class Critic(nn.Module):
     def __init__(self, cfg: GANConfig):
         super().__init__()
-        c = cfg.width
+        c = cfg.critic_width
         self.net = nn.Sequential(
             spectral_norm(nn.Conv2d(1, c, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),  # (B, c, 14, 14)
             spectral_norm(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),  # (B, 2c, 7, 7)
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--latent-dim", type=int, default=32)
     p.add_argument("--width", type=int, default=32)
+    p.add_argument("--critic-width", type=int, default=64)
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = GANConfig(latent_dim=args.latent_dim, width=args.width)
+    cfg = GANConfig(latent_dim=args.latent_dim, width=args.width, critic_width=args.critic_width)
     gen, record = train_gan(load_mnist()["train"], cfg, args.steps, args.batch_size, seed=args.seed,
                             samples=args.out / "samples", sample_every=args.sample_every)
     record["command"] = "python -m training.gan " + shlex.join(argv if argv is not None else sys.argv[1:])
