@@ -51,7 +51,8 @@ def export_gan(
     out_dir.mkdir(parents=True, exist_ok=True)
     served = ServedGenerator(gen)
     export_onnx(served, (torch.zeros(2, cfg.latent_dim),), out_dir / "generator.onnx", ["latent"], ["image"], exporter)
-    error = parity(served, out_dir / "generator.onnx", (torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(0)),))
+    z = torch.randn(64, cfg.latent_dim, generator=torch.Generator().manual_seed(0))
+    error = parity(served, out_dir / "generator.onnx", (z,))
     assert error <= PARITY_TOLERANCE, f"ONNX parity failed: {error}"
     decode = onnx_decoder(out_dir / "generator.onnx")
 

@@ -82,7 +82,8 @@ def prior_samples(decode, dim: int, n: int, seed: int) -> tuple[np.ndarray, np.n
     return z, np.concatenate([decode(z[i : i + 1000]) for i in range(0, n, 1000)])
 
 
-def model_quality(version_dir: Path, classifier: Classifier, reference: np.ndarray, n: int = 10_000) -> dict[str, float]:
+def model_quality(version_dir: Path, classifier: Classifier, reference: np.ndarray,
+                  n: int = 10_000) -> dict[str, float]:
     """Figures for the prior samples of a repository model folder (VAE decoder or GAN generator)."""
     manifest = json.loads((version_dir / "model.json").read_text())
     role = "decoder" if "decoder" in manifest["files"] else "generator"

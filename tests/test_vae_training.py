@@ -28,7 +28,7 @@ def exported(tmp_path_factory):
     classifier = tiny_classifier()
     out = tmp_path_factory.mktemp("models") / "tiny" / "1"
     manifest = export_vae(vae, record, classifier, data, out, "tiny", ["Decode"], exporter="torchscript",
-                          check_digits=300)
+                          check_digits=300, samples=1000)
     return manifest, out, vae, classifier, data
 
 
@@ -45,6 +45,7 @@ def test_manifest_is_complete(exported):
     assert m["neg_elbo_nats"] == pytest.approx(m["recon_nats"] + m["kl_nats"], abs=1e-3)
     assert 0 < m["kl_nats"] and m["neg_elbo_nats"] < 300  # well below the ~545 nats of an untrained model
     assert "data" in reread.training and "seconds" in reread.training
+    assert 0 < m["sample_inception_score"] <= 10 and m["sample_frechet_distance"] > 0
 
 
 def test_onnx_matches_torch_with_any_batch(exported):
