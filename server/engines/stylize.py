@@ -14,7 +14,6 @@ refines. Losses are float32 even where the backbone runs in bfloat16 (CUDA).
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -24,6 +23,7 @@ import torch
 
 from server.control import CallControl
 from server.engines.dream import resize
+from server.engines.lbfgs import BoxLBFGS
 from server.engines.style_cache import StyleCache, StyleKey
 from server.engines.style_loss import LossParts, Targets, Weights, gram, objective
 from server.engines.stylize_params import (MIN_SIDE, StylizeDefaults, StylizeParams, StylizeProgress,
@@ -31,12 +31,13 @@ from server.engines.stylize_params import (MIN_SIDE, StylizeDefaults, StylizePar
 from server.errors import FieldError
 
 LBFGS_HISTORY = 20  # curvature pairs kept (scipy's default is 10; 100 costs 1.2 GB at 1024 px)
+PIXEL_SCALE = 255.0
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
 
 
 def to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
     """(H, W, 3) float in [0, 1] -> (1, 3, H, W)."""
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None].contiguous().to(device)
 
 
 def luminance(rgb: torch.Tensor) -> torch.Tensor:
@@ -164,25 +165,33 @@ class Stylizer:
     def _optimize(self, image: torch.Tensor, targets: Targets, weights: Weights, p: StylizeParams, steps: int,
                   done: int, content_rgb: torch.Tensor, control: CallControl, emit, history: list[float]
                   ) -> torch.Tensor:
-        x = image.detach().clone().requires_grad_(True)
-        if p.optimizer == "LBFGS":
-            optimizer = torch.optim.LBFGS([x], lr=p.learning_rate, max_iter=1, history_size=LBFGS_HISTORY)
-        else:
-            optimizer = torch.optim.Adam([x], lr=p.learning_rate)
-        parts: list[LossParts] = []
+        # The optimisers work on 0-255 pixel values: Adam's learning rate and L-BFGS's first step
+        # are in grey levels.
+        def evaluate(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, LossParts]:
+            x = x.detach().requires_grad_(True)
+            with torch.enable_grad():
+                parts = self.loss(x / PIXEL_SCALE, targets, weights)
+                (grad,) = torch.autograd.grad(parts.total, x)
+            return parts.total.detach(), grad, parts
 
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad()
-            parts[:] = [self.loss(x, targets, weights)]
-            parts[0].total.backward()
-            return parts[0].total
+        x = (image.detach() * PIXEL_SCALE).contiguous()
+        if p.optimizer == "LBFGS":
+            lbfgs = BoxLBFGS(x, evaluate, low=0.0, high=PIXEL_SCALE, lr=p.learning_rate, history=LBFGS_HISTORY)
+        else:
+            x.requires_grad_(True)
+            adam = torch.optim.Adam([x], lr=p.learning_rate)
 
         for i in range(steps):
             control.check()
-            optimizer.step(closure)
-            with torch.no_grad():
-                x.clamp_(0.0, 1.0)
-            total, content, style, tv = parts[0].floats()
+            if p.optimizer == "LBFGS":
+                _, parts = lbfgs.step()
+                x = lbfgs.x
+            else:
+                _, x.grad, parts = evaluate(x)
+                adam.step()
+                with torch.no_grad():
+                    x.clamp_(0.0, PIXEL_SCALE)
+            total, content, style, tv = parts.floats()
             if not math.isfinite(total):
                 raise FieldError("learning_rate", f"the optimisation diverged (loss {total}); use a smaller "
                                  f"learning_rate than {p.learning_rate}")
@@ -190,9 +199,10 @@ class Stylizer:
             step = done + i + 1
             preview = None
             if p.preview_every and step % p.preview_every == 0:
-                preview = self._to_rgb(x.detach(), resize(content_rgb, tuple(x.shape[-2:])), p.preserve_color)
+                preview = self._to_rgb(x.detach() / PIXEL_SCALE, resize(content_rgb, tuple(x.shape[-2:])),
+                                       p.preserve_color)
             emit(StylizeProgress(step, p.steps, total, content, style, tv, preview))
-        return x.detach()
+        return x.detach() / PIXEL_SCALE
 
     @staticmethod
     def _to_rgb(image: torch.Tensor, content_rgb: torch.Tensor, preserve_color: bool) -> np.ndarray:

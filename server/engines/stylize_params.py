@@ -23,7 +23,7 @@ BUILTIN_DEFAULTS: dict = dict(
     content_layers=["block4_conv2"],
     steps=200,
     optimizer="LBFGS",
-    learning_rate={"LBFGS": 1.0, "ADAM": 0.02},
+    learning_rate={"LBFGS": 1.0, "ADAM": 2.0},  # ADAM: grey levels (0-255) per step
     init="CONTENT",
     max_side=384,
 )
