@@ -14,6 +14,7 @@ refines. Losses are float32 even where the backbone runs in bfloat16 (CUDA).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
