@@ -16,12 +16,12 @@ FORMATS = ("PNG", "JPEG", "WEBP")
 
 # Fallbacks when model.json has no "stylize" parameters (the shipped model.json has them).
 BUILTIN_DEFAULTS: dict = dict(
-    content_weight=0.01,
+    content_weight=3.0,
     style_weight=1.0,
     tv_weight=0.0,
     style_layers={f"block{b}_conv1": 10.0 for b in range(1, 6)},
     content_layers=["block4_conv2"],
-    steps=200,
+    steps=100,
     optimizer="LBFGS",
     learning_rate={"LBFGS": 1.0, "ADAM": 2.0},  # ADAM: grey levels (0-255) per step
     init="CONTENT",
