@@ -52,6 +52,10 @@ class OneirosServer:
             ("grpc.max_receive_message_length", s.max_message_bytes),
             ("grpc.max_send_message_length", s.max_message_bytes),
             ("grpc.so_reuseport", 0),
+            # Clients (behind load balancers) may ping idle connections this often.
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", int(s.keepalive_min_ping_s * 1000)),
+            ("grpc.http2.max_ping_strikes", 0),
         ]
         tokens = auth.load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file)
         self._grpc = grpc.server(

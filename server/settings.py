@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     workers: int = Field(64, ge=1, le=1024, description="gRPC handler threads")
     max_concurrent_rpcs: int = Field(256, ge=1, description="calls in flight before RESOURCE_EXHAUSTED")
     max_message_bytes: int = Field(32 << 20, ge=1 << 16, description="largest request/response message")
+    keepalive_min_ping_s: float = Field(10.0, ge=1, description="shortest client keepalive ping interval allowed")
     grace_period_s: float = Field(10.0, ge=0, description="time in-flight calls get on SIGTERM")
 
     # Model repository and runtimes

@@ -1,0 +1,134 @@
+"""Shared bench plumbing: a server in its own process, closed-loop clients, tables and JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+@contextmanager
+def server_process_with_pid(*args: str):
+    """``python -m server --port 0 ARGS`` in a child process, its models loaded;
+    yields (gRPC port, pid, metrics port)."""
+    proc = subprocess.Popen([sys.executable, "-m", "server", "--port", "0", "--metrics-port", "-1", *args],
+                            cwd=REPO, stderr=subprocess.PIPE, text=True)
+    port = metrics_port = None
+    try:
+        for line in proc.stderr:
+            entry = json.loads(line)
+            if entry.get("msg") == "listening":
+                port = int(entry["address"].rsplit(":", 1)[1])
+                metrics_port = entry.get("metrics_port")
+            if entry.get("msg") == "models loaded":
+                break
+        if port is None:
+            raise RuntimeError("the server did not start")
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+        yield port, proc.pid, metrics_port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def server_process(*args: str):
+    """As ``server_process_with_pid``, yielding only the gRPC port."""
+    with server_process_with_pid(*args) as (port, _pid, _metrics_port):
+        yield port
+
+
+@dataclass
+class LoadResult:
+    clients: int
+    requests: int
+    seconds: float
+    throughput: float  # requests/s
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def closed_loop(call: Callable[[], None], clients: int, seconds: float) -> LoadResult:
+    """``clients`` threads call ``call`` back to back for ``seconds``; latencies per call."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop_at = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            try:
+                call()
+            except Exception:
+                errors[i] += 1
+                continue
+            latencies[i].append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    flat = sorted(x for per in latencies for x in per)
+    return LoadResult(clients, len(flat), elapsed, len(flat) / elapsed, percentile(flat, 50) * 1e3,
+                      percentile(flat, 99) * 1e3, sum(errors))
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def print_table(headers: list[str], rows: list[list]) -> None:
+    cells = [[f"{c:.2f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in cells:
+        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |")
+
+
+def write_results(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S"), **payload}
+    path.write_text(json.dumps(payload, indent=2, default=lambda o: asdict(o)))
+    return path
