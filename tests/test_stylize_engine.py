@@ -116,6 +116,12 @@ def test_coarse_to_fine_counts_every_step(backbone):
     assert result.image.shape == (64, 64, 3)
 
 
+def test_all_weights_zero_leaves_the_content(backbone):
+    content = _content()
+    result, events = _run(_stylizer(backbone), content=content, content_weight=0.0, style_weight=0.0, steps=2)
+    assert np.abs(result.image - content).max() < 1e-5 and [e.loss for e in events] == [0.0, 0.0]
+
+
 def test_style_init_and_cancellation(backbone):
     control = CallControl()
     seen = []

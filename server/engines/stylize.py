@@ -172,7 +172,7 @@ class Stylizer:
             x = x.detach().requires_grad_(True)
             with torch.enable_grad():
                 parts = self.loss(x / PIXEL_SCALE, targets, weights)
-                (grad,) = torch.autograd.grad(parts.total, x)
+                grad = torch.autograd.grad(parts.total, x)[0] if parts.total.requires_grad else torch.zeros_like(x)
             return parts.total.detach(), grad, parts
 
         x = (image.detach() * PIXEL_SCALE).contiguous()
