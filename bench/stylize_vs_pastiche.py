@@ -112,7 +112,7 @@ def run_pastiche(content_path, style_path, hw, shw, d, steps):
         artist.draw()
         step_times.append(time.perf_counter() - t)
     return dict(wall_s=time.perf_counter() - started, step_s=statistics.median(step_times),
-                first_loss=first_loss, image=pastiche_to_rgb(artist.pastiche))
+                first_loss=first_loss, evaluations_per_step=(steps + 1) / steps, image=pastiche_to_rgb(artist.pastiche))
 
 
 def run_oneiros(stylizer, content, style, d, steps, coarse_to_fine=False):
@@ -124,7 +124,8 @@ def run_oneiros(stylizer, content, style, d, steps, coarse_to_fine=False):
     wall = time.perf_counter() - started
     step = statistics.median(np.diff(stamps))
     return dict(wall_s=wall, step_s=step, setup_s=stamps[0] - started - step,
-                first_loss=result.loss_history[0], image=quantise(result.image), cache_hit=result.cache_hit)
+                first_loss=result.loss_history[0], image=quantise(result.image), cache_hit=result.cache_hit,
+                evaluations_per_step=result.evaluations / steps)
 
 
 def main() -> None:
@@ -177,6 +178,7 @@ def main() -> None:
             step_s=statistics.median(r["step_s"] for r in rs),
             wall_s=statistics.median(r["wall_s"] for r in rs),
             first_loss=rs[0]["first_loss"],
+            evaluations_per_step=statistics.median(r["evaluations_per_step"] for r in rs),
             **{f"final_{k}": statistics.median(loss[k] for loss in losses) for k in losses[0]},
         )
         Image.fromarray(rs[-1]["image"]).save(tmp / f"{name}.png")
@@ -189,17 +191,17 @@ def main() -> None:
     print(f"content chelsea {hw[1]}x{hw[0]}, style {args.style} {shw[1]}x{shw[0]}, {args.steps} L-BFGS steps, "
           f"{args.repeats} repeats, {args.threads} thread(s), {platform.processor() or platform.machine()}")
     print(f"{'method':24} {'s/step (wall)':>13} {'ratio':>6} {'s/step (opt)':>12} {'content':>10} {'style':>10} "
-          f"{'tv':>8} {'total':>10} {'ratio':>6}")
+          f"{'tv':>8} {'total':>10} {'ratio':>6} {'evals/step':>10}")
     for name, s in summary.items():
         print(f"{name:24} {s['wall_per_step_s']:13.3f} {s['wall_per_step_ratio_vs_pastiche']:6.2f} {s['step_s']:12.3f} "
               f"{s['final_content']:10.4g} {s['final_style']:10.4g} {s['final_tv']:8.3g} {s['final_total']:10.4g} "
-              f"{s['final_total_ratio_vs_pastiche']:6.2f}")
+              f"{s['final_total_ratio_vs_pastiche']:6.2f} {s['evaluations_per_step']:10.2f}")
     at_init = common_loss(backbone, content_u8, content_u8, style_u8, d)["total"]
     print(f"loss of the content image (both start there): pastiche's own {base['first_loss']:.6g}, "
           f"common function {at_init:.6g}")
     print(f"style cache: set-up (time to step 1 less one step) cold {cache['cold_setup_s']:.3f} s, warm {cache['warm_setup_s']:.3f} s")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "stylize_vs_pastiche.json"
+    out = RESULTS / f"stylize_vs_pastiche_{args.style}_{args.side}px_{args.steps}steps.json"
     out.write_text(json.dumps(dict(
         config=dict(vars(args), content_hw=hw, style_hw=shw, defaults=d, torch=torch.__version__,
                     machine=platform.machine(), processor=platform.processor()),

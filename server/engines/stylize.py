@@ -127,6 +127,7 @@ class Stylizer:
             levels = [((final_hw[0] // 2, final_hw[1] // 2), coarse), (final_hw, p.steps - coarse)]
 
         history: list[float] = []
+        evaluations = [0]  # loss-and-gradient evaluations (backbone forward + backward passes)
         image: torch.Tensor | None = None
         hits = []
         done = 0
@@ -142,7 +143,8 @@ class Stylizer:
                 image = self._init(p, level_content, style, generator)
             else:
                 image = resize(image, size)
-            image = self._optimize(image, targets, weights, p, steps, done, content_rgb, control, emit, history)
+            image = self._optimize(image, targets, weights, p, steps, done, content_rgb, control, emit, history,
+                                   evaluations)
             done += steps
 
         with torch.no_grad():
@@ -153,6 +155,7 @@ class Stylizer:
             content_loss=float(final.content), style_loss=float(final.style), tv_loss=float(final.tv),
             elapsed_ms=int((time.monotonic() - started) * 1000),
             cache_hit=all(hits),
+            evaluations=evaluations[0],
         )
 
     def _init(self, p: StylizeParams, content: torch.Tensor, style: torch.Tensor,
@@ -164,11 +167,12 @@ class Stylizer:
         return torch.rand(content.shape, generator=generator).to(self.device)
 
     def _optimize(self, image: torch.Tensor, targets: Targets, weights: Weights, p: StylizeParams, steps: int,
-                  done: int, content_rgb: torch.Tensor, control: CallControl, emit, history: list[float]
-                  ) -> torch.Tensor:
+                  done: int, content_rgb: torch.Tensor, control: CallControl, emit, history: list[float],
+                  evaluations: list[int]) -> torch.Tensor:
         # The optimisers work on 0-255 pixel values: Adam's learning rate and L-BFGS's first step
         # are in grey levels.
         def evaluate(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, LossParts]:
+            evaluations[0] += 1
             x = x.detach().requires_grad_(True)
             with torch.enable_grad():
                 parts = self.loss(x / PIXEL_SCALE, targets, weights)

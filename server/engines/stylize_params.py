@@ -74,6 +74,7 @@ class StylizeResult:
     tv_loss: float
     elapsed_ms: int
     cache_hit: bool = False  # the style targets came from the cache
+    evaluations: int = 0  # backbone forward + backward passes (L-BFGS: steps + 1 + backtracks)
 
 
 @dataclass(frozen=True)
