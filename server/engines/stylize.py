@@ -1,6 +1,6 @@
 """Gatys neural style transfer (Chollet ch. 12) on the shared VGG19 backbone.
 
-The image is optimised directly (L-BFGS or Adam, one loss evaluation per step)
+The image is optimised directly (L-BFGS or Adam, about one loss evaluation per step)
 to match the content image's activations on the content layers and the style
 image's Gram matrices on the style layers, plus a total-variation penalty; see
 ``style_loss`` for the exact objective. The style is analysed at the content's
@@ -58,6 +58,22 @@ def style_size(style_hw: tuple[int, int], content_hw: tuple[int, int], max_side:
     sh, sw = style_hw
     height = math.sqrt(content_hw[0] * content_hw[1] * sh / sw)
     return fit(max(MIN_SIDE, round(height)), max(MIN_SIDE, round(height * sw / sh)), max_side)
+
+
+class Adam:
+    """Adam (Kingma & Ba) on one tensor; plain code, as torch.optim's first step is slow to import."""
+
+    def __init__(self, x: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
+        self.m, self.v = torch.zeros_like(x), torch.zeros_like(x)
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        b1, b2 = self.betas
+        self.t += 1
+        self.m.mul_(b1).add_(grad, alpha=1 - b1)
+        self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        m_hat, v_hat = self.m / (1 - b1**self.t), self.v / (1 - b2**self.t)
+        return x - self.lr * m_hat / (v_hat.sqrt() + self.eps)
 
 
 class Stylizer:
@@ -183,8 +199,7 @@ class Stylizer:
         if p.optimizer == "LBFGS":
             lbfgs = BoxLBFGS(x, evaluate, low=0.0, high=PIXEL_SCALE, lr=p.learning_rate, history=LBFGS_HISTORY)
         else:
-            x.requires_grad_(True)
-            adam = torch.optim.Adam([x], lr=p.learning_rate)
+            adam = Adam(x, lr=p.learning_rate)
 
         for i in range(steps):
             control.check()
@@ -192,10 +207,8 @@ class Stylizer:
                 _, parts = lbfgs.step()
                 x = lbfgs.x
             else:
-                _, x.grad, parts = evaluate(x)
-                adam.step()
-                with torch.no_grad():
-                    x.clamp_(0.0, PIXEL_SCALE)
+                _, grad, parts = evaluate(x)
+                x = adam.step(x, grad).clamp_(0.0, PIXEL_SCALE)
             total, content, style, tv = parts.floats()
             if not math.isfinite(total):
                 raise FieldError("learning_rate", f"the optimisation diverged (loss {total}); use a smaller "
