@@ -112,7 +112,8 @@ def run_pastiche(content_path, style_path, hw, shw, d, steps):
         artist.draw()
         step_times.append(time.perf_counter() - t)
     return dict(wall_s=time.perf_counter() - started, step_s=statistics.median(step_times),
-                first_loss=first_loss, evaluations_per_step=1.0,  # + one forward-only pass at set-up image=pastiche_to_rgb(artist.pastiche))
+                first_loss=first_loss, evaluations_per_step=1.0,  # and one forward-only pass at set-up
+                image=pastiche_to_rgb(artist.pastiche))
 
 
 def run_oneiros(stylizer, content, style, d, steps, coarse_to_fine=False):
