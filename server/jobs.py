@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from server import metrics
 from server.control import CallControl
 from server.errors import OneirosError, Overloaded, ShuttingDown
 
@@ -58,6 +60,7 @@ class Job:
         self._pool = pool
         self._events: queue.Queue = queue.Queue()
         self.state = "queued"  # queued -> running -> done | dropped
+        self.enqueued = time.monotonic()
 
     def emit(self, event: Any) -> None:
         self._events.put(event)
@@ -96,6 +99,7 @@ class JobPool:
         self.stats = JobStats()
         self._queue: deque[Job] = deque()
         self._active = 0
+        self._running: set[Job] = set()
         self._cv = threading.Condition()
         self._closed = False
         self._threads = [
@@ -123,6 +127,7 @@ class JobPool:
             idle = len(self._threads) - self._active
             if len(self._queue) >= self.max_queue + idle:
                 self.stats.rejected += 1
+                metrics.QUEUE_REJECTED.labels(self.name).inc()
                 raise Overloaded(
                     f"{self.name} is busy: {self._active} running, {len(self._queue)} queued "
                     f"(limit {self.max_queue}); retry later",
@@ -130,6 +135,7 @@ class JobPool:
                 )
             self._queue.append(job)
             self.stats.submitted += 1
+            self._publish()
             self._cv.notify()
         return job
 
@@ -139,6 +145,8 @@ class JobPool:
             self._closed = True
             pending = list(self._queue)
             self._queue.clear()
+            for job in self._running:
+                job.control.cancel(shutting_down=True)
             self._cv.notify_all()
         for job in pending:
             job.state = "dropped"
@@ -156,6 +164,11 @@ class JobPool:
                     pass
                 job.state = "dropped"
                 self.stats.dropped += 1
+                self._publish()
+
+    def _publish(self) -> None:
+        metrics.QUEUE_DEPTH.labels(self.name).set(len(self._queue))
+        metrics.JOBS_ACTIVE.labels(self.name).set(self._active)
 
     def _take(self) -> Job | None:
         with self._cv:
@@ -172,6 +185,9 @@ class JobPool:
                     continue
                 job.state = "running"
                 self._active += 1
+                self._running.add(job)
+                self._publish()
+                metrics.QUEUE_WAIT.labels(self.name).observe(time.monotonic() - job.enqueued)
                 return job
 
     def _loop(self) -> None:
@@ -186,9 +202,11 @@ class JobPool:
                 done = _Done(value=value)
             with self._cv:
                 self._active -= 1
+                self._running.discard(job)
                 job.state = "done"
                 if done.error is None:
                     self.stats.completed += 1
                 else:
                     self.stats.failed += 1
+                self._publish()
             job.emit(done)

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     batch_max_delay_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
     batch_queue_size: int = Field(512, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
 
+    # Sample / SampleStream
+    sample_max_tokens: int = Field(2048, ge=1, le=1 << 20, description="server cap on max_tokens per completion")
+    sample_max_n: int = Field(16, ge=1, le=1024, description="most completions (n) per Sample request")
+    sample_max_prompt_chars: int = Field(8192, ge=1, description="longest prompt accepted")
+    sample_max_stop: int = Field(8, ge=0, le=64, description="most stop sequences per request")
+    sample_stream_flush_ms: float = Field(0.0, ge=0, le=1000, description="SampleStream: characters made "
+                                          "within this window go out as one chunk (0 = each at once)")
+
     # Long torch jobs (Dream, Stylize): one bounded pool per backbone model
     job_workers: int = Field(1, ge=1, le=64, description="Dream/Stylize jobs that run at once")
     job_queue_size: int = Field(8, ge=0, le=10_000, description="jobs waiting before RESOURCE_EXHAUSTED")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from server.engines.base import Engine, EngineInfo
 
-if TYPE_CHECKING:  # a runtime import would be circular (repository -> engines -> repository)
+if TYPE_CHECKING:  # server.repository's loader imports this package: keep it one-way at run time
     from server.repository.manifest import Manifest
     from server.settings import Settings
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # a runtime import would be circular (repository -> engines -> repository)
+if TYPE_CHECKING:  # importing server.repository here would be circular (its loader imports engines)
     from server.repository.manifest import Manifest
     from server.settings import Settings
 

@@ -28,9 +28,9 @@ MAX_JITTER = 128
 
 # Fallbacks when model.json has no "dream" parameters.
 BUILTIN_DEFAULTS = dict(
-    layer_weights={"block4_conv2": 1.0, "block4_conv4": 1.0},
-    octaves=3, octave_scale=1.4, steps_per_octave=20, step_size=0.01,
-    max_loss=None, jitter=0, max_side=512, border=2,
+    layer_weights={"block5_conv2": 1.0, "block5_conv4": 1.0},
+    octaves=3, octave_scale=1.4, steps_per_octave=20, step_size=0.006,
+    max_loss=None, jitter=8, max_side=512, border=2,
 )
 
 
@@ -45,7 +45,7 @@ class DreamParams:
     steps_per_octave: int = 0
     step_size: float = 0.0
     max_loss: float | None = None
-    jitter: int = 0
+    jitter: int | None = None  # None = the model's default; 0 = off
     seed: int | None = None
     max_side: int = 0
     preview_every: int = 0
@@ -89,7 +89,7 @@ def resolve(params: DreamParams, defaults: DreamParams, layer_names: list[str],
         steps_per_octave=params.steps_per_octave or defaults.steps_per_octave,
         step_size=params.step_size or defaults.step_size,
         max_loss=params.max_loss if params.max_loss is not None else defaults.max_loss,
-        jitter=params.jitter or defaults.jitter,
+        jitter=params.jitter if params.jitter is not None else defaults.jitter,
         max_side=params.max_side or min(defaults.max_side, max_side_limit),
     )
     image = p.image

@@ -1,1 +1,1 @@
-"""Runtimes: what executes a model (ONNX Runtime sessions, torch modules)."""
+"""Runtimes: how an engine runs what the model repository holds (ONNX Runtime sessions, torch modules)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oneiros.v1 import oneiros_pb2_grpc
 
 from server.errors import NotImplementedYet
-from server.transport import models
+from server.transport import dream, latent, models, sample
 from server.transport.calls import CallRunner, ServerState
 from server.transport.stylize import stylize, stylize_stream
 
@@ -36,16 +36,16 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.unary("GetModel", models.get_model, request, context)
 
     def Sample(self, request, context):
-        return self.calls.unary("Sample", _not_built("Sample"), request, context)
+        return self.calls.unary("Sample", sample.sample, request, context)
 
     def SampleStream(self, request, context):
-        return self.calls.stream("SampleStream", _not_built_stream("SampleStream"), request, context)
+        return self.calls.stream("SampleStream", sample.sample_stream, request, context)
 
     def Dream(self, request, context):
-        return self.calls.unary("Dream", _not_built("Dream"), request, context)
+        return self.calls.unary("Dream", dream.dream, request, context)
 
     def DreamStream(self, request, context):
-        return self.calls.stream("DreamStream", _not_built_stream("DreamStream"), request, context)
+        return self.calls.stream("DreamStream", dream.dream_stream, request, context)
 
     def Stylize(self, request, context):
         return self.calls.unary("Stylize", stylize, request, context)
@@ -54,7 +54,7 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.stream("StylizeStream", stylize_stream, request, context)
 
     def Decode(self, request, context):
-        return self.calls.unary("Decode", _not_built("Decode"), request, context)
+        return self.calls.unary("Decode", latent.decode, request, context)
 
     def EditLatent(self, request, context):
-        return self.calls.unary("EditLatent", _not_built("EditLatent"), request, context)
+        return self.calls.unary("EditLatent", latent.edit_latent, request, context)

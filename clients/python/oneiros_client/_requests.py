@@ -110,7 +110,7 @@ def dream_request(
     steps_per_octave: int = 0,
     step_size: float = 0.0,
     max_loss: float | None = None,
-    jitter: int = 0,
+    jitter: int | None = None,
     seed: int | None = None,
     max_side: int = 0,
     output_format: str | int = "PNG",
@@ -124,13 +124,14 @@ def dream_request(
         octave_scale=octave_scale,
         steps_per_octave=steps_per_octave,
         step_size=step_size,
-        jitter=jitter,
         max_side=max_side,
         output_format=_enum(pb.ImageFormat, output_format, "output_format"),
         preview_every=preview_every,
     )
     if max_loss is not None:
         req.max_loss = max_loss
+    if jitter is not None:
+        req.jitter = jitter
     if seed is not None:
         req.seed = seed
     return req

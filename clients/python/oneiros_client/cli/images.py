@@ -100,7 +100,7 @@ def add_commands(command: Command) -> None:
     p.add_argument("--steps", type=int, default=0, help="steps per octave")
     p.add_argument("--step-size", type=float, default=0.0)
     p.add_argument("--max-loss", type=float)
-    p.add_argument("--jitter", type=int, default=0)
+    p.add_argument("--jitter", type=int, default=None, help="largest random shift per step, px (0 = off)")
     _job_options(p)
     p.set_defaults(run=cmd_dream)
 

@@ -1,0 +1,1 @@
+"""Export: trained torch models -> ONNX files + ``model.json`` in the model repository."""

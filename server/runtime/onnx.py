@@ -1,0 +1,83 @@
+"""ONNX Runtime sessions, created one way for every engine, and batched runs over them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from server.batching import DynamicBatcher
+from server.control import CallControl
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def providers_for(settings: Settings) -> list[str]:
+    """CUDA first when it is present and ``settings.device`` allows it, else CPU only."""
+    available = ort.get_available_providers()
+    if settings.device in ("auto", "cuda") and CUDA in available:
+        return [CUDA, CPU]
+    if settings.device == "cuda":
+        log.warning("device=cuda but ONNX Runtime has no CUDA provider (%s); using the CPU", available)
+    return [CPU]
+
+
+def create_session(path: Path, settings: Settings) -> ort.InferenceSession:
+    """An inference session for ``path`` with the settings' device and thread count."""
+    options = ort.SessionOptions()
+    if settings.ort_threads:
+        options.intra_op_num_threads = settings.ort_threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=providers_for(settings))
+
+
+def device_of(session: ort.InferenceSession) -> str:
+    """"cuda" when the session runs on the GPU, else "cpu"."""
+    return "cuda" if session.get_providers()[0] == CUDA else "cpu"
+
+
+class OnnxRunner:
+    """One ONNX graph: one batched input, one wanted output.
+
+    ``run(x)`` takes a batch ``(N, ...)``. With ``settings.batching`` concurrent calls are
+    coalesced by a ``DynamicBatcher`` into one session run (and split back); without it each
+    call runs alone.
+    """
+
+    def __init__(self, path: Path, settings: Settings, name: str, input_name: str, output_name: str):
+        self.session = create_session(path, settings)
+        self.device = device_of(self.session)
+        self.input_name = input_name
+        self.output_name = output_name
+        self.calls = 0  # session runs, for tests and metrics
+        self.batcher: DynamicBatcher | None = None
+        if settings.batching:
+            self.batcher = DynamicBatcher(
+                self._run_batch, name=name, max_size=settings.batch_max_size,
+                max_delay_s=settings.batch_max_delay_ms / 1000.0, max_queue=settings.batch_queue_size,
+            )
+
+    def _session_run(self, x: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return self.session.run([self.output_name], {self.input_name: x})[0]
+
+    def _run_batch(self, items: Sequence[np.ndarray]) -> list[np.ndarray]:
+        out = self._session_run(np.concatenate(items) if len(items) > 1 else items[0])
+        return np.split(out, np.cumsum([len(x) for x in items])[:-1])
+
+    def run(self, x: np.ndarray, control: CallControl | None = None) -> np.ndarray:
+        """(N, ...) float32 -> the output (N, ...)."""
+        if self.batcher is None:
+            return self._session_run(x)
+        return self.batcher.run(x, size=len(x), control=control)
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()

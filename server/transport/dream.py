@@ -1,0 +1,90 @@
+"""Dream and DreamStream: proto <-> DreamParams, run as a job in the backbone's pool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from oneiros.v1 import oneiros_pb2 as pb
+
+from server import metrics
+from server.control import CallControl
+from server.engines.dream import DreamParams, DreamProgress, DreamResult
+from server.errors import FieldError
+from server.imaging import decode_image, encode_image, fit_max_side, to_array
+from server.jobs import Job
+from server.repository import ModelRepository
+
+
+def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int) -> DreamParams:
+    if not request.HasField("image"):
+        raise FieldError("image", "an input image is required (an encoded PNG, JPEG or WebP file)")
+    settings = repo.settings
+    image = decode_image(request.image.data, "image", max_bytes=settings.max_image_bytes,
+                         max_pixels=settings.max_image_pixels)
+    image = fit_max_side(image, settings.job_max_side)  # no float copy of a huge photo
+    return DreamParams(
+        image=to_array(image),
+        layer_weights=dict(request.layer_weights),
+        octaves=request.octaves,
+        octave_scale=request.octave_scale,
+        steps_per_octave=request.steps_per_octave,
+        step_size=request.step_size,
+        max_loss=request.max_loss if request.HasField("max_loss") else None,
+        jitter=request.jitter if request.HasField("jitter") else None,
+        seed=request.seed if request.HasField("seed") else None,
+        max_side=request.max_side,
+        preview_every=preview_every,
+    )
+
+
+def _format(request) -> str:
+    return pb.ImageFormat.Name(request.output_format)
+
+
+def _submit(repo: ModelRepository, request: pb.DreamRequest, control: CallControl, preview_every: int) -> Job:
+    engine = repo.resolve(request.model, "Dream")
+    return engine.submit_dream(_params(repo, request, preview_every), control)
+
+
+def _response(result: DreamResult, fmt: str) -> pb.DreamResponse:
+    return pb.DreamResponse(
+        image=pb.Image(data=encode_image(np.asarray(result.image), fmt)),
+        loss_history=result.loss_history,
+        elapsed_ms=result.elapsed_ms,
+    )
+
+
+def _progress(event: DreamProgress, fmt: str) -> pb.Progress:
+    progress = pb.Progress(step=event.step, total_steps=event.total_steps, octave=event.octave, loss=event.loss)
+    if event.preview is not None:
+        progress.preview.data = encode_image(event.preview, fmt)
+    return progress
+
+
+def dream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl) -> pb.DreamResponse:
+    job = _submit(repo, request, control, preview_every=0)
+    steps = metrics.JOB_STEPS.labels("Dream")
+    result = None
+    for event in job.events():
+        if isinstance(event, DreamProgress):
+            steps.inc()
+        else:
+            result = event
+    return _response(result, _format(request))
+
+
+def dream_stream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl) -> Iterator[pb.DreamProgress]:
+    job = _submit(repo, request, control, preview_every=request.preview_every)
+    fmt = _format(request)
+    steps = metrics.JOB_STEPS.labels("DreamStream")
+    try:
+        for event in job.events():
+            if isinstance(event, DreamProgress):
+                steps.inc()
+                yield pb.DreamProgress(progress=_progress(event, fmt))
+            else:
+                yield pb.DreamProgress(result=_response(event, fmt))
+    except GeneratorExit:  # the client went away: stop the job at its next step
+        control.cancel()
+        raise

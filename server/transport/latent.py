@@ -1,0 +1,79 @@
+"""Decode and EditLatent: proto <-> the latent engine's dataclasses."""
+
+from __future__ import annotations
+
+from oneiros.v1 import oneiros_pb2 as pb
+
+from server.control import CallControl
+from server.engines.latent import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentEngine, LatentResult
+from server.errors import FieldError
+from server.imaging import decode_image, encode_image
+from server.repository import ModelRepository
+
+
+def _enum_name(enum, value: int, field: str) -> str:
+    if value not in enum.values():
+        raise FieldError(field, f"is {value}; allowed {', '.join(enum.keys())}")
+    return enum.Name(value)
+
+
+def _image(repo: ModelRepository, image: pb.Image, field: str):
+    s = repo.settings
+    return decode_image(image.data, field, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, mode="L")
+
+
+def _images(result: LatentResult, fmt: str) -> list[pb.Image]:
+    return [pb.Image(data=encode_image(image, fmt)) for image in result.images]
+
+
+def _vectors(points) -> list[pb.Vector]:
+    return [pb.Vector(values=p.tolist()) for p in points]
+
+
+def decode(repo: ModelRepository, request: pb.DecodeRequest, control: CallControl) -> pb.DecodeResponse:
+    fmt = _enum_name(pb.ImageFormat, request.output_format, "output_format")
+    engine: LatentEngine = repo.resolve(request.model, "Decode")
+    grid = None
+    if request.HasField("grid"):
+        g = request.grid
+        grid = Grid(axis_x=g.axis_x, axis_y=g.axis_y, steps=g.steps, extent=g.extent)
+    result = engine.decode(
+        DecodeRequest(
+            latents=[list(v.values) for v in request.latents],
+            count=request.count,
+            seed=request.seed if request.HasField("seed") else None,
+            grid=grid,
+        ),
+        control,
+    )
+    control.check()
+    return pb.DecodeResponse(images=_images(result, fmt), latents=_vectors(result.latents))
+
+
+def edit_latent(repo: ModelRepository, request: pb.EditLatentRequest, control: CallControl) -> pb.EditLatentResponse:
+    fmt = _enum_name(pb.ImageFormat, request.output_format, "output_format")
+    interpolation = _enum_name(pb.Interpolation, request.interpolation, "interpolation")
+    engine: LatentEngine = repo.resolve(request.model, "EditLatent")
+    source, target = request.WhichOneof("source"), request.WhichOneof("target")
+    edit = EditRequest(
+        latent=list(request.latent.values) if source == "latent" else None,
+        edits=[AttributeEdit(e.attribute, e.strength) for e in request.edits],
+        direction=list(request.direction.values) if request.HasField("direction") else None,
+        strengths=list(request.strengths),
+        sweep_attribute=request.sweep_attribute,
+        target_latent=list(request.target_latent.values) if target == "target_latent" else None,
+        interpolation_steps=request.interpolation_steps,
+        interpolation=interpolation,
+    )
+    # Images are decoded only for a model that can encode them (a GAN answers FAILED_PRECONDITION).
+    if source == "image":
+        engine.require_encoder("image")
+        edit.image = _image(repo, request.image, "image")
+    if target == "target_image":
+        engine.require_encoder("target_image")
+        edit.target_image = _image(repo, request.target_image, "target_image")
+    result = engine.edit(edit, control)
+    control.check()
+    return pb.EditLatentResponse(
+        images=_images(result, fmt), latents=_vectors(result.latents), source_latent=pb.Vector(values=result.source_latent.tolist())
+    )
