@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from export.latent_checks import attribute_vectors, check_metrics, class_check, sweep_check
 from export.onnx_utils import export_onnx, parity, session
+from export.quality import prior_samples, sample_quality
 from server.repository.manifest import Manifest, file_ref, write_manifest
 from training.classifier import Classifier, accuracy, load_classifier
 from training.mnist import Split, load_mnist
@@ -70,13 +71,15 @@ def export_vae(
     exporter: str = "dynamo",
     check_digits: int = 1000,
     export_command: str = "",
+    samples: int = 10_000,
 ) -> Manifest:
     """Write ONNX files and ``model.json`` into ``out_dir`` (``models/<name>/<version>``)."""
     vae.eval()
     dim = vae.cfg.latent_dim
     out_dir.mkdir(parents=True, exist_ok=True)
     encoder, decoder = ServedEncoder(vae), ServedDecoder(vae)
-    export_onnx(encoder, (torch.zeros(2, 28, 28, 1),), out_dir / "encoder.onnx", ["image"], ["mean", "logvar"], exporter)
+    export_onnx(encoder, (torch.zeros(2, 28, 28, 1),), out_dir / "encoder.onnx", ["image"], ["mean", "logvar"],
+                exporter)
     export_onnx(decoder, (torch.zeros(2, dim),), out_dir / "decoder.onnx", ["latent"], ["image"], exporter)
 
     test = data["test"]
@@ -95,6 +98,8 @@ def export_vae(
     z = encode_means(vae, held_out.images)
     sweeps = sweep_check(decode, z, vectors, SWEEP_STRENGTHS)
     classes = class_check(decode, z, held_out.labels.numpy(), vectors, classifier)
+    reference = test.images.permute(0, 2, 3, 1).numpy()
+    quality = sample_quality(classifier, prior_samples(decode, dim, samples, seed=3)[1], reference) if samples else {}
 
     manifest = Manifest(
         name=name,
@@ -123,6 +128,7 @@ def export_vae(
         metrics={
             **{k: round(v, 4) for k, v in elbo.items()},
             **{k: round(v, 4) for k, v in check_metrics(sweeps, classes).items()},
+            **{f"sample_{k}": round(v, 4) for k, v in quality.items()},
             "parity_max_abs_error": max(enc_error, dec_error),
             "classifier_test_accuracy": round(accuracy(classifier, test), 4),
         },

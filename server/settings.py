@@ -83,7 +83,7 @@ class Settings(BaseSettings):
                               description="Prometheus /metrics HTTP port (0 = any free port, -1 = off)")
 
     # Logging
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="least severe level logged")
     log_json: bool = Field(True, description="one JSON object per log line")
 
     @model_validator(mode="after")

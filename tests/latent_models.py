@@ -1,4 +1,5 @@
-"""Tiny hand-built VAE/GAN repositories for latent-engine and transport tests (no torch, no training).
+"""Tiny hand-built VAE/GAN repositories for latent-engine and transport tests (no training),
+and the MNIST subset and classifier that the training tests share.
 
 The decoder is ``sigmoid(z @ W + b)`` reshaped to (N, 28, 28, 1); the encoder is a linear map of
 the flattened image to the mean (and a zero log-variance). Both have a dynamic batch axis.
@@ -6,6 +7,7 @@ the flattened image to the mean (and a zero log-variance). Both have a dynamic b
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +80,24 @@ def make_latent_model(root: Path, name: str = "tiny-vae", latent_size: int = 4, 
     )
     write_manifest(out, manifest)
     return out
+
+
+@functools.cache
+def mnist_subset(train: int = 6000, test: int = 1000):
+    """The first ``train``/``test`` MNIST digits (loaded once per test session)."""
+    from training.mnist import load_mnist
+
+    full = load_mnist()
+    return {"train": full["train"].head(train), "test": full["test"].head(test)}
+
+
+@functools.cache
+def tiny_classifier():
+    """A small MNIST classifier trained for two epochs on ``mnist_subset()`` (about 90% accurate)."""
+    import torch
+
+    from training.classifier import train_classifier
+
+    torch.set_num_threads(1)
+    model, _ = train_classifier(mnist_subset()["train"], epochs=2, width=8, progress=False)
+    return model

@@ -176,7 +176,8 @@ def test_validation_names_the_field(engine, request_, field):
 
 def test_gan_decodes_but_refuses_image_sources(gan):
     assert gan.decode(DecodeRequest(count=2, seed=0)).images.shape == (2, 28, 28, 1)
-    assert gan.edit(EditRequest(latent=[0.0] * D, target_latent=[1.0] * D, interpolation_steps=3)).latents.shape == (3, D)
+    path = gan.edit(EditRequest(latent=[0.0] * D, target_latent=[1.0] * D, interpolation_steps=3))
+    assert path.latents.shape == (3, D)
     with pytest.raises(WrongModelKind, match="latent"):
         gan.edit(EditRequest(image=np.zeros((28, 28), np.uint8)))
     with pytest.raises(WrongModelKind):
@@ -202,7 +203,8 @@ def test_concurrent_calls_are_coalesced(vae_dir):
         assert runs < clients / 2, f"{clients} concurrent calls took {runs} runtime runs"
         for i in range(clients):  # each caller got its own rows back
             np.testing.assert_array_equal(results[i].latents, [[float(i)] * D])
-            np.testing.assert_array_equal(results[i].images, engine.decode(DecodeRequest(latents=[[float(i)] * D])).images)
+            alone = engine.decode(DecodeRequest(latents=[[float(i)] * D]))
+            np.testing.assert_array_equal(results[i].images, alone.images)
     finally:
         engine.close()
 

@@ -14,22 +14,21 @@ import torch
 from export.onnx_utils import session
 from export.vae import PARITY_TOLERANCE, export_vae
 from server.repository.manifest import Manifest
-from training.classifier import accuracy, train_classifier
-from training.mnist import load_mnist
+from tests.latent_models import mnist_subset, tiny_classifier
+from training.classifier import accuracy
 from training.vae import VAEConfig, train_vae
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     torch.set_num_threads(1)
-    full = load_mnist()
-    data = {"train": full["train"].head(6000), "test": full["test"].head(1000)}
-    vae, record = train_vae(data["train"], VAEConfig(latent_dim=8, width=8, hidden=64), epochs=1.5,
-                            batch_size=64, lr=3e-3, progress=False)
-    classifier, _ = train_classifier(data["train"], epochs=2, width=8, progress=False)
+    data = mnist_subset()
+    vae, record = train_vae(data["train"], VAEConfig(latent_dim=8, width=8, hidden=64), epochs=2.7,
+                            batch_size=32, lr=3e-3, progress=False)
+    classifier = tiny_classifier()
     out = tmp_path_factory.mktemp("models") / "tiny" / "1"
     manifest = export_vae(vae, record, classifier, data, out, "tiny", ["Decode"], exporter="torchscript",
-                          check_digits=300)
+                          check_digits=300, samples=1000)
     return manifest, out, vae, classifier, data
 
 
@@ -46,6 +45,7 @@ def test_manifest_is_complete(exported):
     assert m["neg_elbo_nats"] == pytest.approx(m["recon_nats"] + m["kl_nats"], abs=1e-3)
     assert 0 < m["kl_nats"] and m["neg_elbo_nats"] < 300  # well below the ~545 nats of an untrained model
     assert "data" in reread.training and "seconds" in reread.training
+    assert 0 < m["sample_inception_score"] <= 10 and m["sample_frechet_distance"] > 0
 
 
 def test_onnx_matches_torch_with_any_batch(exported):

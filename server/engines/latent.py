@@ -179,7 +179,6 @@ class LatentEngine:
             self.check.count("interpolation_steps", steps + sum(len(p) for p in points))
             points.append(interpolate(z, target, steps, request.interpolation))
         z_out = np.concatenate(points) if points else z[None, :]
-        self.check.count("strengths", len(z_out))
         self.check.finite_points("edits", z_out)
         return LatentResult(self._decode(z_out, control), z_out, source)
 
@@ -240,7 +239,7 @@ def load(manifest: Manifest, version_dir: Path, settings: Settings) -> LatentEng
     """Factory for kinds VAE and GAN: ONNX decoder ("decoder" or "generator") and optional "encoder"."""
     spec = manifest.spec
     role = "decoder" if "decoder" in manifest.files else "generator"
-    decoder_io = spec.get("decoder", {"input": "latent", "output": "image"})
+    decoder_io = spec.get(role, {"input": "latent", "output": "image"})
     decoder = OnnxRunner(version_dir / manifest.files[role].path, settings, f"{manifest.name}-{role}",
                          decoder_io["input"], decoder_io["output"])
     encoder = None

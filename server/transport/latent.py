@@ -74,6 +74,5 @@ def edit_latent(repo: ModelRepository, request: pb.EditLatentRequest, control: C
         edit.target_image = _image(repo, request.target_image, "target_image")
     result = engine.edit(edit, control)
     control.check()
-    return pb.EditLatentResponse(
-        images=_images(result, fmt), latents=_vectors(result.latents), source_latent=pb.Vector(values=result.source_latent.tolist())
-    )
+    return pb.EditLatentResponse(images=_images(result, fmt), latents=_vectors(result.latents),
+                                 source_latent=pb.Vector(values=result.source_latent.tolist()))
