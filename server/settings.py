@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     job_queue_size: int = Field(8, ge=0, le=10_000, description="jobs waiting before RESOURCE_EXHAUSTED")
     job_max_side: int = Field(1024, ge=32, le=8192, description="largest side (px) Dream/Stylize work at")
     job_max_steps: int = Field(2000, ge=1, le=100_000, description="most optimisation steps in one job")
+    style_cache_entries: int = Field(32, ge=0, le=10_000,
+                                     description="Stylize: style targets (Gram matrices) kept for reuse (0 = off)")
 
     # Request limits, enforced before the expensive work starts
     max_image_bytes: int = Field(16 << 20, ge=1024, description="largest encoded input image")
