@@ -50,11 +50,21 @@ class Settings(BaseSettings):
     batch_max_delay_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
     batch_queue_size: int = Field(512, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
 
+    # Sample / SampleStream
+    sample_max_tokens: int = Field(2048, ge=1, le=1 << 20, description="server cap on max_tokens per completion")
+    sample_max_n: int = Field(16, ge=1, le=1024, description="most completions (n) per Sample request")
+    sample_max_prompt_chars: int = Field(8192, ge=1, description="longest prompt accepted")
+    sample_max_stop: int = Field(8, ge=0, le=64, description="most stop sequences per request")
+    sample_stream_flush_ms: float = Field(0.0, ge=0, le=1000, description="SampleStream: characters made "
+                                          "within this window go out as one chunk (0 = each at once)")
+
     # Long torch jobs (Dream, Stylize): one bounded pool per backbone model
     job_workers: int = Field(1, ge=1, le=64, description="Dream/Stylize jobs that run at once")
     job_queue_size: int = Field(8, ge=0, le=10_000, description="jobs waiting before RESOURCE_EXHAUSTED")
     job_max_side: int = Field(1024, ge=32, le=8192, description="largest side (px) Dream/Stylize work at")
     job_max_steps: int = Field(2000, ge=1, le=100_000, description="most optimisation steps in one job")
+    style_cache_entries: int = Field(32, ge=0, le=10_000,
+                                     description="Stylize: style targets (Gram matrices) kept for reuse (0 = off)")
 
     # Request limits, enforced before the expensive work starts
     max_image_bytes: int = Field(16 << 20, ge=1024, description="largest encoded input image")
@@ -73,7 +83,7 @@ class Settings(BaseSettings):
                               description="Prometheus /metrics HTTP port (0 = any free port, -1 = off)")
 
     # Logging
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="least severe level logged")
     log_json: bool = Field(True, description="one JSON object per log line")
 
     @model_validator(mode="after")

