@@ -159,11 +159,20 @@ def cancel_streams(target: str, metrics_port: int, streams: int, settle_s: float
             openers.append(lambda: stub.DreamStream(pb.DreamRequest(
                 image=image, octaves=1, steps_per_octave=200, max_side=64)))
         calls = [openers[i % len(openers)]() for i in range(streams)]
-        for call in calls:
+
+        def first_message(call) -> None:
             try:
                 next(call)
             except (grpc.RpcError, StopIteration):
-                pass  # refused when the queue is full: nothing to cancel
+                pass  # refused when the queue is full, or cancelled while queued
+
+        # Let every stream start (or queue), then cancel them all, running and queued alike.
+        readers = [threading.Thread(target=first_message, args=(c,), daemon=True) for c in calls]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(timeout=max(0.0, 5.0 / len(readers)))
+        for call in calls:
             call.cancel()
         deadline = time.monotonic() + settle_s
         while True:
