@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 from oneiros.v1 import oneiros_pb2 as pb
 
-from server import metrics
+from server.transport import job_calls
 from server.control import CallControl
 from server.engines.dream import DreamParams, DreamProgress, DreamResult
 from server.errors import FieldError
@@ -64,27 +64,13 @@ def _progress(event: DreamProgress, fmt: str) -> pb.Progress:
 
 def dream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl) -> pb.DreamResponse:
     job = _submit(repo, request, control, preview_every=0)
-    steps = metrics.JOB_STEPS.labels("Dream")
-    result = None
-    for event in job.events():
-        if isinstance(event, DreamProgress):
-            steps.inc()
-        else:
-            result = event
-    return _response(result, _format(request))
+    return _response(job_calls.result_of(job, "Dream", DreamProgress), _format(request))
 
 
-def dream_stream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl) -> Iterator[pb.DreamProgress]:
+def dream_stream(repo: ModelRepository, request: pb.DreamRequest,
+                 control: CallControl) -> Iterator[pb.DreamProgress]:
     job = _submit(repo, request, control, preview_every=request.preview_every)
     fmt = _format(request)
-    steps = metrics.JOB_STEPS.labels("DreamStream")
-    try:
-        for event in job.events():
-            if isinstance(event, DreamProgress):
-                steps.inc()
-                yield pb.DreamProgress(progress=_progress(event, fmt))
-            else:
-                yield pb.DreamProgress(result=_response(event, fmt))
-    except GeneratorExit:  # the client went away: stop the job at its next step
-        control.cancel()
-        raise
+    yield from job_calls.stream_of(job, "DreamStream", DreamProgress, control,
+                                   lambda event: pb.DreamProgress(progress=_progress(event, fmt)),
+                                   lambda result: pb.DreamProgress(result=_response(result, fmt)))

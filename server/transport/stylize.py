@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from oneiros.v1 import oneiros_pb2 as pb
 
-from server import metrics
+from server.transport import job_calls
 from server.control import CallControl
 from server.engines.stylize_params import StylizeParams, StylizeProgress, StylizeResult
 from server.errors import FieldError
@@ -88,28 +88,13 @@ def _progress(event: StylizeProgress, fmt: str) -> pb.Progress:
 
 def stylize(repo: ModelRepository, request: pb.StylizeRequest, control: CallControl) -> pb.StylizeResponse:
     job = _submit(repo, request, control, preview_every=0)
-    steps = metrics.JOB_STEPS.labels("Stylize")
-    result = None
-    for event in job.events():
-        if isinstance(event, StylizeProgress):
-            steps.inc()
-        else:
-            result = event
-    return _response(result, _format(request))
+    return _response(job_calls.result_of(job, "Stylize", StylizeProgress), _format(request))
 
 
 def stylize_stream(repo: ModelRepository, request: pb.StylizeRequest,
-                   control: CallControl) -> Iterator[pb.StylizeProgress]:
+                 control: CallControl) -> Iterator[pb.StylizeProgress]:
     job = _submit(repo, request, control, preview_every=request.preview_every)
     fmt = _format(request)
-    steps = metrics.JOB_STEPS.labels("StylizeStream")
-    try:
-        for event in job.events():
-            if isinstance(event, StylizeProgress):
-                steps.inc()
-                yield pb.StylizeProgress(progress=_progress(event, fmt))
-            else:
-                yield pb.StylizeProgress(result=_response(event, fmt))
-    except GeneratorExit:  # the client went away: stop the job at its next step
-        control.cancel()
-        raise
+    yield from job_calls.stream_of(job, "StylizeStream", StylizeProgress, control,
+                                   lambda event: pb.StylizeProgress(progress=_progress(event, fmt)),
+                                   lambda result: pb.StylizeProgress(result=_response(result, fmt)))
