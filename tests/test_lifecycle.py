@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,3 +65,27 @@ def test_invalid_setting_is_refused_at_start(tmp_path):
                          env={**os.environ, "ONEIROS_PORT": "99999"})
     assert out.returncode == 2
     assert "port" in out.stderr
+
+
+def test_in_flight_calls_finish_during_the_grace_period(serve):
+    """Drain while a stream and unary calls run: they complete in full; new calls get UNAVAILABLE."""
+    import threading
+
+    from oneiros.v1 import oneiros_pb2 as pb
+
+    running = serve(REPO / "models")
+    stub = running.stub
+    stream = stub.SampleStream(pb.SampleRequest(prompt="And ", max_tokens=2000, seed=1, temperature=1.0))
+    first = next(stream)
+    stopper = threading.Thread(target=running.server.stop, kwargs={"grace": 20})
+    stopper.start()
+    time.sleep(0.2)  # the drain has begun, the stream is still running
+    assert running.server.state.draining.is_set() and stopper.is_alive()
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Decode(pb.DecodeRequest(count=1), timeout=5)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    chunks = [first, *stream]
+    stopper.join(30)
+    text = "".join(c.text for c in chunks)
+    assert chunks[-1].finish_reason == pb.LENGTH and chunks[-1].token_count == 2000
+    assert len(text) == 2000  # nothing truncated
