@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from oneiros.v1 import oneiros_pb2 as pb
@@ -31,3 +32,12 @@ def test_every_rpc_is_documented():
     rpcs = pb.DESCRIPTOR.services_by_name["Oneiros"].methods_by_name
     missing = [name for name in rpcs if f"`{name}`" not in README]
     assert not missing, missing
+
+
+def test_every_linked_file_exists():
+    root = Path(__file__).resolve().parent.parent
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md")), root / "clients/python/README.md"]:
+        for target in re.findall(r"\]\(([^)#\s]+)\)", doc.read_text()):
+            if "://" in target:
+                continue
+            assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
