@@ -61,7 +61,3 @@ class DeadlineExceeded(OneirosError):
 
 class ShuttingDown(OneirosError):
     """The server is draining and takes no new work (UNAVAILABLE)."""
-
-
-class NotImplementedYet(OneirosError):
-    """The RPC is in the contract but its engine is not built yet (UNIMPLEMENTED)."""

@@ -4,25 +4,8 @@ from __future__ import annotations
 
 from oneiros.v1 import oneiros_pb2_grpc
 
-from server.errors import NotImplementedYet
-from server.transport import dream, latent, models, sample
+from server.transport import dream, latent, models, sample, stylize
 from server.transport.calls import CallRunner, ServerState
-from server.transport.stylize import stylize, stylize_stream
-
-
-def _not_built(rpc: str):
-    def handler(repo, request, control):
-        raise NotImplementedYet(f"{rpc} is part of the v1 contract but its engine is not built yet")
-
-    return handler
-
-
-def _not_built_stream(rpc: str):
-    def handler(repo, request, control):
-        raise NotImplementedYet(f"{rpc} is part of the v1 contract but its engine is not built yet")
-        yield  # pragma: no cover - makes this a generator
-
-    return handler
 
 
 class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
@@ -48,10 +31,10 @@ class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):
         return self.calls.stream("DreamStream", dream.dream_stream, request, context)
 
     def Stylize(self, request, context):
-        return self.calls.unary("Stylize", stylize, request, context)
+        return self.calls.unary("Stylize", stylize.stylize, request, context)
 
     def StylizeStream(self, request, context):
-        return self.calls.stream("StylizeStream", stylize_stream, request, context)
+        return self.calls.stream("StylizeStream", stylize.stylize_stream, request, context)
 
     def Decode(self, request, context):
         return self.calls.unary("Decode", latent.decode, request, context)

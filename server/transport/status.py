@@ -19,7 +19,6 @@ ERROR_CODES: dict[type[errors.OneirosError], grpc.StatusCode] = {
     errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     errors.ShuttingDown: grpc.StatusCode.UNAVAILABLE,
-    errors.NotImplementedYet: grpc.StatusCode.UNIMPLEMENTED,
 }
 INTERNAL_MESSAGE = "internal error; the server log has the details"
 
