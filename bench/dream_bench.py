@@ -165,7 +165,7 @@ def main() -> None:
     out = args.out or RESULTS / f"dream_{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n| side | served s/step | floor s/step | ratio | peak MiB (served/floor) |\n|---|---|---|---|---|")
+    print("\n| side | served s/step | floor s/step | ratio | peak MiB (served/floor) |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['side']} | {r['served_s_per_step']:.3f} | {r['floor_s_per_step']:.3f} | {r['ratio']:.2f} |"
               f" {r['served_peak_mib']:.0f} / {r['floor_peak_mib']:.0f} |")

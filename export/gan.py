@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from export.latent_checks import attribute_vectors, check_metrics, class_check, sweep_check
-from export.onnx_utils import export_onnx, parity, session
+from export.onnx_utils import export_onnx, parity
 from export.quality import model_quality, onnx_decoder, prior_samples, sample_quality
 from export.vae import PARITY_TOLERANCE, SWEEP_STRENGTHS
 from server.repository.manifest import Manifest, file_ref, write_manifest

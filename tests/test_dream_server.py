@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import io
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from oneiros.v1 import oneiros_pb2 as pb
 from PIL import Image
 
 from tests.conftest import REPO_ROOT
+from tests.grpc_helpers import field_violations
 
 FAST = dict(layer_weights={"block2_conv2": 1.0}, octaves=1, steps_per_octave=3, step_size=0.02)
 
@@ -41,16 +39,6 @@ def _request(**fields) -> pb.DreamRequest:
 
 def _engine(running):
     return running.server.repository.resolve("", "Dream")
-
-
-def _violations(err: grpc.RpcError) -> list[str]:
-    status = rpc_status.from_call(err)
-    out = []
-    for detail in status.details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            out += [v.field for v in bad.field_violations]
-    return out
 
 
 def test_dream_returns_image_and_rising_loss(serve, repo):
@@ -94,7 +82,7 @@ def test_bad_requests_are_invalid_argument_naming_the_field(serve, repo):
             with pytest.raises(grpc.RpcError) as err:
                 call(request, timeout=30)
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
-            assert _violations(err.value) == [field]
+            assert field_violations(err.value) == [field]
     assert _engine(running).jobs.stats.submitted == 0  # refused before queueing
 
 

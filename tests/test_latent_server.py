@@ -7,14 +7,13 @@ import io
 import grpc
 import numpy as np
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oneiros.v1 import oneiros_pb2 as pb
 from PIL import Image
 
 from tests.latent_models import make_latent_model
+from tests.grpc_helpers import field_violations
 
 D = 4
 
@@ -40,16 +39,6 @@ def png(array: np.ndarray, mode: str = "L") -> bytes:
 
 def pixels(image: pb.Image) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(image.data)))
-
-
-def field_violations(err: grpc.RpcError) -> list[str]:
-    status = rpc_status.from_call(err)
-    fields = []
-    for detail in status.details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            fields += [v.field for v in bad.field_violations]
-    return fields
 
 
 def test_models_show_latent_metadata(stub):

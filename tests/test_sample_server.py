@@ -7,11 +7,10 @@ import time
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from oneiros.v1 import oneiros_pb2 as pb
 
 from tests.lm_tiny import tiny_lm_repository
+from tests.grpc_helpers import field_violations
 
 
 @pytest.fixture
@@ -68,16 +67,6 @@ def test_entropy_rises_with_temperature(running):
     assert figures == sorted(figures) and figures[-1] > figures[0] + 0.5
 
 
-def violations(error: grpc.RpcError) -> list[str]:
-    status = rpc_status.from_call(error)
-    found = []
-    for detail in status.details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            found += [v.field for v in bad.field_violations]
-    return found
-
-
 @pytest.mark.parametrize("fields, field", [
     (dict(prompt="caf\u00e9"), "prompt"),
     (dict(temperature=-1), "temperature"),
@@ -91,7 +80,7 @@ def test_invalid_fields_are_invalid_argument_naming_the_field(running, fields, f
     with pytest.raises(grpc.RpcError) as info:
         running.stub.Sample(pb.SampleRequest(**fields))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in violations(info.value) and field in info.value.details()
+    assert field in field_violations(info.value) and field in info.value.details()
     with pytest.raises(grpc.RpcError) as info:
         list(running.stub.SampleStream(pb.SampleRequest(**fields)))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT

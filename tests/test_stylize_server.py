@@ -10,12 +10,11 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from oneiros.v1 import oneiros_pb2 as pb
 from PIL import Image
 
 from tests.conftest import REPO_ROOT
+from tests.grpc_helpers import field_violations
 
 FAST = dict(style_layers={"block1_conv1": 10.0, "block2_conv1": 10.0}, content_layers=["block2_conv2"],
             steps=4, max_side=48)
@@ -44,15 +43,6 @@ def _request(**fields) -> pb.StylizeRequest:
 
 def _engine(running):
     return running.server.repository.resolve("", "Stylize")
-
-
-def _violations(err: grpc.RpcError) -> list[str]:
-    out = []
-    for detail in rpc_status.from_call(err).details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            out += [v.field for v in bad.field_violations]
-    return out
 
 
 def test_stylize_returns_image_losses_and_uses_the_cache(serve, repo):
@@ -119,7 +109,7 @@ def test_bad_requests_name_the_field(serve, repo):
         with pytest.raises(grpc.RpcError) as err:
             running.stub.Stylize(_request(**fields), timeout=30)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
-        assert _violations(err.value) == [field]
+        assert field_violations(err.value) == [field]
         if "layers" in field:
             assert "block5_conv4" in err.value.details()  # the message lists the valid layers
     assert _engine(running).jobs.stats.submitted == 0  # refused before any work was queued
