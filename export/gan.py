@@ -12,20 +12,19 @@ are measured for the GAN and, with ``--compare``, for a VAE's prior samples, aga
 
 from __future__ import annotations
 
-import argparse
-import shlex
-import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from export.latent_checks import attribute_vectors, check_metrics, class_check, sweep_check
+from export import latent_cli
+from export.latent_checks import (
+    attribute_vectors, check_metrics, class_check, class_probabilities, sweep_check,
+)
 from export.onnx_utils import export_onnx, parity
 from export.quality import model_quality, onnx_decoder, prior_samples, sample_quality
 from export.vae import PARITY_TOLERANCE, SWEEP_STRENGTHS
 from server.repository.manifest import Manifest, file_ref, write_manifest
-from training.classifier import Classifier, load_classifier, predict_proba
+from training.classifier import Classifier, load_classifier
 from training.gan import GANConfig, Generator, load_checkpoint
 from training.mnist import Split, load_mnist
 
@@ -57,11 +56,12 @@ def export_gan(
     decode = onnx_decoder(out_dir / "generator.onnx")
 
     z, images = prior_samples(decode, cfg.latent_dim, samples, seed=1)
-    labels = _labels(classifier, images)
+    labels = class_probabilities(classifier, images).argmax(1)
     vectors = attribute_vectors(z, images, labels)
     z_check, images_check = prior_samples(decode, cfg.latent_dim, 1000, seed=2)
     sweeps = sweep_check(decode, z_check, vectors, strengths)
-    classes = class_check(decode, z_check, _labels(classifier, images_check), vectors, classifier)
+    labels_check = class_probabilities(classifier, images_check).argmax(1)
+    classes = class_check(decode, z_check, labels_check, vectors, classifier)
 
     reference = test.images.permute(0, 2, 3, 1).numpy()
     quality = sample_quality(classifier, prior_samples(decode, cfg.latent_dim, samples, seed=3)[1], reference)
@@ -99,35 +99,18 @@ def export_gan(
     return manifest
 
 
-def _labels(classifier: Classifier, images: np.ndarray) -> np.ndarray:
-    x = torch.from_numpy(np.ascontiguousarray(images, np.float32)).permute(0, 3, 1, 2)
-    return predict_proba(classifier, x).argmax(1).numpy()
-
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, required=True, help="gan.pt from python -m training.gan")
-    p.add_argument("--classifier", type=Path, required=True, help="classifier.pt from python -m training.classifier")
-    p.add_argument("--name", required=True)
-    p.add_argument("--version", default="1")
-    p.add_argument("--repository", type=Path, default=Path("models"))
-    p.add_argument("--default-for", action="append", default=[], choices=["Decode", "EditLatent"])
+    p = latent_cli.parser(__doc__, "gan.pt from python -m training.gan")
     p.add_argument("--compare", type=Path, help="a VAE model folder to measure beside the GAN")
     p.add_argument("--samples", type=int, default=10_000)
-    p.add_argument("--exporter", default="dynamo", choices=["dynamo", "torchscript"])
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args, command = latent_cli.parse(p, "export.gan", argv)
     gen, cfg, record = load_checkpoint(args.checkpoint)
-    command = "python -m export.gan " + shlex.join(argv if argv is not None else sys.argv[1:])
     manifest = export_gan(
-        gen, cfg, record, load_classifier(args.classifier), load_mnist()["test"],
-        args.repository / args.name / args.version, args.name, args.default_for, args.compare, args.samples,
-        args.exporter, command,
+        gen, cfg, record, load_classifier(args.classifier), load_mnist()["test"], latent_cli.version_dir(args),
+        args.name, args.default_for, args.compare, args.samples, args.exporter, command,
     )
-    for key, value in manifest.metrics.items():
-        print(f"{key:32s} {value:.4f}")
+    latent_cli.print_metrics(manifest)
 
 
 if __name__ == "__main__":

@@ -55,8 +55,8 @@ def class_check(
         if name not in vectors:
             continue
         zc = z[labels != c][:per_class]
-        p0 = _proba(classifier, decode(zc))[:, c]
-        p1 = _proba(classifier, decode(zc + strength * vectors[name]))
+        p0 = class_probabilities(classifier, decode(zc))[:, c]
+        p1 = class_probabilities(classifier, decode(zc + strength * vectors[name]))
         before.append(float(p0.mean()))
         after.append(float(p1[:, c].mean()))
         hits.append(float((p1.argmax(1) == c).mean()))
@@ -73,7 +73,8 @@ def class_check(
     }
 
 
-def _proba(classifier: Classifier, images: np.ndarray) -> np.ndarray:
+def class_probabilities(classifier: Classifier, images: np.ndarray) -> np.ndarray:
+    """Images (N, 28, 28, 1) in [0, 1] -> the classifier's class probabilities (N, 10)."""
     x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).permute(0, 3, 1, 2)  # (N, 1, 28, 28)
     return predict_proba(classifier, x).numpy()
 

@@ -10,15 +10,13 @@ check against torch (max abs error <= 1e-4) is asserted before anything is writt
 
 from __future__ import annotations
 
-import argparse
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from export import latent_cli
 from export.latent_checks import attribute_vectors, check_metrics, class_check, sweep_check
 from export.onnx_utils import export_onnx, parity, session
 from export.quality import prior_samples, sample_quality
@@ -139,27 +137,15 @@ def export_vae(
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, required=True, help="vae.pt from python -m training.vae")
-    p.add_argument("--classifier", type=Path, required=True, help="classifier.pt from python -m training.classifier")
-    p.add_argument("--name", required=True)
-    p.add_argument("--version", default="1")
-    p.add_argument("--repository", type=Path, default=Path("models"))
-    p.add_argument("--default-for", action="append", default=[], choices=["Decode", "EditLatent"])
+    p = latent_cli.parser(__doc__, "vae.pt from python -m training.vae")
     p.add_argument("--description", default="")
-    p.add_argument("--exporter", default="dynamo", choices=["dynamo", "torchscript"])
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args, command = latent_cli.parse(p, "export.vae", argv)
     vae, record = load_checkpoint(args.checkpoint)
-    command = "python -m export.vae " + shlex.join(argv if argv is not None else sys.argv[1:])
     manifest = export_vae(
-        vae, record, load_classifier(args.classifier), load_mnist(), args.repository / args.name / args.version,
+        vae, record, load_classifier(args.classifier), load_mnist(), latent_cli.version_dir(args),
         args.name, args.default_for, args.description, args.exporter, export_command=command,
     )
-    for key, value in manifest.metrics.items():
-        print(f"{key:28s} {value:.4f}")
+    latent_cli.print_metrics(manifest)
 
 
 if __name__ == "__main__":
