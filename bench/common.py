@@ -29,16 +29,19 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
 
 
 @contextmanager
 def server_process_with_pid(*args: str):
-    """``python -m server --port 0 ARGS`` in a child process, its models loaded;
+    """``python -m oneiros_server --port 0 ARGS`` in a child process, its models loaded;
     yields (gRPC port, pid, metrics port)."""
-    proc = subprocess.Popen([sys.executable, "-m", "server", "--port", "0", "--metrics-port", "-1", *args],
-                            cwd=REPO, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", "0", "--metrics-port", "-1", *args],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     port = metrics_port = None
     try:
         for line in proc.stderr:
@@ -102,8 +105,15 @@ def closed_loop(call: Callable[[], None], clients: int, seconds: float) -> LoadR
         t.join()
     elapsed = time.perf_counter() - began
     flat = sorted(x for per in latencies for x in per)
-    return LoadResult(clients, len(flat), elapsed, len(flat) / elapsed, percentile(flat, 50) * 1e3,
-                      percentile(flat, 99) * 1e3, sum(errors))
+    return LoadResult(
+        clients,
+        len(flat),
+        elapsed,
+        len(flat) / elapsed,
+        percentile(flat, 50) * 1e3,
+        percentile(flat, 99) * 1e3,
+        sum(errors),
+    )
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

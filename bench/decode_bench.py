@@ -12,10 +12,10 @@ import argparse
 
 import grpc
 import numpy as np
-from oneiros.v1 import oneiros_pb2 as pb
-from oneiros.v1 import oneiros_pb2_grpc
 
 from bench.common import closed_loop, machine, print_table, server_process, write_results
+from oneiros.v1 import oneiros_pb2 as pb
+from oneiros.v1 import oneiros_pb2_grpc
 
 
 def run(batching: bool, model: str, levels: list[int], seconds: float, points: int) -> dict[int, dict]:
@@ -25,8 +25,9 @@ def run(batching: bool, model: str, levels: list[int], seconds: float, points: i
         stub = oneiros_pb2_grpc.OneirosStub(channel)
         size = stub.GetModel(pb.GetModelRequest(name=model)).latent_size
         rng = np.random.default_rng(0)
-        request = pb.DecodeRequest(model=model, latents=[pb.Vector(values=rng.standard_normal(size).tolist())
-                                                         for _ in range(points)])
+        request = pb.DecodeRequest(
+            model=model, latents=[pb.Vector(values=rng.standard_normal(size).tolist()) for _ in range(points)]
+        )
         stub.Decode(request)  # warm the connection
         for clients in levels:
             results[clients] = closed_loop(lambda: stub.Decode(request, timeout=30), clients, seconds)
@@ -43,15 +44,29 @@ def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
     on = run(True, args.model, levels, args.seconds, args.points)
     off = run(False, args.model, levels, args.seconds, args.points)
-    rows = [[c, on[c].throughput, off[c].throughput, on[c].throughput / off[c].throughput,
-             on[c].p50_ms, on[c].p99_ms, off[c].p50_ms, off[c].p99_ms, on[c].errors + off[c].errors]
-            for c in levels]
-    print(f"Decode, {args.points} point(s)/request, model {args.model}; {machine()['cpu']}, "
-          f"{machine()['cores']} cores")
-    print_table(["clients", "req/s on", "req/s off", "ratio", "p50 on ms", "p99 on ms",
-                 "p50 off ms", "p99 off ms", "errors"], rows)
-    path = write_results("decode", {"model": args.model, "points": args.points, "seconds": args.seconds,
-                                    "batching_on": on, "batching_off": off})
+    rows = [
+        [
+            c,
+            on[c].throughput,
+            off[c].throughput,
+            on[c].throughput / off[c].throughput,
+            on[c].p50_ms,
+            on[c].p99_ms,
+            off[c].p50_ms,
+            off[c].p99_ms,
+            on[c].errors + off[c].errors,
+        ]
+        for c in levels
+    ]
+    print(f"Decode, {args.points} point(s)/request, model {args.model}; {machine()['cpu']}, {machine()['cores']} cores")
+    print_table(
+        ["clients", "req/s on", "req/s off", "ratio", "p50 on ms", "p99 on ms", "p50 off ms", "p99 off ms", "errors"],
+        rows,
+    )
+    path = write_results(
+        "decode",
+        {"model": args.model, "points": args.points, "seconds": args.seconds, "batching_on": on, "batching_off": off},
+    )
     print(f"wrote {path}")
 
 

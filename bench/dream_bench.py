@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from server.control import CallControl
-from server.engines.dream import BUILTIN_DEFAULTS, DreamParams, dream_loss, run_dream
-from server.engines.convnet import pick_device
-from server.jobs import JobPool
-from server.runtime.vgg19 import load_vgg19
+from oneiros_server.control import CallControl
+from oneiros_server.engines.convnet import pick_device
+from oneiros_server.engines.dream import BUILTIN_DEFAULTS, DreamParams, dream_loss, run_dream
+from oneiros_server.jobs import JobPool
+from oneiros_server.runtime.vgg19 import load_vgg19
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -86,10 +86,19 @@ def served_steps(pool: JobPool, backbone, image, weights, steps: int, device) ->
         sync(device)
         stamps.append(time.perf_counter())
 
-    params = DreamParams(image, weights, octaves=1, steps_per_octave=steps + 1, step_size=0.01,
-                         jitter=8, seed=0, max_side=max(image.shape[:2]))
-    job = pool.submit(lambda control, _: run_dream(backbone, params, control, emit, device=device,
-                                                   max_side_limit=8192), CallControl())
+    params = DreamParams(
+        image,
+        weights,
+        octaves=1,
+        steps_per_octave=steps + 1,
+        step_size=0.01,
+        jitter=8,
+        seed=0,
+        max_side=max(image.shape[:2]),
+    )
+    job = pool.submit(
+        lambda control, _: run_dream(backbone, params, control, emit, device=device, max_side_limit=8192), CallControl()
+    )
     job.result()
     return [b - a for a, b in zip(stamps, stamps[1:])]  # the first step is warm-up
 
@@ -146,9 +155,12 @@ def main() -> None:
         }
         row["ratio"] = row["served_s_per_step"] / row["floor_s_per_step"]
         rows.append(row)
-        print(f"{side:>5} px  served {row['served_s_per_step']:.3f} s/step  floor {row['floor_s_per_step']:.3f}"
-              f" s/step  ratio {row['ratio']:.2f}  peak MiB served {row['served_peak_mib']:.0f}"
-              f" / floor {row['floor_peak_mib']:.0f}", flush=True)
+        print(
+            f"{side:>5} px  served {row['served_s_per_step']:.3f} s/step  floor {row['floor_s_per_step']:.3f}"
+            f" s/step  ratio {row['ratio']:.2f}  peak MiB served {row['served_peak_mib']:.0f}"
+            f" / floor {row['floor_peak_mib']:.0f}",
+            flush=True,
+        )
     pool.close()
 
     report = {
@@ -167,8 +179,10 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=2) + "\n")
     print("\n| side | served s/step | floor s/step | ratio | peak MiB (served/floor) |\n|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['side']} | {r['served_s_per_step']:.3f} | {r['floor_s_per_step']:.3f} | {r['ratio']:.2f} |"
-              f" {r['served_peak_mib']:.0f} / {r['floor_peak_mib']:.0f} |")
+        print(
+            f"| {r['side']} | {r['served_s_per_step']:.3f} | {r['floor_s_per_step']:.3f} | {r['ratio']:.2f} |"
+            f" {r['served_peak_mib']:.0f} / {r['floor_peak_mib']:.0f} |"
+        )
     print(f"wrote {out}")
 
 

@@ -11,7 +11,7 @@ SIDE="${SIDE:-320}"
 WORK="$(mktemp -d)"
 mkdir -p "$WORK/models" docs/img
 cp -r models/vgg19-imagenet "$WORK/models/"
-"$PY" -m server --port "$PORT" --metrics-port -1 --model-repository "$WORK/models" --no-log-json \
+"$PY" -m oneiros_server --port "$PORT" --metrics-port -1 --model-repository "$WORK/models" --no-log-json \
   > "$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT

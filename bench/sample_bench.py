@@ -25,10 +25,10 @@ from pathlib import Path
 
 import grpc
 import numpy as np
-from oneiros.v1 import oneiros_pb2 as pb
-from oneiros.v1 import oneiros_pb2_grpc
 
 from bench.common import REPO, machine, print_table, server_process_with_pid, write_results
+from oneiros.v1 import oneiros_pb2 as pb
+from oneiros.v1 import oneiros_pb2_grpc
 
 PROMPT = "And it came to pass"
 
@@ -41,8 +41,8 @@ def naive_torch(checkpoint: Path, tokens: int, window: int, temperature: float, 
     """chars/s of the re-feed loop: each step runs the model over the last ``window`` chars."""
     import torch
 
-    from server.engines.sampling import distributions, draw, rng_for
-    from training.charlm import load_checkpoint
+    from oneiros_server.engines.sampling import distributions, draw, rng_for
+    from oneiros_training.charlm import load_checkpoint
 
     model, vocab, _ = load_checkpoint(checkpoint)
     ids = list(vocab.encode("\n" + PROMPT))
@@ -84,10 +84,10 @@ def in_process(model_dir: Path, streams: int, tokens: int, temperature: float, t
     """Aggregate chars/s of the engine alone (continuous batching, no gRPC), one reader thread per stream."""
     import json
 
-    from server.control import CallControl
-    from server.engines.sampler import SampleRequest, load
-    from server.repository.manifest import Manifest
-    from server.settings import Settings
+    from oneiros_server.control import CallControl
+    from oneiros_server.engines.sampler import SampleRequest, load
+    from oneiros_server.repository.manifest import Manifest
+    from oneiros_server.settings import Settings
 
     manifest = Manifest.model_validate(json.loads((model_dir / "model.json").read_text()))
     engine = load(manifest, model_dir, Settings(metrics_port=-1, ort_threads=threads))
@@ -127,15 +127,30 @@ def concurrent(stub, model: str, streams: int, tokens: int, temperature: float) 
     chars = sum(r["chars"] for r in results)
     ttft = [r["ttft"] for r in results if r["ttft"] is not None]
     gaps = [g for r in results for g in r["gaps"]]
-    return {"streams": streams, "chars": chars, "seconds": round(wall, 3), "chars_per_s": round(chars / wall, 1),
-            "ttft_p50_ms": round(percentile(ttft, 50) * 1e3, 2), "ttft_p99_ms": round(percentile(ttft, 99) * 1e3, 2),
-            "token_p50_ms": round(percentile(gaps, 50) * 1e3, 3), "token_p99_ms": round(percentile(gaps, 99) * 1e3, 3)}
+    return {
+        "streams": streams,
+        "chars": chars,
+        "seconds": round(wall, 3),
+        "chars_per_s": round(chars / wall, 1),
+        "ttft_p50_ms": round(percentile(ttft, 50) * 1e3, 2),
+        "ttft_p99_ms": round(percentile(ttft, 99) * 1e3, 2),
+        "token_p50_ms": round(percentile(gaps, 50) * 1e3, 3),
+        "token_p99_ms": round(percentile(gaps, 99) * 1e3, 3),
+    }
 
 
 def measure(repo: Path, model: str, batching: bool, args) -> dict:
-    flags = ["--model-repository", str(repo), "--ort-threads", str(args.threads), "--workers", "160",
-             "--sample-stream-flush-ms", str(args.flush_ms),
-             "--batching" if batching else "--no-batching"]
+    flags = [
+        "--model-repository",
+        str(repo),
+        "--ort-threads",
+        str(args.threads),
+        "--workers",
+        "160",
+        "--sample-stream-flush-ms",
+        str(args.flush_ms),
+        "--batching" if batching else "--no-batching",
+    ]
     with server_process_with_pid(*flags) as (port, pid, _), grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = oneiros_pb2_grpc.OneirosStub(channel)
         one_stream(stub, model, 20, args.temperature, seed=0)  # warm the connection
@@ -146,8 +161,10 @@ def measure(repo: Path, model: str, batching: bool, args) -> dict:
             row = concurrent(stub, model, streams, args.tokens, args.temperature)
             row["server_cpu_us_per_char"] = round((cpu_seconds(pid) - before) / row["chars"] * 1e6, 1)
             rows.append(row)
-    return {"single_stream_chars_per_s": round(statistics.median(r["chars"] / r["seconds"] for r in single), 1),
-            "concurrency": rows}
+    return {
+        "single_stream_chars_per_s": round(statistics.median(r["chars"] / r["seconds"] for r in single), 1),
+        "concurrency": rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -172,37 +189,66 @@ def main(argv: list[str] | None = None) -> None:
     (repo / model).mkdir()
     os.symlink(model_dir, repo / model / model_dir.name)
 
-    naive = statistics.median(naive_torch(model_dir / "model.pt", args.naive_tokens, args.window,
-                                          args.temperature, 0) for _ in range(args.repeats))
+    naive = statistics.median(
+        naive_torch(model_dir / "model.pt", args.naive_tokens, args.window, args.temperature, 0)
+        for _ in range(args.repeats)
+    )
     runs = {"continuous": measure(repo, model, True, args), "per_request": measure(repo, model, False, args)}
     engine_only = {s: in_process(model_dir, s, args.tokens, args.temperature, args.threads) for s in args.streams}
     on = runs["continuous"]
     one = on["concurrency"][0]["chars_per_s"]
     report = {
         "note": "2 vCPUs shared with other jobs: compare the ratios measured side by side, not absolutes",
-        "model": str(args.model_dir), "tokens_per_stream": args.tokens, "threads": args.threads,
+        "model": str(args.model_dir),
+        "tokens_per_stream": args.tokens,
+        "threads": args.threads,
         "flush_ms": args.flush_ms,
-        "naive_window": args.window, "naive_chars_per_s": round(naive, 1), "runs": runs,
+        "naive_window": args.window,
+        "naive_chars_per_s": round(naive, 1),
+        "runs": runs,
         "single_stream_vs_naive": round(on["single_stream_chars_per_s"] / naive, 2),
         "aggregate_vs_one_stream": {r["streams"]: round(r["chars_per_s"] / one, 2) for r in on["concurrency"]},
         "engine_only_chars_per_s": engine_only,
         "engine_only_vs_one_stream": {s: round(v / engine_only[args.streams[0]], 2) for s, v in engine_only.items()},
     }
     print(f"machine: {machine()['cpu']}, {machine()['cores']} CPUs; {report['note']}; threads={args.threads}")
-    print(f"single stream: gRPC {on['single_stream_chars_per_s']:.0f} chars/s vs naive torch re-feed "
-          f"(window {args.window}) {naive:.0f} chars/s -> {report['single_stream_vs_naive']}x")
+    print(
+        f"single stream: gRPC {on['single_stream_chars_per_s']:.0f} chars/s vs naive torch re-feed "
+        f"(window {args.window}) {naive:.0f} chars/s -> {report['single_stream_vs_naive']}x"
+    )
     rows = []
     for key, run in runs.items():
         base = run["concurrency"][0]["chars_per_s"]
         for r in run["concurrency"]:
-            rows.append([key, r["streams"], r["chars_per_s"], round(r["chars_per_s"] / base, 2),
-                         r["ttft_p50_ms"], r["ttft_p99_ms"], r["token_p50_ms"], r["token_p99_ms"],
-                         r["server_cpu_us_per_char"]])
+            rows.append(
+                [
+                    key,
+                    r["streams"],
+                    r["chars_per_s"],
+                    round(r["chars_per_s"] / base, 2),
+                    r["ttft_p50_ms"],
+                    r["ttft_p99_ms"],
+                    r["token_p50_ms"],
+                    r["token_p99_ms"],
+                    r["server_cpu_us_per_char"],
+                ]
+            )
     for streams, value in engine_only.items():
-        rows.append(["engine only", streams, value, report["engine_only_vs_one_stream"][streams],
-                     "", "", "", "", ""])
-    print_table(["batching", "streams", "chars/s", "x 1 stream", "TTFT p50 ms", "TTFT p99 ms",
-                 "token p50 ms", "token p99 ms", "server CPU us/char"], rows)
+        rows.append(["engine only", streams, value, report["engine_only_vs_one_stream"][streams], "", "", "", "", ""])
+    print_table(
+        [
+            "batching",
+            "streams",
+            "chars/s",
+            "x 1 stream",
+            "TTFT p50 ms",
+            "TTFT p99 ms",
+            "token p50 ms",
+            "token p99 ms",
+            "server CPU us/char",
+        ],
+        rows,
+    )
     print(f"wrote {write_results(f'sample_flush{args.flush_ms:g}ms', report)}")
 
 

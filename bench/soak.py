@@ -21,10 +21,11 @@ from pathlib import Path
 
 import grpc
 import numpy as np
-from oneiros.v1 import oneiros_pb2 as pb
-from oneiros.v1 import oneiros_pb2_grpc
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
+
+from oneiros.v1 import oneiros_pb2 as pb
+from oneiros.v1 import oneiros_pb2_grpc
 
 ALLOWED = {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.DEADLINE_EXCEEDED}
 
@@ -45,19 +46,26 @@ def workload(stub: oneiros_pb2_grpc.OneirosStub, families: set[str]) -> dict[str
     if "Decode" in families:
         calls["Decode"] = lambda t: stub.Decode(pb.DecodeRequest(count=4, seed=1), timeout=t)
     if "EditLatent" in families:
-        calls["EditLatent"] = lambda t: stub.EditLatent(pb.EditLatentRequest(
-            image=image, target_image=pb.Image(data=test_image(seed=2)), interpolation_steps=4), timeout=t)
+        calls["EditLatent"] = lambda t: stub.EditLatent(
+            pb.EditLatentRequest(image=image, target_image=pb.Image(data=test_image(seed=2)), interpolation_steps=4),
+            timeout=t,
+        )
     if "Sample" in families:
         calls["Sample"] = lambda t: stub.Sample(pb.SampleRequest(prompt="And ", max_tokens=16, seed=3), timeout=t)
-        calls["SampleStream"] = lambda t: list(stub.SampleStream(
-            pb.SampleRequest(prompt="The ", max_tokens=16), timeout=t))
+        calls["SampleStream"] = lambda t: list(
+            stub.SampleStream(pb.SampleRequest(prompt="The ", max_tokens=16), timeout=t)
+        )
     if "Dream" in families:
-        calls["DreamStream"] = lambda t: list(stub.DreamStream(pb.DreamRequest(
-            image=image, octaves=1, steps_per_octave=2, max_side=32), timeout=t))
+        calls["DreamStream"] = lambda t: list(
+            stub.DreamStream(pb.DreamRequest(image=image, octaves=1, steps_per_octave=2, max_side=32), timeout=t)
+        )
     if "Stylize" in families:
-        calls["Stylize"] = lambda t: stub.Stylize(pb.StylizeRequest(
-            content=image, style=pb.Image(data=test_image(seed=5)), steps=2, max_side=32,
-            optimizer=pb.ADAM), timeout=t)
+        calls["Stylize"] = lambda t: stub.Stylize(
+            pb.StylizeRequest(
+                content=image, style=pb.Image(data=test_image(seed=5)), steps=2, max_side=32, optimizer=pb.ADAM
+            ),
+            timeout=t,
+        )
     return calls
 
 
@@ -66,13 +74,18 @@ def ready_families(stub) -> set[str]:
     for model in stub.ListModels(pb.ListModelsRequest()).models:
         if model.status == pb.READY:
             kind = pb.ModelKind.Name(model.kind)
-            families |= {"LANGUAGE_MODEL": {"Sample"}, "CONVNET": {"Dream", "Stylize"},
-                         "VAE": {"Decode", "EditLatent"}, "GAN": {"Decode", "EditLatent"}}.get(kind, set())
+            families |= {
+                "LANGUAGE_MODEL": {"Sample"},
+                "CONVNET": {"Dream", "Stylize"},
+                "VAE": {"Decode", "EditLatent"},
+                "GAN": {"Decode", "EditLatent"},
+            }.get(kind, set())
     return families
 
 
-def mixed_load(target: str, clients: int, seconds: float, deadline_s: float = 20.0,
-               tight_share: float = 0.1) -> Counter:
+def mixed_load(
+    target: str, clients: int, seconds: float, deadline_s: float = 20.0, tight_share: float = 0.1
+) -> Counter:
     """``clients`` threads issue random RPCs for ``seconds``; a share get a very tight deadline."""
     outcomes: Counter = Counter()
     lock = threading.Lock()
@@ -156,8 +169,9 @@ def cancel_streams(target: str, metrics_port: int, streams: int, settle_s: float
         if "Sample" in families:
             openers.append(lambda: stub.SampleStream(pb.SampleRequest(prompt="In ", max_tokens=2000)))
         if "Dream" in families:
-            openers.append(lambda: stub.DreamStream(pb.DreamRequest(
-                image=image, octaves=1, steps_per_octave=200, max_side=64)))
+            openers.append(
+                lambda: stub.DreamStream(pb.DreamRequest(image=image, octaves=1, steps_per_octave=200, max_side=64))
+            )
         calls = [openers[i % len(openers)]() for i in range(streams)]
 
         def first_message(call) -> None:
@@ -199,15 +213,21 @@ def main() -> None:
         for (rpc, code), count in sorted(outcomes.items()):
             print(f"mixed load  {rpc:13s} {code:20s} {count}")
         bad = {k: v for k, v in outcomes.items() if grpc.StatusCode[k[1]] not in ALLOWED}
-        print(f"mixed load: {sum(outcomes.values())} calls from {args.clients} clients in {args.seconds:.0f} s; "
-              f"unexpected statuses: {bad or 'none'}")
+        print(
+            f"mixed load: {sum(outcomes.values())} calls from {args.clients} clients in {args.seconds:.0f} s; "
+            f"unexpected statuses: {bad or 'none'}"
+        )
         before, after = memory_growth(target, pid, args.requests)
-        print(f"memory: RSS {before / 2**20:.1f} MiB after warm-up, {after / 2**20:.1f} MiB after "
-              f"{args.requests} calls ({100 * (after - before) / before:+.2f}%)")
+        print(
+            f"memory: RSS {before / 2**20:.1f} MiB after warm-up, {after / 2**20:.1f} MiB after "
+            f"{args.requests} calls ({100 * (after - before) / before:+.2f}%)"
+        )
         figures = cancel_streams(target, metrics_port, args.streams)
-        print(f"cancel {args.streams} streams: jobs active {figures.get('oneiros_jobs_active', 0):.0f}, "
-              f"sequences active {figures.get('oneiros_sequences_active', 0):.0f} "
-              f"after {figures['settle_s']:.2f} s")
+        print(
+            f"cancel {args.streams} streams: jobs active {figures.get('oneiros_jobs_active', 0):.0f}, "
+            f"sequences active {figures.get('oneiros_sequences_active', 0):.0f} "
+            f"after {figures['settle_s']:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ img=docs/img
 "$bin/python" - <<'PY'
 from PIL import Image
 import numpy as np
-from training.mnist import load_mnist
+from oneiros_training.mnist import load_mnist
 test = load_mnist()["test"]
 for name, index in (("digit-a", 3), ("digit-b", 2)):
     pixels = (test.images[index, 0].numpy() * 255).astype(np.uint8)

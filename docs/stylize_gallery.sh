@@ -15,7 +15,7 @@ Image.fromarray(data.chelsea()).resize((256, 170), Image.Resampling.LANCZOS).sav
 Image.fromarray(data.brick()).convert("RGB").resize((170, 170), Image.Resampling.LANCZOS).save(f"{out}/stylize-style-brick.png")
 Image.fromarray(data.hubble_deep_field()).resize((256, 170), Image.Resampling.LANCZOS).save(f"{out}/stylize-style-hubble.png")
 PYEOF
-ONEIROS_PORT=$PORT ONEIROS_METRICS_PORT=-1 ONEIROS_LOG_LEVEL=WARNING "$PY" -m server &
+ONEIROS_PORT=$PORT ONEIROS_METRICS_PORT=-1 ONEIROS_LOG_LEVEL=WARNING "$PY" -m oneiros_server &
 SERVER=$!
 trap 'kill $SERVER' EXIT
 for _ in $(seq 120); do "$PY" -m oneiros_client --target "localhost:$PORT" health >/dev/null 2>&1 && break; sleep 1; done

@@ -5,7 +5,7 @@ next-token ``logits`` (B, V) after the last position and ``state_out`` (L, B, H)
 T = 1 it is the single decoding step; the server also feeds a whole prompt with T = len.
 Batch and time axes are dynamic. The sampling loop stays outside the graph.
 
-    python -m export.charlm runs/charlm-kjv/final.pt --out models/charlm-kjv/1
+    python -m oneiros_export.charlm runs/charlm-kjv/final.pt --out models/charlm-kjv/1
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from server.engines.sampling import distributions, draw, entropy_bits, rng_for
-from server.repository.manifest import Manifest, file_ref, write_manifest
-from training.charlm import CharLM, bits_per_char, load_checkpoint, save_checkpoint
-from training.corpus import Vocabulary, load_text, split
+from oneiros_server.engines.sampling import distributions, draw, entropy_bits, rng_for
+from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
+from oneiros_training.charlm import CharLM, bits_per_char, load_checkpoint, save_checkpoint
+from oneiros_training.corpus import Vocabulary, load_text, split
 
 STATE_NAME, STATE_OUT_NAME = "state", "state_out"
 TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
@@ -49,10 +49,19 @@ def export_onnx(model: CharLM, path: Path) -> None:
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation and GRU batch notes
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, (ids, state), str(path), dynamo=False, opset_version=17,
-            input_names=["ids", STATE_NAME], output_names=["logits", STATE_OUT_NAME],
-            dynamic_axes={"ids": {0: "batch", 1: "time"}, STATE_NAME: {1: "batch"},
-                          "logits": {0: "batch"}, STATE_OUT_NAME: {1: "batch"}},
+            graph,
+            (ids, state),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["ids", STATE_NAME],
+            output_names=["logits", STATE_OUT_NAME],
+            dynamic_axes={
+                "ids": {0: "batch", 1: "time"},
+                STATE_NAME: {1: "batch"},
+                "logits": {0: "batch"},
+                STATE_OUT_NAME: {1: "batch"},
+            },
         )
 
 
@@ -69,14 +78,18 @@ def check_parity(model: CharLM, path: Path, atol: float = 1e-4) -> float:
         with torch.no_grad():
             want_logits, want_state = StepGraph(model)(ids, state)
         got_logits, got_state = session.run(None, {"ids": ids.numpy(), STATE_NAME: state.numpy()})
-        worst = max(worst, float(np.abs(got_logits - want_logits.numpy()).max()),
-                    float(np.abs(got_state - want_state.numpy()).max()))
+        worst = max(
+            worst,
+            float(np.abs(got_logits - want_logits.numpy()).max()),
+            float(np.abs(got_state - want_state.numpy()).max()),
+        )
     assert worst < atol, f"torch/ONNX parity failed: max abs difference {worst:.2e}"
     return worst
 
 
-def temperature_entropies(path: Path, vocab: Vocabulary, bos: str, prompt: str,
-                          tokens: int = 300, seed: int = 0) -> dict[str, float]:
+def temperature_entropies(
+    path: Path, vocab: Vocabulary, bos: str, prompt: str, tokens: int = 300, seed: int = 0
+) -> dict[str, float]:
     """Mean entropy (bits) of the sampled distributions at each of the chapter's temperatures."""
     import onnxruntime as ort
 
@@ -98,12 +111,12 @@ def temperature_entropies(path: Path, vocab: Vocabulary, bos: str, prompt: str,
 
 def _command(args: dict) -> str:
     flags = (f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v is not None)
-    return "python -m training.charlm " + " ".join(flags)
+    return "python -m oneiros_training.charlm " + " ".join(flags)
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m export.charlm", description=__doc__.split("\n")[0])
-    p.add_argument("checkpoint", help="a .pt written by python -m training.charlm")
+    p = argparse.ArgumentParser(prog="python -m oneiros_export.charlm", description=__doc__.split("\n")[0])
+    p.add_argument("checkpoint", help="a .pt written by python -m oneiros_training.charlm")
     p.add_argument("--out", default="models/charlm-kjv/1", help="version folder to write")
     p.add_argument("--name", default=None, help="model name (default: the parent folder's name)")
     p.add_argument("--text", default=None, help="re-measure held-out bpc on this text ('kjv' = the KJV)")
@@ -123,14 +136,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.text:
         heldout = round(bits_per_char(model, split(load_text(args.text), meta["heldout_fraction"]).heldout), 4)
     bos = "\n" if "\n" in vocab.chars else ""
-    entropies = temperature_entropies(onnx_path, vocab, bos, "In the beginning" if set(
-        "In the beginning") <= set(vocab.chars) else "")
+    entropies = temperature_entropies(
+        onnx_path, vocab, bos, "In the beginning" if set("In the beginning") <= set(vocab.chars) else ""
+    )
     cfg = model.config
     earlier = meta.get("earlier", [])
     manifest = Manifest(
-        name=args.name or out.parent.name, version=out.name, kind="LANGUAGE_MODEL", runtime="onnxruntime",
-        description=(f"character-level GRU language model ({cfg.layers}x{cfg.hidden}, "
-                     f"{meta['parameters']:,} parameters) trained on {meta['data']}"),
+        name=args.name or out.parent.name,
+        version=out.name,
+        kind="LANGUAGE_MODEL",
+        runtime="onnxruntime",
+        description=(
+            f"character-level GRU language model ({cfg.layers}x{cfg.hidden}, "
+            f"{meta['parameters']:,} parameters) trained on {meta['data']}"
+        ),
         default_for=["Sample"] if args.default_for_sample else [],
         files={"step": file_ref(out, "model.onnx"), "torch": file_ref(out, "model.pt")},
         spec={
@@ -138,25 +157,40 @@ def main(argv: list[str] | None = None) -> None:
             "special_tokens": {"bos": bos, "unknown": None, "end": None},
             "inputs": {"ids": ["batch", "time"], STATE_NAME: [cfg.layers, "batch", cfg.hidden]},
             "outputs": {"logits": ["batch", cfg.vocab_size], STATE_OUT_NAME: [cfg.layers, "batch", cfg.hidden]},
-            "state": {"input": STATE_NAME, "output": STATE_OUT_NAME,
-                      "shape": [cfg.layers, "batch", cfg.hidden], "initial": "zeros"},
+            "state": {
+                "input": STATE_NAME,
+                "output": STATE_OUT_NAME,
+                "shape": [cfg.layers, "batch", cfg.hidden],
+                "initial": "zeros",
+            },
             "architecture": {"cell": "GRU", "embed": cfg.embed, "hidden": cfg.hidden, "layers": cfg.layers},
         },
-        parameters={"temperature": args.temperature, "max_tokens": args.max_tokens, "top_k": 0,
-                    "top_p": 1.0, "n": 1},
-        metrics={"heldout_bits_per_char": float(heldout), "parameters": float(meta["parameters"]),
-                 "onnx_parity_max_abs": parity, **entropies},
+        parameters={"temperature": args.temperature, "max_tokens": args.max_tokens, "top_k": 0, "top_p": 1.0, "n": 1},
+        metrics={
+            "heldout_bits_per_char": float(heldout),
+            "parameters": float(meta["parameters"]),
+            "onnx_parity_max_abs": parity,
+            **entropies,
+        },
         training={
-            "data": meta["data"], "heldout": f"last {meta['heldout_fraction']:.0%} of the characters",
-            "train_chars": meta["train_chars"], "heldout_chars": meta["heldout_chars"],
+            "data": meta["data"],
+            "heldout": f"last {meta['heldout_fraction']:.0%} of the characters",
+            "train_chars": meta["train_chars"],
+            "heldout_chars": meta["heldout_chars"],
             "steps": meta["step"] + sum(e["step"] for e in earlier),
             "minutes": round(meta["minutes"] + sum(e["minutes"] for e in earlier), 2),
             "chars_seen": meta["chars_seen"] + sum(e["chars_seen"] for e in earlier),
             "commands": [_command(e["args"]) for e in earlier] + [_command(meta["args"])],
             "phases": [{k: e[k] for k in ("step", "minutes", "chars_seen", "heldout_bpc")} for e in earlier]
-            + [{"step": meta["step"], "minutes": meta["minutes"], "chars_seen": meta["chars_seen"],
-                "heldout_bpc": heldout}],
-            "export": "python -m export.charlm " + " ".join(sys.argv[1:] if argv is None else argv),
+            + [
+                {
+                    "step": meta["step"],
+                    "minutes": meta["minutes"],
+                    "chars_seen": meta["chars_seen"],
+                    "heldout_bpc": heldout,
+                }
+            ],
+            "export": "python -m oneiros_export.charlm " + " ".join(sys.argv[1:] if argv is None else argv),
             "exported_at": time.strftime("%Y-%m-%d"),
         },
     )

@@ -1,6 +1,6 @@
 """Export a trained GAN generator into the model repository, with attribute vectors and quality figures.
 
-    python -m export.gan --checkpoint runs/gan-mnist/gan.pt --classifier runs/classifier/classifier.pt \\
+    python -m oneiros_export.gan --checkpoint runs/gan-mnist/gan.pt --classifier runs/classifier/classifier.pt \\
         --name gan-mnist --compare models/vae-mnist-16d/1
 
 writes ``models/<name>/<version>/{generator.onnx, model.json}``. The generator takes (B, D) standard
@@ -16,17 +16,21 @@ from pathlib import Path
 
 import torch
 
-from export import latent_cli
-from export.latent_checks import (
-    attribute_vectors, check_metrics, class_check, class_probabilities, sweep_check,
+from oneiros_export import latent_cli
+from oneiros_export.latent_checks import (
+    attribute_vectors,
+    check_metrics,
+    class_check,
+    class_probabilities,
+    sweep_check,
 )
-from export.onnx_utils import export_onnx, parity
-from export.quality import model_quality, onnx_decoder, prior_samples, sample_quality
-from export.vae import PARITY_TOLERANCE, SWEEP_STRENGTHS
-from server.repository.manifest import Manifest, file_ref, write_manifest
-from training.classifier import Classifier, load_classifier
-from training.gan import GANConfig, Generator, load_checkpoint
-from training.mnist import Split, load_mnist
+from oneiros_export.onnx_utils import export_onnx, parity
+from oneiros_export.quality import model_quality, onnx_decoder, prior_samples, sample_quality
+from oneiros_export.vae import PARITY_TOLERANCE, SWEEP_STRENGTHS
+from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
+from oneiros_training.classifier import Classifier, load_classifier
+from oneiros_training.gan import GANConfig, Generator, load_checkpoint
+from oneiros_training.mnist import Split, load_mnist
 
 
 class ServedGenerator(torch.nn.Module):
@@ -41,9 +45,19 @@ class ServedGenerator(torch.nn.Module):
 
 
 def export_gan(
-    gen: Generator, cfg: GANConfig, record: dict, classifier: Classifier, test: Split, out_dir: Path, name: str,
-    default_for: list[str], compare: Path | None = None, samples: int = 10_000, exporter: str = "dynamo",
-    export_command: str = "", strengths: list[float] = SWEEP_STRENGTHS,
+    gen: Generator,
+    cfg: GANConfig,
+    record: dict,
+    classifier: Classifier,
+    test: Split,
+    out_dir: Path,
+    name: str,
+    default_for: list[str],
+    compare: Path | None = None,
+    samples: int = 10_000,
+    exporter: str = "dynamo",
+    export_command: str = "",
+    strengths: list[float] = SWEEP_STRENGTHS,
 ) -> Manifest:
     """Write the ONNX generator and ``model.json`` into ``out_dir`` (``models/<name>/<version>``)."""
     gen.eval()
@@ -65,21 +79,30 @@ def export_gan(
 
     reference = test.images.permute(0, 2, 3, 1).numpy()
     quality = sample_quality(classifier, prior_samples(decode, cfg.latent_dim, samples, seed=3)[1], reference)
-    metrics = {**{f"sample_{k}": v for k, v in quality.items()}, **check_metrics(sweeps, classes),
-               "parity_max_abs_error": error}
+    metrics = {
+        **{f"sample_{k}": v for k, v in quality.items()},
+        **check_metrics(sweeps, classes),
+        "parity_max_abs_error": error,
+    }
     if compare is not None:
         vae_quality = model_quality(compare, classifier, reference, samples)
         metrics |= {f"vae_sample_{k}": v for k, v in vae_quality.items()}
     metrics |= {f"test_digits_{k}": v for k, v in sample_quality(classifier, reference, reference).items()}
 
     manifest = Manifest(
-        name=name, version=out_dir.name, kind="GAN", runtime="onnxruntime",
+        name=name,
+        version=out_dir.name,
+        kind="GAN",
+        runtime="onnxruntime",
         description=f"DCGAN generator on MNIST (hinge loss, spectral-norm critic), {cfg.latent_dim}-D latent",
         default_for=default_for,
         files={"generator": file_ref(out_dir, "generator.onnx")},
         spec={
-            "latent_size": cfg.latent_dim, "image_shape": [28, 28, 1], "prior": "standard_normal",
-            "generator": {"input": "latent", "output": "image"}, "pixel_range": [0.0, 1.0],
+            "latent_size": cfg.latent_dim,
+            "image_shape": [28, 28, 1],
+            "prior": "standard_normal",
+            "generator": {"input": "latent", "output": "image"},
+            "pixel_range": [0.0, 1.0],
             "polarity": "white_on_black",
             "attributes": {k: [round(float(x), 6) for x in v] for k, v in vectors.items()},
             "attribute_notes": (
@@ -87,8 +110,12 @@ def export_gan(
                 "calls c minus the rest; thickness/slant/width = mean z of the top quartile minus the bottom "
                 "quartile of the pixel measure (training/attributes.py)."
             ),
-            "attribute_check": {"samples": 1000, "source": "fresh prior samples (seed 2)", "sweeps": sweeps,
-                                "classes": classes},
+            "attribute_check": {
+                "samples": 1000,
+                "source": "fresh prior samples (seed 2)",
+                "sweeps": sweeps,
+                "classes": classes,
+            },
             "quality_reference": f"{len(reference)} MNIST test digits; {samples} samples each",
             "compared_with": str(compare) if compare is not None else "",
         },
@@ -99,16 +126,25 @@ def export_gan(
     return manifest
 
 
-
 def main(argv: list[str] | None = None) -> None:
-    p = latent_cli.parser(__doc__, "gan.pt from python -m training.gan")
+    p = latent_cli.parser(__doc__, "gan.pt from python -m oneiros_training.gan")
     p.add_argument("--compare", type=Path, help="a VAE model folder to measure beside the GAN")
     p.add_argument("--samples", type=int, default=10_000)
-    args, command = latent_cli.parse(p, "export.gan", argv)
+    args, command = latent_cli.parse(p, "oneiros_export.gan", argv)
     gen, cfg, record = load_checkpoint(args.checkpoint)
     manifest = export_gan(
-        gen, cfg, record, load_classifier(args.classifier), load_mnist()["test"], latent_cli.version_dir(args),
-        args.name, args.default_for, args.compare, args.samples, args.exporter, command,
+        gen,
+        cfg,
+        record,
+        load_classifier(args.classifier),
+        load_mnist()["test"],
+        latent_cli.version_dir(args),
+        args.name,
+        args.default_for,
+        args.compare,
+        args.samples,
+        args.exporter,
+        command,
     )
     latent_cli.print_metrics(manifest)
 

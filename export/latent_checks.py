@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from training.attributes import measure
-from training.classifier import Classifier, predict_proba
+from oneiros_training.attributes import measure
+from oneiros_training.classifier import Classifier, predict_proba
 
 Decode = Callable[[np.ndarray], np.ndarray]  # (N, D) latents -> (N, 28, 28, 1) in [0, 1]
 
@@ -39,14 +39,18 @@ def sweep_check(decode: Decode, z: np.ndarray, vectors: dict[str, np.ndarray], s
     out = {}
     for name in ("thickness", "slant", "width"):
         means = [float(measure(decode(z + s * vectors[name]))[name].mean()) for s in strengths]
-        out[name] = {"strengths": strengths, "measured": means,
-                     "monotone": bool(np.all(np.diff(means) > 0))}
+        out[name] = {"strengths": strengths, "measured": means, "monotone": bool(np.all(np.diff(means) > 0))}
     return out
 
 
 def class_check(
-    decode: Decode, z: np.ndarray, labels: np.ndarray, vectors: dict[str, np.ndarray],
-    classifier: Classifier, strength: float = 1.0, per_class: int = 50,
+    decode: Decode,
+    z: np.ndarray,
+    labels: np.ndarray,
+    vectors: dict[str, np.ndarray],
+    classifier: Classifier,
+    strength: float = 1.0,
+    per_class: int = 50,
 ) -> dict:
     """For each class c: classifier p(c) on decoded digits of other classes, before and after + strength * v_c."""
     before, after, hits, raised = [], [], [], 0

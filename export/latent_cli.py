@@ -1,4 +1,4 @@
-"""The command line shared by the latent-model exporters (``export.vae``, ``export.gan``)."""
+"""The command line shared by the latent-model exporters (``oneiros_export.vae``, ``oneiros_export.gan``)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from pathlib import Path
 
 import torch
 
-from server.repository.manifest import Manifest
+from oneiros_server.repository.manifest import Manifest
 
 
 def parser(doc: str | None, checkpoint_help: str) -> argparse.ArgumentParser:
     """The options every latent exporter takes; exporters add their own."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, required=True, help=checkpoint_help)
-    p.add_argument("--classifier", type=Path, required=True, help="classifier.pt from python -m training.classifier")
+    p.add_argument(
+        "--classifier", type=Path, required=True, help="classifier.pt from python -m oneiros_training.classifier"
+    )
     p.add_argument("--name", required=True)
     p.add_argument("--version", default="1")
     p.add_argument("--repository", type=Path, default=Path("models"))

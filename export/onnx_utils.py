@@ -32,15 +32,26 @@ def export_onnx(
         if exporter == "dynamo":
             batch = torch.export.Dim("batch", min=1, max=1 << 16)
             program = torch.onnx.export(
-                module, tuple(example), dynamo=True, dynamic_shapes=tuple({0: batch} for _ in example),
-                input_names=list(input_names), output_names=list(output_names), verbose=False,
+                module,
+                tuple(example),
+                dynamo=True,
+                dynamic_shapes=tuple({0: batch} for _ in example),
+                input_names=list(input_names),
+                output_names=list(output_names),
+                verbose=False,
             )
             program.save(str(path), external_data=False)
         elif exporter == "torchscript":
             axes = {name: {0: "batch"} for name in (*input_names, *output_names)}
             torch.onnx.export(
-                module, tuple(example), str(path), dynamo=False, dynamic_axes=axes,
-                input_names=list(input_names), output_names=list(output_names), opset_version=17,
+                module,
+                tuple(example),
+                str(path),
+                dynamo=False,
+                dynamic_axes=axes,
+                input_names=list(input_names),
+                output_names=list(output_names),
+                opset_version=17,
             )
         else:
             raise ValueError(f"unknown exporter {exporter!r}")

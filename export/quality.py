@@ -8,7 +8,7 @@
 
 The comparison table of the README comes from
 
-    python -m export.quality --classifier runs/classifier/classifier.pt \
+    python -m oneiros_export.quality --classifier runs/classifier/classifier.pt \
         models/vae-mnist-2d/1 models/vae-mnist-16d/1 models/gan-mnist/1
 """
 
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from export.onnx_utils import session
-from training.classifier import Classifier, load_classifier
-from training.mnist import load_mnist
+from oneiros_export.onnx_utils import session
+from oneiros_training.classifier import Classifier, load_classifier
+from oneiros_training.mnist import load_mnist
 
 
 @torch.no_grad()
@@ -82,8 +82,9 @@ def prior_samples(decode, dim: int, n: int, seed: int) -> tuple[np.ndarray, np.n
     return z, np.concatenate([decode(z[i : i + 1000]) for i in range(0, n, 1000)])
 
 
-def model_quality(version_dir: Path, classifier: Classifier, reference: np.ndarray,
-                  n: int = 10_000) -> dict[str, float]:
+def model_quality(
+    version_dir: Path, classifier: Classifier, reference: np.ndarray, n: int = 10_000
+) -> dict[str, float]:
     """Figures for the prior samples of a repository model folder (VAE decoder or GAN generator)."""
     manifest = json.loads((version_dir / "model.json").read_text())
     role = "decoder" if "decoder" in manifest["files"] else "generator"
@@ -106,8 +107,10 @@ def main(argv: list[str] | None = None) -> None:
     print("| samples | class entropy (bits) | inception score | mean confidence | Frechet distance |")
     print("|---|---|---|---|---|")
     for name, q in rows.items():
-        print(f"| {name} | {q['class_entropy_bits']:.3f} | {q['inception_score']:.2f} | "
-              f"{q['mean_confidence']:.3f} | {q['frechet_distance']:.1f} |")
+        print(
+            f"| {name} | {q['class_entropy_bits']:.3f} | {q['inception_score']:.2f} | "
+            f"{q['mean_confidence']:.3f} | {q['frechet_distance']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

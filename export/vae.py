@@ -1,6 +1,6 @@
 """Export a trained VAE into the model repository: ONNX encoder/decoder, held-out ELBO, attribute vectors.
 
-    python -m export.vae --checkpoint runs/vae-mnist-2d/vae.pt --classifier runs/classifier/classifier.pt \\
+    python -m oneiros_export.vae --checkpoint runs/vae-mnist-2d/vae.pt --classifier runs/classifier/classifier.pt \\
         --name vae-mnist-2d --default-for Decode
 
 writes ``models/<name>/<version>/{encoder.onnx, decoder.onnx, model.json}``. Both ONNX graphs take
@@ -16,14 +16,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from export import latent_cli
-from export.latent_checks import attribute_vectors, check_metrics, class_check, sweep_check
-from export.onnx_utils import export_onnx, parity, session
-from export.quality import prior_samples, sample_quality
-from server.repository.manifest import Manifest, file_ref, write_manifest
-from training.classifier import Classifier, accuracy, load_classifier
-from training.mnist import Split, load_mnist
-from training.vae import VAE, evaluate, load_checkpoint
+from oneiros_export import latent_cli
+from oneiros_export.latent_checks import attribute_vectors, check_metrics, class_check, sweep_check
+from oneiros_export.onnx_utils import export_onnx, parity, session
+from oneiros_export.quality import prior_samples, sample_quality
+from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
+from oneiros_training.classifier import Classifier, accuracy, load_classifier
+from oneiros_training.mnist import Split, load_mnist
+from oneiros_training.vae import VAE, evaluate, load_checkpoint
 
 PARITY_TOLERANCE = 1e-4
 SWEEP_STRENGTHS = [-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5]
@@ -76,8 +76,9 @@ def export_vae(
     dim = vae.cfg.latent_dim
     out_dir.mkdir(parents=True, exist_ok=True)
     encoder, decoder = ServedEncoder(vae), ServedDecoder(vae)
-    export_onnx(encoder, (torch.zeros(2, 28, 28, 1),), out_dir / "encoder.onnx", ["image"], ["mean", "logvar"],
-                exporter)
+    export_onnx(
+        encoder, (torch.zeros(2, 28, 28, 1),), out_dir / "encoder.onnx", ["image"], ["mean", "logvar"], exporter
+    )
     export_onnx(decoder, (torch.zeros(2, dim),), out_dir / "decoder.onnx", ["latent"], ["image"], exporter)
 
     test = data["test"]
@@ -137,13 +138,21 @@ def export_vae(
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = latent_cli.parser(__doc__, "vae.pt from python -m training.vae")
+    p = latent_cli.parser(__doc__, "vae.pt from python -m oneiros_training.vae")
     p.add_argument("--description", default="")
-    args, command = latent_cli.parse(p, "export.vae", argv)
+    args, command = latent_cli.parse(p, "oneiros_export.vae", argv)
     vae, record = load_checkpoint(args.checkpoint)
     manifest = export_vae(
-        vae, record, load_classifier(args.classifier), load_mnist(), latent_cli.version_dir(args),
-        args.name, args.default_for, args.description, args.exporter, export_command=command,
+        vae,
+        record,
+        load_classifier(args.classifier),
+        load_mnist(),
+        latent_cli.version_dir(args),
+        args.name,
+        args.default_for,
+        args.description,
+        args.exporter,
+        export_command=command,
     )
     latent_cli.print_metrics(manifest)
 

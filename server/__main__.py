@@ -1,4 +1,4 @@
-"""``python -m server [--port N] [--model-repository DIR] ...``: serve the model repository."""
+"""``python -m oneiros_server [--port N] [--model-repository DIR] ...``: serve the model repository."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import sys
 
 from pydantic import ValidationError
 
-from server import log
-from server.app import serve
-from server.settings import Settings
+from oneiros_server import log
+from oneiros_server.app import serve
+from oneiros_server.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:

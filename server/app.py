@@ -10,14 +10,14 @@ from concurrent import futures
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 
-from server import metrics
-from server.repository import ModelRepository
-from server.settings import Settings
-from server.transport import auth, health
-from server.transport.calls import ServerState
-from server.transport.servicer import OneirosServicer
+from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
+from oneiros_server import metrics
+from oneiros_server.repository import ModelRepository
+from oneiros_server.settings import Settings
+from oneiros_server.transport import auth, health
+from oneiros_server.transport.calls import ServerState
+from oneiros_server.transport.servicer import OneirosServicer
 
 log = logging.getLogger("oneiros.server")
 
@@ -83,9 +83,16 @@ class OneirosServer:
         if s.metrics_port >= 0:
             self._metrics_http = metrics.start_exporter(s.host, s.metrics_port)
             self.metrics_port = self._metrics_http.server_port
-        log.info("listening", extra={"address": f"{s.host}:{self.port}", "metrics_port": self.metrics_port,
-                                     "tls": s.tls_cert is not None, "mtls": s.tls_client_ca is not None,
-                                     "auth": bool(tokens)})
+        log.info(
+            "listening",
+            extra={
+                "address": f"{s.host}:{self.port}",
+                "metrics_port": self.metrics_port,
+                "tls": s.tls_cert is not None,
+                "mtls": s.tls_client_ca is not None,
+                "auth": bool(tokens),
+            },
+        )
         if load_in_background:
             threading.Thread(target=self.load_models, name="model-loader", daemon=True).start()
         else:

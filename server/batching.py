@@ -18,9 +18,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from server import metrics
-from server.control import CallControl
-from server.errors import Overloaded, ShuttingDown
+from oneiros_server import metrics
+from oneiros_server.control import CallControl
+from oneiros_server.errors import Overloaded, ShuttingDown
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from server.batching import DynamicBatcher, _Pending
-from server.control import CallControl
-from server.errors import OneirosError, ShuttingDown
+from oneiros_server.batching import DynamicBatcher, _Pending
+from oneiros_server.control import CallControl
+from oneiros_server.errors import OneirosError, ShuttingDown
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from server.errors import Cancelled, DeadlineExceeded, ShuttingDown
+from oneiros_server.errors import Cancelled, DeadlineExceeded, ShuttingDown
 
 
 class CallControl:
@@ -20,7 +20,7 @@ class CallControl:
         self._reason: type[Exception] = Cancelled
 
     @classmethod
-    def with_timeout(cls, seconds: float | None) -> "CallControl":
+    def with_timeout(cls, seconds: float | None) -> CallControl:
         return cls(None if seconds is None else time.monotonic() + seconds)
 
     def cancel(self, shutting_down: bool = False) -> None:

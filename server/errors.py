@@ -1,4 +1,4 @@
-"""Domain errors. They carry no gRPC codes: ``server.transport.status`` maps them."""
+"""Domain errors. They carry no gRPC codes: ``oneiros_server.transport.status`` maps them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m server.healthcheck [target] [service]``: exit 0 when grpc.health.v1 says SERVING.
+"""``python -m oneiros_server.healthcheck [target] [service]``: exit 0 when grpc.health.v1 says SERVING.
 
 Used by the container's HEALTHCHECK; Kubernetes uses its built-in gRPC probe instead.
 """

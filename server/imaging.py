@@ -8,15 +8,13 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from server.errors import FieldError
+from oneiros_server.errors import FieldError
 
 FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WEBP"}
 _ALLOWED_INPUT = {"PNG", "JPEG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
 
 
-def decode_image(
-    data: bytes, field: str, *, max_bytes: int, max_pixels: int, mode: str = "RGB"
-) -> Image.Image:
+def decode_image(data: bytes, field: str, *, max_bytes: int, max_pixels: int, mode: str = "RGB") -> Image.Image:
     """Decode an encoded PNG/JPEG/WebP into a PIL image of ``mode``.
 
     The header is read first: size and pixel count are checked before any pixel
@@ -42,8 +40,14 @@ def decode_image(
             image.load()
     except FieldError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         raise FieldError(field, "image data could not be decoded as PNG, JPEG or WebP") from None
     if image.mode != mode:
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from server import metrics
-from server.control import CallControl
-from server.errors import OneirosError, Overloaded, ShuttingDown
+from oneiros_server import metrics
+from oneiros_server.control import CallControl
+from oneiros_server.errors import OneirosError, Overloaded, ShuttingDown
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class JobStats:
 class Job:
     """One submitted piece of work; iterate ``events()`` in the calling thread."""
 
-    def __init__(self, fn: JobFn, control: CallControl, pool: "JobPool"):
+    def __init__(self, fn: JobFn, control: CallControl, pool: JobPool):
         self.fn = fn
         self.control = control
         self._pool = pool
@@ -87,7 +87,7 @@ class Job:
     def result(self) -> Any:
         """Drain the progress events and return the result."""
         value = None
-        for value in self.events():
+        for value in self.events():  # noqa: B007 - the last event is the result
             pass
         return value
 

@@ -26,8 +26,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure(level: str = "INFO", json_lines: bool = True) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -5,6 +5,7 @@ Validated at start; nothing here runs at import time.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +17,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+
+def default_model_repository() -> Path:
+    """The repository shipped in the wheel (package data); in a source checkout, its models/ folder."""
+    packaged = Path(str(resources.files("oneiros_server") / "models"))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "models"
 
 
 class Settings(BaseSettings):
@@ -24,7 +29,7 @@ class Settings(BaseSettings):
         env_prefix="ONEIROS_",
         toml_file="oneiros.toml",
         cli_kebab_case=True,
-        cli_prog_name="oneiros serve",
+        cli_prog_name="oneiros-server",
         cli_implicit_flags=True,
         extra="forbid",
     )
@@ -39,7 +44,10 @@ class Settings(BaseSettings):
     grace_period_s: float = Field(10.0, ge=0, description="time in-flight calls get on SIGTERM")
 
     # Model repository and runtimes
-    model_repository: Path = Field(REPO_ROOT / "models", description="folder of <name>/<version>/model.json")
+    model_repository: Path = Field(
+        default_factory=default_model_repository,
+        description="folder of <name>/<version>/model.json (default: the bundled one)",
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch's default)")
     ort_threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads (0 = its default)")
@@ -55,16 +63,21 @@ class Settings(BaseSettings):
     sample_max_n: int = Field(16, ge=1, le=1024, description="most completions (n) per Sample request")
     sample_max_prompt_chars: int = Field(8192, ge=1, description="longest prompt accepted")
     sample_max_stop: int = Field(8, ge=0, le=64, description="most stop sequences per request")
-    sample_stream_flush_ms: float = Field(0.0, ge=0, le=1000, description="SampleStream: characters made "
-                                          "within this window go out as one chunk (0 = each at once)")
+    sample_stream_flush_ms: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="SampleStream: characters made within this window go out as one chunk (0 = each at once)",
+    )
 
     # Long torch jobs (Dream, Stylize): one bounded pool per backbone model
     job_workers: int = Field(1, ge=1, le=64, description="Dream/Stylize jobs that run at once")
     job_queue_size: int = Field(8, ge=0, le=10_000, description="jobs waiting before RESOURCE_EXHAUSTED")
     job_max_side: int = Field(1024, ge=32, le=8192, description="largest side (px) Dream/Stylize work at")
     job_max_steps: int = Field(2000, ge=1, le=100_000, description="most optimisation steps in one job")
-    style_cache_entries: int = Field(32, ge=0, le=10_000,
-                                     description="Stylize: style targets (Gram matrices) kept for reuse (0 = off)")
+    style_cache_entries: int = Field(
+        32, ge=0, le=10_000, description="Stylize: style targets (Gram matrices) kept for reuse (0 = off)"
+    )
 
     # Request limits, enforced before the expensive work starts
     max_image_bytes: int = Field(16 << 20, ge=1024, description="largest encoded input image")
@@ -79,19 +92,22 @@ class Settings(BaseSettings):
     auth_tokens_file: Path | None = Field(None, description="file of accepted bearer tokens, one per line")
 
     # Observability
-    metrics_port: int = Field(9464, ge=-1, le=65535,
-                              description="Prometheus /metrics HTTP port (0 = any free port, -1 = off)")
+    metrics_port: int = Field(
+        9464, ge=-1, le=65535, description="Prometheus /metrics HTTP port (0 = any free port, -1 = off)"
+    )
 
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="least severe level logged")
     log_json: bool = Field(True, description="one JSON object per log line")
 
     @model_validator(mode="after")
-    def _check_tls(self) -> "Settings":
+    def _check_tls(self) -> Settings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key must be given together")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ValueError("tls_client_ca (mTLS) needs tls_cert and tls_key")
+        if not Path(self.model_repository).is_dir():
+            raise ValueError(f"model_repository: {self.model_repository} is not a folder")
         for name in ("tls_cert", "tls_key", "tls_client_ca", "auth_tokens_file"):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():

@@ -26,13 +26,14 @@ def _key():
 def _write(folder: Path, name: str, cert: x509.Certificate, key) -> Pem:
     cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return Pem(cert_path, key_path)
 
 
 def _build(subject: str, key, issuer_name, issuer_key, *, ca: bool, sans=(), usage=None):
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
@@ -55,10 +56,12 @@ def make_pki(folder: Path) -> dict[str, Pem]:
     ca_cert = _build("oneiros-test-ca", ca_key, None, None, ca=True)
     server_key, client_key = _key(), _key()
     sans = (x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    server_cert = _build("localhost", server_key, ca_cert.subject, ca_key, ca=False, sans=sans,
-                         usage=ExtendedKeyUsageOID.SERVER_AUTH)
-    client_cert = _build("oneiros-client", client_key, ca_cert.subject, ca_key, ca=False,
-                         usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+    server_cert = _build(
+        "localhost", server_key, ca_cert.subject, ca_key, ca=False, sans=sans, usage=ExtendedKeyUsageOID.SERVER_AUTH
+    )
+    client_cert = _build(
+        "oneiros-client", client_key, ca_cert.subject, ca_key, ca=False, usage=ExtendedKeyUsageOID.CLIENT_AUTH
+    )
     return {
         "ca": _write(folder, "ca", ca_cert, ca_key),
         "server": _write(folder, "server", server_cert, server_key),

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from oneiros.v1 import oneiros_pb2_grpc
 
-from server.app import OneirosServer
-from server.settings import Settings
+from oneiros.v1 import oneiros_pb2_grpc
+from oneiros_server.app import OneirosServer
+from oneiros_server.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,8 +35,7 @@ def serve():
     started: list[Running] = []
 
     def _serve(model_repository: Path, **overrides) -> Running:
-        options = dict(host="127.0.0.1", port=0, metrics_port=0, model_repository=model_repository,
-                       log_json=False)
+        options = dict(host="127.0.0.1", port=0, metrics_port=0, model_repository=model_repository, log_json=False)
         settings = Settings(**(options | overrides))
         server = OneirosServer(settings)
         server.start()

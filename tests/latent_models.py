@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from server.repository.manifest import Manifest, file_ref, write_manifest
+from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
 
 
 def _save(graph: onnx.GraphProto, path: Path) -> None:
@@ -32,12 +32,17 @@ def decoder_graph(weights: np.ndarray, bias: np.ndarray) -> onnx.GraphProto:
         helper.make_node("Sigmoid", ["logits"], ["flat"]),
         helper.make_node("Reshape", ["flat", "shape"], ["image"]),
     ]
-    inits = [numpy_helper.from_array(weights.astype(np.float32), "W"),
-             numpy_helper.from_array(bias.astype(np.float32), "b"),
-             numpy_helper.from_array(np.array([-1, 28, 28, 1], np.int64), "shape")]
+    inits = [
+        numpy_helper.from_array(weights.astype(np.float32), "W"),
+        numpy_helper.from_array(bias.astype(np.float32), "b"),
+        numpy_helper.from_array(np.array([-1, 28, 28, 1], np.int64), "shape"),
+    ]
     return helper.make_graph(
-        nodes, "decoder", [helper.make_tensor_value_info("latent", TensorProto.FLOAT, ["batch", d])],
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 28, 28, 1])], inits,
+        nodes,
+        "decoder",
+        [helper.make_tensor_value_info("latent", TensorProto.FLOAT, ["batch", d])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 28, 28, 1])],
+        inits,
     )
 
 
@@ -48,24 +53,36 @@ def encoder_graph(weights: np.ndarray) -> onnx.GraphProto:
         helper.make_node("MatMul", ["flat", "W"], ["mean"]),
         helper.make_node("Mul", ["mean", "zero"], ["logvar"]),
     ]
-    inits = [numpy_helper.from_array(weights.astype(np.float32), "W"),
-             numpy_helper.from_array(np.array([-1, 784], np.int64), "flat_shape"),
-             numpy_helper.from_array(np.zeros((), np.float32), "zero")]
+    inits = [
+        numpy_helper.from_array(weights.astype(np.float32), "W"),
+        numpy_helper.from_array(np.array([-1, 784], np.int64), "flat_shape"),
+        numpy_helper.from_array(np.zeros((), np.float32), "zero"),
+    ]
     return helper.make_graph(
-        nodes, "encoder", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 28, 28, 1])],
-        [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d]),
-         helper.make_tensor_value_info("logvar", TensorProto.FLOAT, ["batch", d])], inits,
+        nodes,
+        "encoder",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 28, 28, 1])],
+        [
+            helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d]),
+            helper.make_tensor_value_info("logvar", TensorProto.FLOAT, ["batch", d]),
+        ],
+        inits,
     )
 
 
-def make_latent_model(root: Path, name: str = "tiny-vae", latent_size: int = 4, kind: str = "VAE",
-                      default_for: tuple[str, ...] = ("Decode", "EditLatent"), seed: int = 0) -> Path:
+def make_latent_model(
+    root: Path,
+    name: str = "tiny-vae",
+    latent_size: int = 4,
+    kind: str = "VAE",
+    default_for: tuple[str, ...] = ("Decode", "EditLatent"),
+    seed: int = 0,
+) -> Path:
     """Write ``root/<name>/1`` (decoder, encoder for a VAE, attributes) and return that folder."""
     rng = np.random.default_rng(seed)
     out = root / name / "1"
     out.mkdir(parents=True, exist_ok=True)
-    _save(decoder_graph(rng.standard_normal((latent_size, 784)), rng.standard_normal(784) - 1.0),
-          out / "decoder.onnx")
+    _save(decoder_graph(rng.standard_normal((latent_size, 784)), rng.standard_normal(784) - 1.0), out / "decoder.onnx")
     files = {"decoder": file_ref(out, "decoder.onnx")}
     if kind == "VAE":
         _save(encoder_graph(rng.standard_normal((784, latent_size)) * 0.05), out / "encoder.onnx")
@@ -73,9 +90,18 @@ def make_latent_model(root: Path, name: str = "tiny-vae", latent_size: int = 4, 
     attributes = {n: rng.standard_normal(latent_size).round(4).tolist() for n in ("thickness", "slant", "width")}
     attributes |= {f"digit_{c}": rng.standard_normal(latent_size).round(4).tolist() for c in range(10)}
     manifest = Manifest(
-        name=name, version="1", kind=kind, runtime="onnxruntime", default_for=list(default_for), files=files,
-        spec={"latent_size": latent_size, "image_shape": [28, 28, 1], "prior": "standard_normal",
-              "attributes": attributes},
+        name=name,
+        version="1",
+        kind=kind,
+        runtime="onnxruntime",
+        default_for=list(default_for),
+        files=files,
+        spec={
+            "latent_size": latent_size,
+            "image_shape": [28, 28, 1],
+            "prior": "standard_normal",
+            "attributes": attributes,
+        },
         metrics={"neg_elbo_nats": 0.0},
     )
     write_manifest(out, manifest)
@@ -85,7 +111,7 @@ def make_latent_model(root: Path, name: str = "tiny-vae", latent_size: int = 4, 
 @functools.cache
 def mnist_subset(train: int = 6000, test: int = 1000):
     """The first ``train``/``test`` MNIST digits (loaded once per test session)."""
-    from training.mnist import load_mnist
+    from oneiros_training.mnist import load_mnist
 
     full = load_mnist()
     return {"train": full["train"].head(train), "test": full["test"].head(test)}
@@ -96,7 +122,7 @@ def tiny_classifier():
     """A small MNIST classifier trained for two epochs on ``mnist_subset()`` (about 90% accurate)."""
     import torch
 
-    from training.classifier import train_classifier
+    from oneiros_training.classifier import train_classifier
 
     torch.set_num_threads(1)
     model, _ = train_classifier(mnist_subset()["train"], epochs=2, width=8, progress=False)

@@ -25,24 +25,54 @@ And God called the firmament Heaven. And the evening and the morning were the se
 @functools.lru_cache(maxsize=1)
 def tiny_lm_repository() -> Path:
     """A model repository holding ``tiny-lm/1`` (GRU 1x48); built once per test process."""
-    from export.charlm import main as export_main
-    from training.charlm import main as train_main
+    from oneiros_export.charlm import main as export_main
+    from oneiros_training.charlm import main as train_main
 
     root = Path(tempfile.mkdtemp(prefix="oneiros-lm-"))
     text = root / "verses.txt"
     text.write_text(VERSES * 4)
     run = root / "run"
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        train_main(["--text", str(text), "--out", str(run), "--embed", "16", "--hidden", "48",
-                    "--batch", "8", "--bptt", "32", "--steps", "120", "--lr", "1e-2",
-                    "--eval-every", "1000", "--warmup", "10"])
-        export_main([str(run / "final.pt"), "--out", str(root / "models" / "tiny-lm" / "1"),
-                     "--temperature", "0.5", "--max-tokens", "40"])
+        train_main(
+            [
+                "--text",
+                str(text),
+                "--out",
+                str(run),
+                "--embed",
+                "16",
+                "--hidden",
+                "48",
+                "--batch",
+                "8",
+                "--bptt",
+                "32",
+                "--steps",
+                "120",
+                "--lr",
+                "1e-2",
+                "--eval-every",
+                "1000",
+                "--warmup",
+                "10",
+            ]
+        )
+        export_main(
+            [
+                str(run / "final.pt"),
+                "--out",
+                str(root / "models" / "tiny-lm" / "1"),
+                "--temperature",
+                "0.5",
+                "--max-tokens",
+                "40",
+            ]
+        )
     return root / "models"
 
 
 def tiny_manifest():
-    from server.repository.manifest import Manifest
+    from oneiros_server.repository.manifest import Manifest
 
     version_dir = tiny_lm_repository() / "tiny-lm" / "1"
     return Manifest.model_validate(json.loads((version_dir / "model.json").read_text())), version_dir

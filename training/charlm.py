@@ -7,8 +7,8 @@ costs one step (this is what ``export/charlm.py`` puts in ONNX).
 Training is truncated backpropagation through time over ``batch`` contiguous streams
 of the training text; the state is carried from one window to the next.
 
-    python -m training.charlm --text kjv --out runs/charlm-kjv --minutes 45
-    python -m training.charlm --text my.txt --hidden 128 --steps 500 --out runs/mine
+    python -m oneiros_training.charlm --text kjv --out runs/charlm-kjv --minutes 45
+    python -m oneiros_training.charlm --text my.txt --hidden 128 --steps 500 --out runs/mine
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.corpus import KJV_SOURCE, Vocabulary, load_text, split
+from oneiros_training.corpus import KJV_SOURCE, Vocabulary, load_text, split
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,9 @@ def bits_per_char(model: CharLM, ids: np.ndarray, rows: int = 16, window: int = 
 def save_checkpoint(path: Path, model: CharLM, vocab: Vocabulary, meta: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"config": asdict(model.config), "state_dict": model.state_dict(),
-                "vocabulary": vocab.chars, "meta": meta}, tmp)
+    torch.save(
+        {"config": asdict(model.config), "state_dict": model.state_dict(), "vocabulary": vocab.chars, "meta": meta}, tmp
+    )
     tmp.replace(path)
 
 
@@ -122,11 +123,20 @@ def train(args: argparse.Namespace) -> dict:
     eval_ids = data.heldout[: args.eval_chars] if args.eval_chars else data.heldout
     out = Path(args.out)
     n_params = sum(p.numel() for p in model.parameters())
-    meta = {"data": KJV_SOURCE if args.text in (None, "kjv") else str(args.text),
-            "heldout_fraction": args.heldout, "train_chars": len(data.train),
-            "heldout_chars": len(data.heldout), "parameters": n_params, "args": vars(args),
-            "earlier": [*previous.get("earlier", []), {k: previous[k] for k in ("args", "step", "minutes",
-                        "chars_seen", "heldout_bpc") if k in previous}] if previous else []}
+    meta = {
+        "data": KJV_SOURCE if args.text in (None, "kjv") else str(args.text),
+        "heldout_fraction": args.heldout,
+        "train_chars": len(data.train),
+        "heldout_chars": len(data.heldout),
+        "parameters": n_params,
+        "args": vars(args),
+        "earlier": [
+            *previous.get("earlier", []),
+            {k: previous[k] for k in ("args", "step", "minutes", "chars_seen", "heldout_bpc") if k in previous},
+        ]
+        if previous
+        else [],
+    }
     out.mkdir(parents=True, exist_ok=True)
     log = open(out / "train.log.jsonl", "a")
     state = model.initial_state(args.batch)
@@ -159,9 +169,14 @@ def train(args: argparse.Namespace) -> dict:
             bar.set_postfix(bpc=f"{loss.item() / math.log(2):.3f}", lr=f"{lr:.1e}", refresh=False)
         if step % args.eval_every == 0:
             bpc = bits_per_char(model, eval_ids)
-            rec = {"step": step, "minutes": round((time.monotonic() - start) / 60, 2),
-                   "train_bpc": round(loss.item() / math.log(2), 4), "heldout_bpc": round(bpc, 4),
-                   "chars_seen": step * args.batch * args.bptt, "lr": lr}
+            rec = {
+                "step": step,
+                "minutes": round((time.monotonic() - start) / 60, 2),
+                "train_bpc": round(loss.item() / math.log(2), 4),
+                "heldout_bpc": round(bpc, 4),
+                "chars_seen": step * args.batch * args.bptt,
+                "lr": lr,
+            }
             print(json.dumps(rec), file=log, flush=True)
             tqdm.write(json.dumps(rec))
             save_checkpoint(out / "last.pt", model, data.vocab, {**meta, **rec})
@@ -171,8 +186,13 @@ def train(args: argparse.Namespace) -> dict:
     bar.close()
     minutes = (time.monotonic() - start) / 60
     bpc = bits_per_char(model, data.heldout)
-    rec = {"step": step, "minutes": round(minutes, 2), "heldout_bpc": round(bpc, 4),
-           "chars_seen": step * args.batch * args.bptt, "final": True}
+    rec = {
+        "step": step,
+        "minutes": round(minutes, 2),
+        "heldout_bpc": round(bpc, 4),
+        "chars_seen": step * args.batch * args.bptt,
+        "final": True,
+    }
     print(json.dumps(rec), file=log, flush=True)
     tqdm.write(json.dumps(rec))
     save_checkpoint(out / "final.pt", model, data.vocab, {**meta, **rec})
@@ -180,7 +200,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.charlm", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m oneiros_training.charlm", description=__doc__.split("\n")[0])
     p.add_argument("--text", default="kjv", help="text file to train on, or 'kjv' (default)")
     p.add_argument("--out", default="runs/charlm-kjv", help="folder for checkpoints and the log")
     p.add_argument("--heldout", type=float, default=0.05, help="last fraction of the text held out")
@@ -190,8 +210,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=64, help="parallel streams of the training text")
     p.add_argument("--bptt", type=int, default=128, help="truncated-BPTT window (characters)")
     p.add_argument("--steps", type=int, default=20000, help="most optimiser steps")
-    p.add_argument("--minutes", type=float, default=0, help="wall-clock budget (0 = none); "
-                   "the cosine schedule follows whichever of steps/minutes runs out first")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=0,
+        help="wall-clock budget (0 = none); the cosine schedule follows whichever of steps/minutes runs out first",
+    )
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--lr-min", type=float, default=1e-4)
     p.add_argument("--warmup", type=int, default=100)

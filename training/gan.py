@@ -1,6 +1,6 @@
 """A DCGAN generator for MNIST, trained with the hinge loss and a spectrally normalised critic.
 
-    python -m training.gan --latent-dim 32 --steps 3000 --out runs/gan-mnist
+    python -m oneiros_training.gan --latent-dim 32 --steps 3000 --out runs/gan-mnist
 
 Why hinge + spectral norm (Miyato et al. 2018) rather than the original DCGAN loss: the
 discriminator stays 1-Lipschitz, so it cannot saturate and starve the generator of gradient;
@@ -27,7 +27,7 @@ from PIL import Image
 from torch.nn.utils.parametrizations import spectral_norm
 from tqdm import tqdm
 
-from training.mnist import SOURCE, Split, load_mnist
+from oneiros_training.mnist import SOURCE, Split, load_mnist
 
 
 @dataclass
@@ -44,7 +44,9 @@ class Generator(nn.Module):
         self.c = c
         self.fc = nn.Sequential(nn.Linear(cfg.latent_dim, 2 * c * 49), nn.BatchNorm1d(2 * c * 49), nn.ReLU())
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU(),  # (B, c, 14, 14)
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),
+            nn.BatchNorm2d(c),
+            nn.ReLU(),  # (B, c, 14, 14)
             nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28)
         )
 
@@ -58,8 +60,10 @@ class Critic(nn.Module):
         super().__init__()
         c = cfg.critic_width
         self.net = nn.Sequential(
-            spectral_norm(nn.Conv2d(1, c, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),  # (B, c, 14, 14)
-            spectral_norm(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),  # (B, 2c, 7, 7)
+            spectral_norm(nn.Conv2d(1, c, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2),  # (B, c, 14, 14)
+            spectral_norm(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2),  # (B, 2c, 7, 7)
             nn.Flatten(),
             spectral_norm(nn.Linear(2 * c * 49, 1)),  # (B, 1) score
         )
@@ -80,8 +84,15 @@ def sample_grid(generator: Generator, z: torch.Tensor, path: Path, side: int = 8
 
 
 def train_gan(
-    train: Split, cfg: GANConfig, steps: int = 3000, batch_size: int = 64, lr_g: float = 2e-4,
-    lr_d: float = 4e-4, seed: int = 0, samples: Path | None = None, sample_every: int = 500,
+    train: Split,
+    cfg: GANConfig,
+    steps: int = 3000,
+    batch_size: int = 64,
+    lr_g: float = 2e-4,
+    lr_d: float = 4e-4,
+    seed: int = 0,
+    samples: Path | None = None,
+    sample_every: int = 500,
     progress: bool = True,
 ) -> tuple[Generator, dict]:
     """Hinge-loss GAN training (two time-scale learning rates); returns the generator in eval mode."""
@@ -109,9 +120,16 @@ def train_gan(
             sample_grid(gen, fixed_z, samples / f"step_{step:06d}.png")
     gen.eval()
     record = {
-        "data": SOURCE, "train_images": len(train), "steps": steps, "batch_size": batch_size,
-        "lr_g": lr_g, "lr_d": lr_d, "loss": "hinge, spectral-norm critic", "seed": seed,
-        "seconds": round(time.monotonic() - start, 1), "threads": torch.get_num_threads(),
+        "data": SOURCE,
+        "train_images": len(train),
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr_g": lr_g,
+        "lr_d": lr_d,
+        "loss": "hinge, spectral-norm critic",
+        "seed": seed,
+        "seconds": round(time.monotonic() - start, 1),
+        "threads": torch.get_num_threads(),
     }
     return gen, record
 
@@ -144,9 +162,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = GANConfig(latent_dim=args.latent_dim, width=args.width, critic_width=args.critic_width)
-    gen, record = train_gan(load_mnist()["train"], cfg, args.steps, args.batch_size, seed=args.seed,
-                            samples=args.out / "samples", sample_every=args.sample_every)
-    record["command"] = "python -m training.gan " + shlex.join(argv if argv is not None else sys.argv[1:])
+    gen, record = train_gan(
+        load_mnist()["train"],
+        cfg,
+        args.steps,
+        args.batch_size,
+        seed=args.seed,
+        samples=args.out / "samples",
+        sample_every=args.sample_every,
+    )
+    record["command"] = "python -m oneiros_training.gan " + shlex.join(argv if argv is not None else sys.argv[1:])
     save_checkpoint(gen, cfg, record, args.out / "gan.pt")
     print(f"{record['seconds']} s -> {args.out / 'gan.pt'}")
 

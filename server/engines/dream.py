@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from server.control import CallControl
-from server.errors import FieldError
+from oneiros_server.control import CallControl
+from oneiros_server.errors import FieldError
 
 MIN_SIDE = 32
 MAX_OCTAVES = 10
@@ -29,8 +29,14 @@ MAX_JITTER = 128
 # Fallbacks when model.json has no "dream" parameters.
 BUILTIN_DEFAULTS = dict(
     layer_weights={"block5_conv2": 1.0, "block5_conv4": 1.0},
-    octaves=3, octave_scale=1.4, steps_per_octave=20, step_size=0.006,
-    max_loss=None, jitter=8, max_side=512, border=2,
+    octaves=3,
+    octave_scale=1.4,
+    steps_per_octave=20,
+    step_size=0.006,
+    max_loss=None,
+    jitter=8,
+    max_side=512,
+    border=2,
 )
 
 
@@ -78,8 +84,9 @@ def _finite(value: float) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def resolve(params: DreamParams, defaults: DreamParams, layer_names: list[str],
-            max_side_limit: int, max_steps: int) -> DreamParams:
+def resolve(
+    params: DreamParams, defaults: DreamParams, layer_names: list[str], max_side_limit: int, max_steps: int
+) -> DreamParams:
     """Fill defaults and validate; raises FieldError naming the field and the allowed range."""
     p = replace(
         params,
@@ -96,7 +103,9 @@ def resolve(params: DreamParams, defaults: DreamParams, layer_names: list[str],
     if image.ndim != 3 or image.shape[2] != 3:
         raise FieldError("image", f"expected an RGB image, got an array of shape {image.shape}")
     if min(image.shape[:2]) < MIN_SIDE:
-        raise FieldError("image", f"image is {image.shape[1]}x{image.shape[0]}; both sides must be at least {MIN_SIDE} px")
+        raise FieldError(
+            "image", f"image is {image.shape[1]}x{image.shape[0]}; both sides must be at least {MIN_SIDE} px"
+        )
     valid = ", ".join(layer_names)
     for name, weight in p.layer_weights.items():
         if name not in layer_names:
@@ -110,8 +119,10 @@ def resolve(params: DreamParams, defaults: DreamParams, layer_names: list[str],
     if not (_finite(p.octave_scale) and 1.0 < p.octave_scale <= 4.0):
         raise FieldError("octave_scale", f"must be in (1, 4], got {p.octave_scale}")
     if p.steps_per_octave < 1 or p.octaves * p.steps_per_octave > max_steps:
-        raise FieldError("steps_per_octave", f"octaves x steps_per_octave must be between 1 and "
-                         f"{max_steps}, got {p.octaves} x {p.steps_per_octave}")
+        raise FieldError(
+            "steps_per_octave",
+            f"octaves x steps_per_octave must be between 1 and {max_steps}, got {p.octaves} x {p.steps_per_octave}",
+        )
     if not (_finite(p.step_size) and 0.0 < p.step_size <= 1.0):
         raise FieldError("step_size", f"must be in (0, 1] (mean pixel change per step), got {p.step_size}")
     if p.max_loss is not None and not _finite(p.max_loss):
@@ -119,7 +130,9 @@ def resolve(params: DreamParams, defaults: DreamParams, layer_names: list[str],
     if not 0 <= p.jitter <= MAX_JITTER:
         raise FieldError("jitter", f"must be between 0 and {MAX_JITTER} px, got {p.jitter}")
     if not MIN_SIDE <= p.max_side <= max_side_limit:
-        raise FieldError("max_side", f"must be between {MIN_SIDE} and {max_side_limit} px (0 = default), got {p.max_side}")
+        raise FieldError(
+            "max_side", f"must be between {MIN_SIDE} and {max_side_limit} px (0 = default), got {p.max_side}"
+        )
     if p.preview_every < 0:
         raise FieldError("preview_every", "must be 0 (no previews) or a positive step count")
     return p
@@ -127,8 +140,7 @@ def resolve(params: DreamParams, defaults: DreamParams, layer_names: list[str],
 
 def octave_shapes(height: int, width: int, octaves: int, scale: float) -> list[tuple[int, int]]:
     """Working sizes, smallest first; never below MIN_SIDE."""
-    shapes = [(max(MIN_SIDE, int(height / scale**i)), max(MIN_SIDE, int(width / scale**i)))
-              for i in range(octaves)]
+    shapes = [(max(MIN_SIDE, int(height / scale**i)), max(MIN_SIDE, int(width / scale**i))) for i in range(octaves)]
     return shapes[::-1]
 
 
@@ -147,13 +159,14 @@ def dream_loss(features: dict[str, torch.Tensor], weights: dict[str, float], bor
         act = features[name]  # (B, C, h, w)
         h, w = act.shape[-2:]
         if border and h > 2 * border and w > 2 * border:
-            act = act[..., border:h - border, border:w - border]
+            act = act[..., border : h - border, border : w - border]
         loss = loss + weight * act.square().mean()
     return loss
 
 
-def ascent_step(backbone, image: torch.Tensor, weights: dict[str, float], border: int,
-                step_size: float, shift: tuple[int, int]) -> tuple[torch.Tensor, float]:
+def ascent_step(
+    backbone, image: torch.Tensor, weights: dict[str, float], border: int, step_size: float, shift: tuple[int, int]
+) -> tuple[torch.Tensor, float]:
     """One normalised gradient-ascent step on (1, 3, H, W) ``image``; returns (image, loss)."""
     rolled = torch.roll(image, shifts=shift, dims=(2, 3)).requires_grad_(True)
     with torch.enable_grad():
@@ -164,8 +177,17 @@ def ascent_step(backbone, image: torch.Tensor, weights: dict[str, float], border
     return (image + step_size * grad).clamp_(0.0, 1.0), float(loss.detach())
 
 
-def run_dream(backbone, params: DreamParams, control: CallControl, emit, *, device: torch.device,
-              defaults: DreamParams | None = None, max_side_limit: int = 1024, max_steps: int = 2000) -> DreamResult:
+def run_dream(
+    backbone,
+    params: DreamParams,
+    control: CallControl,
+    emit,
+    *,
+    device: torch.device,
+    defaults: DreamParams | None = None,
+    max_side_limit: int = 1024,
+    max_steps: int = 2000,
+) -> DreamResult:
     """Run DeepDream; ``emit`` gets a DreamProgress per step; stops at ``control.check()``."""
     started = time.monotonic()
     p = resolve(params, defaults or default_dream_params({}), backbone.layer_names, max_side_limit, max_steps)

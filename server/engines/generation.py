@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from server.control import CallControl
-from server.engines.sampling import StopText, rng_for
-from server.errors import ShuttingDown
+from oneiros_server.control import CallControl
+from oneiros_server.engines.sampling import StopText, rng_for
+from oneiros_server.errors import ShuttingDown
 
 LENGTH, STOP, CANCELLED = "LENGTH", "STOP", "CANCELLED"
 
@@ -143,8 +143,9 @@ class Generation:
                 raise event
             last = out[-1] if out else None
             if last is not None and last.index == event.index and last.finish_reason is None:
-                out[-1] = Chunk(event.index, last.text + event.text, event.finish_reason,
-                                event.token_count, event.mean_entropy_bits)
+                out[-1] = Chunk(
+                    event.index, last.text + event.text, event.finish_reason, event.token_count, event.mean_entropy_bits
+                )
             else:
                 out.append(event)
         return out
@@ -180,8 +181,13 @@ class Generation:
                     if isinstance(more, BaseException) or more.index != event.index:
                         held = more
                         break
-                    event = Chunk(event.index, event.text + more.text, more.finish_reason,
-                                  more.token_count, more.mean_entropy_bits)
+                    event = Chunk(
+                        event.index,
+                        event.text + more.text,
+                        more.finish_reason,
+                        more.token_count,
+                        more.mean_entropy_bits,
+                    )
                 if event.finish_reason is not None:
                     remaining -= 1
                 yield event
@@ -197,5 +203,7 @@ def collect(chunks: Iterator[Chunk], n: int) -> list[Completion]:
         texts[chunk.index].append(chunk.text)
         if chunk.finish_reason is not None:
             last[chunk.index] = chunk
-    return [Completion(i, "".join(texts[i]), c.finish_reason, c.token_count, c.mean_entropy_bits)
-            for i, c in enumerate(last)]
+    return [
+        Completion(i, "".join(texts[i]), c.finish_reason, c.token_count, c.mean_entropy_bits)
+        for i, c in enumerate(last)
+    ]

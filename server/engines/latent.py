@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from server.control import CallControl
-from server.engines.base import EngineInfo
-from server.engines.latent_images import to_digit
-from server.engines.latent_math import grid_points, interpolate, prior_sample
-from server.engines.latent_validate import Validator
-from server.errors import FieldError, WrongModelKind
-from server.repository.manifest import Manifest
-from server.runtime.onnx import OnnxRunner
-from server.settings import Settings
+from oneiros_server.control import CallControl
+from oneiros_server.engines.base import EngineInfo
+from oneiros_server.engines.latent_images import to_digit
+from oneiros_server.engines.latent_math import grid_points, interpolate, prior_sample
+from oneiros_server.engines.latent_validate import Validator
+from oneiros_server.errors import FieldError, WrongModelKind
+from oneiros_server.repository.manifest import Manifest
+from oneiros_server.runtime.onnx import OnnxRunner
+from oneiros_server.settings import Settings
 
 DEFAULT_GRID_STEPS = 10
 DEFAULT_GRID_EXTENT = 2.0
@@ -101,8 +101,12 @@ class LatentEngine:
             raise ValueError(f"prior {spec['prior']!r} is not supported (standard_normal only)")
         self.decoder, self.encoder = decoder, encoder
         self.check = Validator(self.latent_size, list(self.attributes), settings.max_images_per_request)
-        self.info = EngineInfo(device=decoder.device, latent_size=self.latent_size,
-                               image_shape=self.image_shape, attributes=list(self.attributes))
+        self.info = EngineInfo(
+            device=decoder.device,
+            latent_size=self.latent_size,
+            image_shape=self.image_shape,
+            attributes=list(self.attributes),
+        )
 
     # ---------------------------------------------------------------- lifecycle
     def warmup(self) -> None:
@@ -118,8 +122,15 @@ class LatentEngine:
     # ---------------------------------------------------------------- Decode
     def decode(self, request: DecodeRequest, control: CallControl | None = None) -> LatentResult:
         """Decode points, prior samples or a grid (see ``DecodeRequest``)."""
-        modes = [name for name, given in (("latents", len(request.latents) > 0), ("count", request.count > 0),
-                                          ("grid", request.grid is not None)) if given]
+        modes = [
+            name
+            for name, given in (
+                ("latents", len(request.latents) > 0),
+                ("count", request.count > 0),
+                ("grid", request.grid is not None),
+            )
+            if given
+        ]
         if not modes:
             raise FieldError("latents", "give latents, a count of prior samples, or a grid")
         if len(modes) > 1:
@@ -144,12 +155,15 @@ class LatentEngine:
         limit = int(np.sqrt(self.check.max_images))
         steps = grid.steps or min(DEFAULT_GRID_STEPS, limit)
         if not 2 <= steps <= limit:
-            raise FieldError("grid.steps", f"is {steps}; allowed 2 to {limit} (steps x steps images), 0 = "
-                                           f"{min(DEFAULT_GRID_STEPS, limit)}")
+            raise FieldError(
+                "grid.steps",
+                f"is {steps}; allowed 2 to {limit} (steps x steps images), 0 = {min(DEFAULT_GRID_STEPS, limit)}",
+            )
         extent = grid.extent or DEFAULT_GRID_EXTENT
         if not (np.isfinite(extent) and 0 < extent <= self.check.max_abs):
-            raise FieldError("grid.extent", f"is {extent}; allowed (0, {self.check.max_abs:g}], 0 = "
-                                            f"{DEFAULT_GRID_EXTENT}")
+            raise FieldError(
+                "grid.extent", f"is {extent}; allowed (0, {self.check.max_abs:g}], 0 = {DEFAULT_GRID_EXTENT}"
+            )
         return grid_points(self.latent_size, grid.axis_x, grid.axis_y, steps, float(extent))
 
     # ---------------------------------------------------------------- EditLatent
@@ -163,11 +177,13 @@ class LatentEngine:
         points = []
         direction = self._direction(request)
         if direction is not None:
-            strengths = np.array([self.check.strength(f"strengths[{i}]", s) for i, s in enumerate(request.strengths)],
-                                 np.float32)
+            strengths = np.array(
+                [self.check.strength(f"strengths[{i}]", s) for i, s in enumerate(request.strengths)], np.float32
+            )
             points.append(z[None, :] + strengths[:, None] * direction[None, :])
-        target = self._source(request.target_image, request.target_latent, "target_image", "target_latent",
-                              control, required=False)
+        target = self._source(
+            request.target_image, request.target_latent, "target_image", "target_latent", control, required=False
+        )
         if target is None and request.interpolation_steps:
             raise FieldError("interpolation_steps", "needs a target_image or target_latent to interpolate to")
         if target is not None:
@@ -240,11 +256,21 @@ def load(manifest: Manifest, version_dir: Path, settings: Settings) -> LatentEng
     spec = manifest.spec
     role = "decoder" if "decoder" in manifest.files else "generator"
     decoder_io = spec.get(role, {"input": "latent", "output": "image"})
-    decoder = OnnxRunner(version_dir / manifest.files[role].path, settings, f"{manifest.name}-{role}",
-                         decoder_io["input"], decoder_io["output"])
+    decoder = OnnxRunner(
+        version_dir / manifest.files[role].path,
+        settings,
+        f"{manifest.name}-{role}",
+        decoder_io["input"],
+        decoder_io["output"],
+    )
     encoder = None
     if "encoder" in manifest.files:
         encoder_io = spec.get("encoder", {"input": "image", "outputs": ["mean", "logvar"]})
-        encoder = OnnxRunner(version_dir / manifest.files["encoder"].path, settings, f"{manifest.name}-encoder",
-                             encoder_io["input"], encoder_io["outputs"][0])
+        encoder = OnnxRunner(
+            version_dir / manifest.files["encoder"].path,
+            settings,
+            f"{manifest.name}-encoder",
+            encoder_io["input"],
+            encoder_io["outputs"][0],
+        )
     return LatentEngine(manifest, decoder, encoder, settings)

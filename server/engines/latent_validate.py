@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from server.errors import FieldError
+from oneiros_server.errors import FieldError
 
 MAX_ABS_LATENT = 1000.0  # far outside any prior's mass, still finite through the decoder
 MAX_ABS_STRENGTH = 100.0
@@ -32,8 +32,9 @@ class Validator:
             raise FieldError(field, f"values[{bad[0]}] is {z[bad[0]]}; latents must be finite numbers")
         big = np.flatnonzero(np.abs(z) > MAX_ABS_LATENT)
         if big.size:
-            raise FieldError(field, f"values[{big[0]}] is {z[big[0]]:g}; allowed [-{MAX_ABS_LATENT:g}, "
-                                    f"{MAX_ABS_LATENT:g}]")
+            raise FieldError(
+                field, f"values[{big[0]}] is {z[big[0]]:g}; allowed [-{MAX_ABS_LATENT:g}, {MAX_ABS_LATENT:g}]"
+            )
         return z.astype(np.float32)
 
     def count(self, field: str, n: int) -> int:

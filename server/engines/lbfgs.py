@@ -22,8 +22,19 @@ Evaluate = Callable[[Tensor], tuple[Tensor, Tensor, object]]  # x -> (loss, grad
 class BoxLBFGS:
     """Minimise ``evaluate(x)`` over ``low <= x <= high``; call ``step()`` repeatedly."""
 
-    def __init__(self, x: Tensor, evaluate: Evaluate, *, low: float, high: float, lr: float = 1.0,
-                 history: int = 20, first_step: float = 2.0, backtracks: int = 5, armijo: float = 1e-4):
+    def __init__(
+        self,
+        x: Tensor,
+        evaluate: Evaluate,
+        *,
+        low: float,
+        high: float,
+        lr: float = 1.0,
+        history: int = 20,
+        first_step: float = 2.0,
+        backtracks: int = 5,
+        armijo: float = 1e-4,
+    ):
         self.evaluate = evaluate
         self.low, self.high = low, high
         self.lr = lr

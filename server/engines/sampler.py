@@ -3,7 +3,7 @@
 The model is the graph ``export/charlm.py`` writes: ``ids`` (B, T) and ``state``
 (L, B, H) in, next-token ``logits`` (B, V) and ``state_out`` out. A request is
 prefilled with its prompt in one call; then every active sequence of the model
-advances together, one ONNX Runtime call per step (``server.continuous``), or, with
+advances together, one ONNX Runtime call per step (``oneiros_server.continuous``), or, with
 ``batching`` off, each request runs its own loop in the caller's thread.
 """
 
@@ -16,17 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
-from server import metrics
-from server.continuous import ContinuousBatcher
-from server.control import CallControl
-from server.engines.base import EngineInfo
-from server.engines.generation import (
-    Chunk, Completion, Generation, Row, SampleParams, SampleRequest, collect,
+from oneiros_server import metrics
+from oneiros_server.continuous import ContinuousBatcher
+from oneiros_server.control import CallControl
+from oneiros_server.engines.base import EngineInfo
+from oneiros_server.engines.generation import (
+    Chunk,
+    Completion,
+    Generation,
+    Row,
+    SampleParams,
+    SampleRequest,
+    collect,
 )
-from server.engines.sampling import distributions, draw, entropy_bits
-from server.errors import FieldError, Violation
-from server.repository.manifest import Manifest
-from server.settings import Settings
+from oneiros_server.engines.sampling import distributions, draw, entropy_bits
+from oneiros_server.errors import FieldError, Violation
+from oneiros_server.repository.manifest import Manifest
+from oneiros_server.settings import Settings
 
 __all__ = ["Chunk", "Completion", "SampleRequest", "SamplerEngine", "load"]
 
@@ -64,8 +70,12 @@ class SamplerEngine:
         self.batcher = None
         if settings.batching:
             self.batcher = ContinuousBatcher(
-                self._start, self._step, name=f"sample-{self.name}", max_size=settings.batch_max_size,
-                max_queue=settings.batch_queue_size, on_step=self._observe,
+                self._start,
+                self._step,
+                name=f"sample-{self.name}",
+                max_size=settings.batch_max_size,
+                max_queue=settings.batch_queue_size,
+                on_step=self._observe,
                 on_admit=lambda size, waited: metrics.observe_batch(f"sample-{self.name}", size, waited),
             )
 
@@ -80,14 +90,20 @@ class SamplerEngine:
         unknown = sorted(set(prompt) - set(self.vocab))
         if unknown and self.unknown is None:
             shown = ", ".join(repr(c) for c in unknown[:20])
-            errors.append(Violation("prompt", f"characters not in the model's vocabulary: {shown}; "
-                                              f"the vocabulary is {self.vocab!r}"))
+            errors.append(
+                Violation(
+                    "prompt", f"characters not in the model's vocabulary: {shown}; the vocabulary is {self.vocab!r}"
+                )
+            )
         elif unknown:
             prompt = "".join(c if c in self.index else self.unknown for c in prompt)
         max_tokens = request.max_tokens or int(d.get("max_tokens", 200))
         if not 0 <= request.max_tokens <= s.sample_max_tokens:
-            errors.append(Violation("max_tokens", f"must be in [0, {s.sample_max_tokens}] "
-                                                  "(0 = the model's default; the server's cap)"))
+            errors.append(
+                Violation(
+                    "max_tokens", f"must be in [0, {s.sample_max_tokens}] (0 = the model's default; the server's cap)"
+                )
+            )
         max_tokens = min(max_tokens, s.sample_max_tokens)
         temperature = float(d.get("temperature", 1.0)) if request.temperature is None else request.temperature
         if not (math.isfinite(temperature) and 0 <= temperature <= 100):
@@ -107,8 +123,7 @@ class SamplerEngine:
                 errors.append(Violation(f"stop[{i}]", "must be 1 to 64 characters"))
         if errors:
             raise FieldError(errors[0].field, errors[0].description, *errors[1:])
-        return SampleParams(prompt, max_tokens, temperature, request.top_k, top_p, request.seed,
-                            tuple(request.stop), n)
+        return SampleParams(prompt, max_tokens, temperature, request.top_k, top_p, request.seed, tuple(request.stop), n)
 
     def stream(self, request: SampleRequest, control: CallControl) -> Iterator[Chunk]:
         """Chunks of new text as they are produced (``Chunk.index`` = which completion)."""
@@ -195,5 +210,5 @@ class SamplerEngine:
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> SamplerEngine:
-    """Engine factory (``server.engines.ENGINES``): the ONNX step graph of ``files.step``."""
+    """Engine factory (``oneiros_server.engines.ENGINES``): the ONNX step graph of ``files.step``."""
     return SamplerEngine(manifest, _session(version_dir / manifest.files["step"].path, settings), settings)

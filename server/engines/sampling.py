@@ -11,9 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def distributions(
-    logits: np.ndarray, temperature: np.ndarray, top_k: np.ndarray, top_p: np.ndarray
-) -> np.ndarray:
+def distributions(logits: np.ndarray, temperature: np.ndarray, top_k: np.ndarray, top_p: np.ndarray) -> np.ndarray:
     """The distributions to sample from.
 
     logits (B, V) float; temperature (B,) >= 0; top_k (B,) int (0 = off); top_p (B,) in (0, 1]

@@ -24,7 +24,7 @@ class StyleKey:
     luminance: bool  # True when only the luminance is transferred (preserve_color)
 
     @classmethod
-    def of(cls, pixels: np.ndarray, layers: list[str], size: tuple[int, int], luminance: bool) -> "StyleKey":
+    def of(cls, pixels: np.ndarray, layers: list[str], size: tuple[int, int], luminance: bool) -> StyleKey:
         digest = hashlib.sha256(repr(pixels.shape).encode())
         digest.update(np.ascontiguousarray(pixels).data)
         return cls(digest.hexdigest(), tuple(sorted(layers)), size, luminance)

@@ -84,11 +84,14 @@ def objective(image: Tensor, features: dict[str, Tensor], targets: Targets, weig
         ) / len(weights.content_layers)
     style = zero
     if weights.style:
-        style = sum(
-            w * torch.mean((gram(features[name]) - targets.style[name]) ** 2)
-            for name, w in weights.style_layers.items()
-            if w
-        ) + zero
+        style = (
+            sum(
+                w * torch.mean((gram(features[name]) - targets.style[name]) ** 2)
+                for name, w in weights.style_layers.items()
+                if w
+            )
+            + zero
+        )
     tv = total_variation(image) if weights.tv else zero
     content, style, tv = weights.content * content, weights.style * style, weights.tv * tv
     return LossParts(content + style + tv, content, style, tv)

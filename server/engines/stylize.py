@@ -22,14 +22,20 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
-from server.control import CallControl
-from server.engines.dream import resize
-from server.engines.lbfgs import BoxLBFGS
-from server.engines.style_cache import StyleCache, StyleKey
-from server.engines.style_loss import LossParts, Targets, Weights, gram, objective
-from server.engines.stylize_params import (MIN_SIDE, StylizeDefaults, StylizeParams, StylizeProgress,
-                                           StylizeResult, resolve)
-from server.errors import FieldError
+from oneiros_server.control import CallControl
+from oneiros_server.engines.dream import resize
+from oneiros_server.engines.lbfgs import BoxLBFGS
+from oneiros_server.engines.style_cache import StyleCache, StyleKey
+from oneiros_server.engines.style_loss import LossParts, Targets, Weights, gram, objective
+from oneiros_server.engines.stylize_params import (
+    MIN_SIDE,
+    StylizeDefaults,
+    StylizeParams,
+    StylizeProgress,
+    StylizeResult,
+    resolve,
+)
+from oneiros_server.errors import FieldError
 
 LBFGS_HISTORY = 20  # curvature pairs kept (scipy's default is 10; 100 costs 1.2 GB at 1024 px)
 PIXEL_SCALE = 255.0
@@ -38,7 +44,9 @@ _LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
 
 def to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
     """(H, W, 3) float in [0, 1] -> (1, 3, H, W)."""
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None].contiguous().to(device)
+    return (
+        torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None].contiguous().to(device)
+    )
 
 
 def luminance(rgb: torch.Tensor) -> torch.Tensor:
@@ -79,8 +87,15 @@ class Adam:
 class Stylizer:
     """Runs Stylize requests on ``backbone`` (a frozen ``VGG19Features``)."""
 
-    def __init__(self, backbone, device: torch.device, defaults: StylizeDefaults, cache: StyleCache,
-                 max_side_limit: int, max_steps: int):
+    def __init__(
+        self,
+        backbone,
+        device: torch.device,
+        defaults: StylizeDefaults,
+        cache: StyleCache,
+        max_side_limit: int,
+        max_steps: int,
+    ):
         self.backbone = backbone
         self.device = device
         self.defaults = defaults
@@ -105,8 +120,9 @@ class Stylizer:
     def loss(self, image: torch.Tensor, targets: Targets, weights: Weights) -> LossParts:
         return objective(image, self.features(image, weights.layers), targets, weights)
 
-    def _style_targets(self, p: StylizeParams, style: torch.Tensor, size: tuple[int, int],
-                       layers: list[str]) -> tuple[dict[str, torch.Tensor], bool]:
+    def _style_targets(
+        self, p: StylizeParams, style: torch.Tensor, size: tuple[int, int], layers: list[str]
+    ) -> tuple[dict[str, torch.Tensor], bool]:
         computed = []
 
         def compute() -> dict[str, torch.Tensor]:
@@ -119,8 +135,9 @@ class Stylizer:
         return self.cache.get_or_compute(key, compute), not computed
 
     # ------------------------------------------------------------------ the run
-    def run(self, params: StylizeParams, control: CallControl, emit: Callable[[StylizeProgress], None]
-            ) -> StylizeResult:
+    def run(
+        self, params: StylizeParams, control: CallControl, emit: Callable[[StylizeProgress], None]
+    ) -> StylizeResult:
         """Stylize ``params.content``; ``emit`` gets a StylizeProgress per step; stops at ``control.check()``."""
         started = time.monotonic()
         p = self.prepare(params)
@@ -159,8 +176,9 @@ class Stylizer:
                 image = self._init(p, level_content, style, generator)
             else:
                 image = resize(image, size)
-            image = self._optimize(image, targets, weights, p, steps, done, content_rgb, control, emit, history,
-                                   evaluations)
+            image = self._optimize(
+                image, targets, weights, p, steps, done, content_rgb, control, emit, history, evaluations
+            )
             done += steps
 
         with torch.no_grad():
@@ -168,23 +186,37 @@ class Stylizer:
         return StylizeResult(
             image=self._to_rgb(image, content_rgb, p.preserve_color),
             loss_history=history,
-            content_loss=float(final.content), style_loss=float(final.style), tv_loss=float(final.tv),
+            content_loss=float(final.content),
+            style_loss=float(final.style),
+            tv_loss=float(final.tv),
             elapsed_ms=int((time.monotonic() - started) * 1000),
             cache_hit=all(hits),
             evaluations=evaluations[0],
         )
 
-    def _init(self, p: StylizeParams, content: torch.Tensor, style: torch.Tensor,
-              generator: torch.Generator) -> torch.Tensor:
+    def _init(
+        self, p: StylizeParams, content: torch.Tensor, style: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
         if p.init == "CONTENT":
             return content.clone()
         if p.init == "STYLE":
             return resize(style, tuple(content.shape[-2:])).clone()
         return torch.rand(content.shape, generator=generator).to(self.device)
 
-    def _optimize(self, image: torch.Tensor, targets: Targets, weights: Weights, p: StylizeParams, steps: int,
-                  done: int, content_rgb: torch.Tensor, control: CallControl, emit, history: list[float],
-                  evaluations: list[int]) -> torch.Tensor:
+    def _optimize(
+        self,
+        image: torch.Tensor,
+        targets: Targets,
+        weights: Weights,
+        p: StylizeParams,
+        steps: int,
+        done: int,
+        content_rgb: torch.Tensor,
+        control: CallControl,
+        emit,
+        history: list[float],
+        evaluations: list[int],
+    ) -> torch.Tensor:
         # The optimisers work on 0-255 pixel values: Adam's learning rate and L-BFGS's first step
         # are in grey levels.
         def evaluate(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, LossParts]:
@@ -211,14 +243,17 @@ class Stylizer:
                 x = adam.step(x, grad).clamp_(0.0, PIXEL_SCALE)
             total, content, style, tv = parts.floats()
             if not math.isfinite(total):
-                raise FieldError("learning_rate", f"the optimisation diverged (loss {total}); use a smaller "
-                                 f"learning_rate than {p.learning_rate}")
+                raise FieldError(
+                    "learning_rate",
+                    f"the optimisation diverged (loss {total}); use a smaller learning_rate than {p.learning_rate}",
+                )
             history.append(total)
             step = done + i + 1
             preview = None
             if p.preview_every and step % p.preview_every == 0:
-                preview = self._to_rgb(x.detach() / PIXEL_SCALE, resize(content_rgb, tuple(x.shape[-2:])),
-                                       p.preserve_color)
+                preview = self._to_rgb(
+                    x.detach() / PIXEL_SCALE, resize(content_rgb, tuple(x.shape[-2:])), p.preserve_color
+                )
             emit(StylizeProgress(step, p.steps, total, content, style, tv, preview))
         return x.detach() / PIXEL_SCALE
 

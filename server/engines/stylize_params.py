@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from server.errors import FieldError
+from oneiros_server.errors import FieldError
 
 MIN_SIDE = 16  # VGG19 pools four times before block5
 OPTIMIZERS = ("LBFGS", "ADAM")
@@ -93,7 +93,7 @@ class StylizeDefaults:
     max_side: int
 
     @classmethod
-    def from_parameters(cls, parameters: dict) -> "StylizeDefaults":
+    def from_parameters(cls, parameters: dict) -> StylizeDefaults:
         merged = {**BUILTIN_DEFAULTS, **parameters}
         return cls(**{k: merged[k] for k in cls.__dataclass_fields__})
 
@@ -111,8 +111,9 @@ def _check_image(array: np.ndarray, name: str) -> None:
         raise FieldError(name, f"image is {array.shape[1]}x{array.shape[0]}; both sides must be at least {MIN_SIDE} px")
 
 
-def resolve(p: StylizeParams, d: StylizeDefaults, layer_names: list[str], max_side_limit: int,
-            max_steps: int) -> StylizeParams:
+def resolve(
+    p: StylizeParams, d: StylizeDefaults, layer_names: list[str], max_side_limit: int, max_steps: int
+) -> StylizeParams:
     """Fill the defaults and validate; raises FieldError naming the field and the allowed range."""
     valid = ", ".join(layer_names)
     style_layers = dict(p.style_layers) or dict(d.style_layers)
@@ -138,7 +139,9 @@ def resolve(p: StylizeParams, d: StylizeDefaults, layer_names: list[str], max_si
         raise FieldError("steps", f"must be between 1 and {max_steps} (0 = default {d.steps}), got {steps}")
     max_side = p.max_side or min(d.max_side, max_side_limit)
     if not MIN_SIDE <= max_side <= max_side_limit:
-        raise FieldError("max_side", f"must be between {MIN_SIDE} and {max_side_limit} px (0 = default), got {max_side}")
+        raise FieldError(
+            "max_side", f"must be between {MIN_SIDE} and {max_side_limit} px (0 = default), got {max_side}"
+        )
     if p.preview_every < 0:
         raise FieldError("preview_every", "must be 0 (no previews) or a positive step count")
     if p.seed is not None and not 0 <= p.seed < 2**64:
@@ -150,6 +153,9 @@ def resolve(p: StylizeParams, d: StylizeDefaults, layer_names: list[str], max_si
         content_weight=_weight(d.content_weight if p.content_weight is None else p.content_weight, "content_weight"),
         style_weight=_weight(d.style_weight if p.style_weight is None else p.style_weight, "style_weight"),
         tv_weight=_weight(d.tv_weight if p.tv_weight is None else p.tv_weight, "tv_weight"),
-        style_layers=style_layers, content_layers=content_layers, steps=steps,
-        learning_rate=float(learning_rate), max_side=max_side,
+        style_layers=style_layers,
+        content_layers=content_layers,
+        steps=steps,
+        learning_rate=float(learning_rate),
+        max_side=max_side,
     )

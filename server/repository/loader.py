@@ -9,10 +9,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from server.engines import Engine, families_of, load_engine
-from server.errors import ModelNotFound, ModelUnavailable, WrongModelKind
-from server.repository.manifest import RPC_FAMILIES, Manifest, sha256_file
-from server.settings import Settings
+from oneiros_server.engines import Engine, families_of, load_engine
+from oneiros_server.errors import ModelNotFound, ModelUnavailable, WrongModelKind
+from oneiros_server.repository.manifest import RPC_FAMILIES, Manifest, sha256_file
+from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,7 @@ class ModelRepository:
         """The engine that serves ``family`` for model ``name`` ('' = the default)."""
         model = self.find(name) if name else self.default_for(family)
         if model.manifest is not None and not model.serves(family):
-            raise WrongModelKind(
-                f"model {model.name!r} is a {model.manifest.kind} and cannot serve {family}"
-            )
+            raise WrongModelKind(f"model {model.name!r} is a {model.manifest.kind} and cannot serve {family}")
         if not model.ready:
             raise ModelUnavailable(f"model {model.name!r} is unavailable: {model.reason}")
         return model.engine

@@ -1,7 +1,7 @@
 """``model.json``: the only thing the server reads to know a model.
 
 Common fields are checked here; ``spec`` is the kind-specific part, parsed by the
-engine of that kind (``server.engines``). ``export/`` writes these files.
+engine of that kind (``oneiros_server.engines``). ``export/`` writes these files.
 """
 
 from __future__ import annotations

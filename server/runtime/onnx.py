@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from server.batching import DynamicBatcher
-from server.control import CallControl
-from server.settings import Settings
+from oneiros_server.batching import DynamicBatcher
+from oneiros_server.control import CallControl
+from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def create_session(path: Path, settings: Settings) -> ort.InferenceSession:
 
 
 def device_of(session: ort.InferenceSession) -> str:
-    """"cuda" when the session runs on the GPU, else "cpu"."""
+    """ "cuda" when the session runs on the GPU, else "cpu"."""
     return "cuda" if session.get_providers()[0] == CUDA else "cpu"
 
 
@@ -60,8 +60,11 @@ class OnnxRunner:
         self.batcher: DynamicBatcher | None = None
         if settings.batching:
             self.batcher = DynamicBatcher(
-                self._run_batch, name=name, max_size=settings.batch_max_size,
-                max_delay_s=settings.batch_max_delay_ms / 1000.0, max_queue=settings.batch_queue_size,
+                self._run_batch,
+                name=name,
+                max_size=settings.batch_max_size,
+                max_delay_s=settings.batch_max_delay_ms / 1000.0,
+                max_queue=settings.batch_queue_size,
             )
 
     def _session_run(self, x: np.ndarray) -> np.ndarray:

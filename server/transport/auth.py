@@ -37,8 +37,9 @@ def _denying(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHand
         context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
 
     factory = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
-    return factory(abort, request_deserializer=handler.request_deserializer,
-                   response_serializer=handler.response_serializer)
+    return factory(
+        abort, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )
 
 
 class BearerTokenInterceptor(grpc.ServerInterceptor):

@@ -12,10 +12,10 @@ from typing import Any
 
 import grpc
 
-from server.control import CallControl
-from server.errors import ModelUnavailable, OneirosError, ShuttingDown
-from server.repository import ModelRepository
-from server.transport.status import code_for, to_status
+from oneiros_server.control import CallControl
+from oneiros_server.errors import ModelUnavailable, OneirosError, ShuttingDown
+from oneiros_server.repository import ModelRepository
+from oneiros_server.transport.status import code_for, to_status
 
 log = logging.getLogger("oneiros.calls")
 
@@ -65,8 +65,13 @@ class CallRunner:
     def _log(self, rpc, request, rid, started, code: grpc.StatusCode, exc: BaseException | None) -> None:
         seconds = time.monotonic() - started
         model = getattr(request, "model", "") or getattr(request, "name", "")
-        fields = {"request_id": rid, "rpc": rpc, "model": model, "code": code.name,
-                  "duration_ms": round(seconds * 1000, 2)}
+        fields = {
+            "request_id": rid,
+            "rpc": rpc,
+            "model": model,
+            "code": code.name,
+            "duration_ms": round(seconds * 1000, 2),
+        }
         if exc is not None and not isinstance(exc, OneirosError):
             log.error("call failed", extra=fields, exc_info=exc)
         else:

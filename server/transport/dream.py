@@ -5,23 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from oneiros.v1 import oneiros_pb2 as pb
 
-from server.transport import job_calls
-from server.control import CallControl
-from server.engines.dream import DreamParams, DreamProgress, DreamResult
-from server.errors import FieldError
-from server.imaging import decode_image, encode_image, fit_max_side, to_array
-from server.jobs import Job
-from server.repository import ModelRepository
+from oneiros.v1 import oneiros_pb2 as pb
+from oneiros_server.control import CallControl
+from oneiros_server.engines.dream import DreamParams, DreamProgress, DreamResult
+from oneiros_server.errors import FieldError
+from oneiros_server.imaging import decode_image, encode_image, fit_max_side, to_array
+from oneiros_server.jobs import Job
+from oneiros_server.repository import ModelRepository
+from oneiros_server.transport import job_calls
 
 
 def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int) -> DreamParams:
     if not request.HasField("image"):
         raise FieldError("image", "an input image is required (an encoded PNG, JPEG or WebP file)")
     settings = repo.settings
-    image = decode_image(request.image.data, "image", max_bytes=settings.max_image_bytes,
-                         max_pixels=settings.max_image_pixels)
+    image = decode_image(
+        request.image.data, "image", max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+    )
     image = fit_max_side(image, settings.job_max_side)  # no float copy of a huge photo
     return DreamParams(
         image=to_array(image),
@@ -67,10 +68,14 @@ def dream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl)
     return _response(job_calls.result_of(job, "Dream", DreamProgress), _format(request))
 
 
-def dream_stream(repo: ModelRepository, request: pb.DreamRequest,
-                 control: CallControl) -> Iterator[pb.DreamProgress]:
+def dream_stream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl) -> Iterator[pb.DreamProgress]:
     job = _submit(repo, request, control, preview_every=request.preview_every)
     fmt = _format(request)
-    yield from job_calls.stream_of(job, "DreamStream", DreamProgress, control,
-                                   lambda event: pb.DreamProgress(progress=_progress(event, fmt)),
-                                   lambda result: pb.DreamProgress(result=_response(result, fmt)))
+    yield from job_calls.stream_of(
+        job,
+        "DreamStream",
+        DreamProgress,
+        control,
+        lambda event: pb.DreamProgress(progress=_progress(event, fmt)),
+        lambda result: pb.DreamProgress(result=_response(result, fmt)),
+    )

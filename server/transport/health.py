@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from grpc_health.v1 import health, health_pb2
 
-from server.repository import ModelRepository
-from server.repository.manifest import RPC_FAMILIES
+from oneiros_server.repository import ModelRepository
+from oneiros_server.repository.manifest import RPC_FAMILIES
 
 SERVICE = "oneiros.v1.Oneiros"
 # Per-family names: "oneiros.v1.Oneiros/Decode", ".../Sample", ...

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from server import metrics
-from server.control import CallControl
-from server.jobs import Job
+from oneiros_server import metrics
+from oneiros_server.control import CallControl
+from oneiros_server.jobs import Job
 
 
 def result_of(job: Job, rpc: str, progress_type: type) -> Any:
@@ -22,8 +22,14 @@ def result_of(job: Job, rpc: str, progress_type: type) -> Any:
     return result
 
 
-def stream_of(job: Job, rpc: str, progress_type: type, control: CallControl,
-              on_progress: Callable[[Any], Any], on_result: Callable[[Any], Any]) -> Iterator:
+def stream_of(
+    job: Job,
+    rpc: str,
+    progress_type: type,
+    control: CallControl,
+    on_progress: Callable[[Any], Any],
+    on_result: Callable[[Any], Any],
+) -> Iterator:
     """One message per progress event, then one for the result."""
     steps = metrics.JOB_STEPS.labels(rpc)
     try:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from oneiros.v1 import oneiros_pb2 as pb
-
-from server.control import CallControl
-from server.engines.latent import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentEngine, LatentResult
-from server.errors import FieldError
-from server.imaging import decode_image, encode_image
-from server.repository import ModelRepository
+from oneiros_server.control import CallControl
+from oneiros_server.engines.latent import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentEngine, LatentResult
+from oneiros_server.errors import FieldError
+from oneiros_server.imaging import decode_image, encode_image
+from oneiros_server.repository import ModelRepository
 
 
 def _enum_name(enum, value: int, field: str) -> str:
@@ -74,5 +73,8 @@ def edit_latent(repo: ModelRepository, request: pb.EditLatentRequest, control: C
         edit.target_image = _image(repo, request.target_image, "target_image")
     result = engine.edit(edit, control)
     control.check()
-    return pb.EditLatentResponse(images=_images(result, fmt), latents=_vectors(result.latents),
-                                 source_latent=pb.Vector(values=result.source_latent.tolist()))
+    return pb.EditLatentResponse(
+        images=_images(result, fmt),
+        latents=_vectors(result.latents),
+        source_latent=pb.Vector(values=result.source_latent.tolist()),
+    )

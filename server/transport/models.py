@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from google.protobuf import json_format, struct_pb2
-from oneiros.v1 import oneiros_pb2 as pb
 
-from server.control import CallControl
-from server.errors import FieldError
-from server.repository import LoadedModel, ModelRepository
+from oneiros.v1 import oneiros_pb2 as pb
+from oneiros_server.control import CallControl
+from oneiros_server.errors import FieldError
+from oneiros_server.repository import LoadedModel, ModelRepository
 
 
 def _struct(data: dict) -> struct_pb2.Struct:
@@ -47,7 +47,8 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
 
 def list_models(repo: ModelRepository, request: pb.ListModelsRequest, control: CallControl) -> pb.ListModelsResponse:
     models = [
-        m for m in repo.models
+        m
+        for m in repo.models
         if not request.kind or (m.manifest is not None and pb.ModelKind.Value(m.manifest.kind) == request.kind)
     ]
     return pb.ListModelsResponse(models=[model_info(m) for m in models])

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from oneiros.v1 import oneiros_pb2 as pb
-
-from server.control import CallControl
-from server.engines.sampler import Chunk, Completion, SampleRequest
-from server.repository import ModelRepository
+from oneiros_server.control import CallControl
+from oneiros_server.engines.sampler import Chunk, Completion, SampleRequest
+from oneiros_server.repository import ModelRepository
 
 FAMILY = "Sample"
 
@@ -27,8 +26,13 @@ def _request(request: pb.SampleRequest) -> SampleRequest:
 
 
 def _completion(c: Completion) -> pb.Completion:
-    return pb.Completion(index=c.index, text=c.text, finish_reason=pb.FinishReason.Value(c.finish_reason),
-                         token_count=c.token_count, mean_entropy_bits=c.mean_entropy_bits)
+    return pb.Completion(
+        index=c.index,
+        text=c.text,
+        finish_reason=pb.FinishReason.Value(c.finish_reason),
+        token_count=c.token_count,
+        mean_entropy_bits=c.mean_entropy_bits,
+    )
 
 
 def _chunk(c: Chunk) -> pb.SampleChunk:
@@ -47,8 +51,7 @@ def _model_name(repo: ModelRepository, name: str) -> str:
 def sample(repo: ModelRepository, request: pb.SampleRequest, control: CallControl) -> pb.SampleResponse:
     engine = repo.resolve(request.model, FAMILY)
     completions = engine.sample(_request(request), control)
-    return pb.SampleResponse(completions=[_completion(c) for c in completions],
-                             model=_model_name(repo, request.model))
+    return pb.SampleResponse(completions=[_completion(c) for c in completions], model=_model_name(repo, request.model))
 
 
 def sample_stream(repo: ModelRepository, request: pb.SampleRequest, control: CallControl) -> Iterator[pb.SampleChunk]:

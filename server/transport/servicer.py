@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from oneiros.v1 import oneiros_pb2_grpc
-
-from server.transport import dream, latent, models, sample, stylize
-from server.transport.calls import CallRunner, ServerState
+from oneiros_server.transport import dream, latent, models, sample, stylize
+from oneiros_server.transport.calls import CallRunner, ServerState
 
 
 class OneirosServicer(oneiros_pb2_grpc.OneirosServicer):

@@ -7,7 +7,7 @@ from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from server import errors
+from oneiros_server import errors
 
 # Domain error -> gRPC code. Anything else is a bug: INTERNAL, generic message.
 ERROR_CODES: dict[type[errors.OneirosError], grpc.StatusCode] = {

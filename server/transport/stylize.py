@@ -6,22 +6,22 @@ import math
 from collections.abc import Iterator
 
 from oneiros.v1 import oneiros_pb2 as pb
-
-from server.transport import job_calls
-from server.control import CallControl
-from server.engines.stylize_params import StylizeParams, StylizeProgress, StylizeResult
-from server.errors import FieldError
-from server.imaging import decode_image, encode_image, to_array
-from server.jobs import Job
-from server.repository import ModelRepository
+from oneiros_server.control import CallControl
+from oneiros_server.engines.stylize_params import StylizeParams, StylizeProgress, StylizeResult
+from oneiros_server.errors import FieldError
+from oneiros_server.imaging import decode_image, encode_image, to_array
+from oneiros_server.jobs import Job
+from oneiros_server.repository import ModelRepository
+from oneiros_server.transport import job_calls
 
 
 def _image(repo: ModelRepository, request: pb.StylizeRequest, field: str):
     if not request.HasField(field) or not getattr(request, field).data:
         raise FieldError(field, f"a {field} image is required (an encoded PNG, JPEG or WebP file)")
     settings = repo.settings
-    image = decode_image(getattr(request, field).data, field, max_bytes=settings.max_image_bytes,
-                         max_pixels=settings.max_image_pixels)
+    image = decode_image(
+        getattr(request, field).data, field, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+    )
     return to_array(image)
 
 
@@ -79,8 +79,14 @@ def _response(result: StylizeResult, fmt: str) -> pb.StylizeResponse:
 
 
 def _progress(event: StylizeProgress, fmt: str) -> pb.Progress:
-    progress = pb.Progress(step=event.step, total_steps=event.total_steps, loss=event.loss,
-                           content_loss=event.content_loss, style_loss=event.style_loss, tv_loss=event.tv_loss)
+    progress = pb.Progress(
+        step=event.step,
+        total_steps=event.total_steps,
+        loss=event.loss,
+        content_loss=event.content_loss,
+        style_loss=event.style_loss,
+        tv_loss=event.tv_loss,
+    )
     if event.preview is not None:
         progress.preview.data = encode_image(event.preview, fmt)
     return progress
@@ -91,10 +97,16 @@ def stylize(repo: ModelRepository, request: pb.StylizeRequest, control: CallCont
     return _response(job_calls.result_of(job, "Stylize", StylizeProgress), _format(request))
 
 
-def stylize_stream(repo: ModelRepository, request: pb.StylizeRequest,
-                 control: CallControl) -> Iterator[pb.StylizeProgress]:
+def stylize_stream(
+    repo: ModelRepository, request: pb.StylizeRequest, control: CallControl
+) -> Iterator[pb.StylizeProgress]:
     job = _submit(repo, request, control, preview_every=request.preview_every)
     fmt = _format(request)
-    yield from job_calls.stream_of(job, "StylizeStream", StylizeProgress, control,
-                                   lambda event: pb.StylizeProgress(progress=_progress(event, fmt)),
-                                   lambda result: pb.StylizeProgress(result=_response(result, fmt)))
+    yield from job_calls.stream_of(
+        job,
+        "StylizeStream",
+        StylizeProgress,
+        control,
+        lambda event: pb.StylizeProgress(progress=_progress(event, fmt)),
+        lambda result: pb.StylizeProgress(result=_response(result, fmt)),
+    )

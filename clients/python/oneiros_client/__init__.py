@@ -1,9 +1,9 @@
 """Python SDK for Oneiros, the gRPC service for the generative models of DLwP ch. 12.
 
-    from oneiros_client import Client
+from oneiros_client import Client
 
-    with Client("localhost:50051", timeout=30) as client:
-        grid = client.decode(grid=(0, 1, 15)).images
+with Client("localhost:50051", timeout=30) as client:
+    grid = client.decode(grid=(0, 1, 15)).images
 """
 
 from ._channel import RetryPolicy
@@ -37,8 +37,29 @@ from .types import (
 )
 
 __all__ = [
-    "AsyncClient", "Cancelled", "Client", "Completion", "DeadlineExceeded", "DecodeResult", "DreamResult",
-    "EditResult", "FailedPrecondition", "Grid", "Internal", "InvalidArgument", "ModelInfo", "NotFound",
-    "OneirosError", "PermissionDenied", "Progress", "ResourceExhausted", "RetryPolicy", "SampleChunk",
-    "StylizeResult", "Unauthenticated", "Unavailable", "Unimplemented", "make_grid",
+    "AsyncClient",
+    "Cancelled",
+    "Client",
+    "Completion",
+    "DeadlineExceeded",
+    "DecodeResult",
+    "DreamResult",
+    "EditResult",
+    "FailedPrecondition",
+    "Grid",
+    "Internal",
+    "InvalidArgument",
+    "ModelInfo",
+    "NotFound",
+    "OneirosError",
+    "PermissionDenied",
+    "Progress",
+    "ResourceExhausted",
+    "RetryPolicy",
+    "SampleChunk",
+    "StylizeResult",
+    "Unauthenticated",
+    "Unavailable",
+    "Unimplemented",
+    "make_grid",
 ]

@@ -44,7 +44,9 @@ class ChannelConfig:
 
     @property
     def secure(self) -> bool:
-        return self.tls or any(v is not None for v in (self.credentials, self.root_certificates, self.client_certificate))
+        return self.tls or any(
+            v is not None for v in (self.credentials, self.root_certificates, self.client_certificate)
+        )
 
     def channel_credentials(self) -> grpc.ChannelCredentials:
         if self.credentials is not None:
@@ -94,9 +96,7 @@ class RetryPolicy:
     initial_backoff_s: float = 0.2
     max_backoff_s: float = 5.0
     multiplier: float = 2.0
-    codes: frozenset[grpc.StatusCode] = frozenset(
-        {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
-    )
+    codes: frozenset[grpc.StatusCode] = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
 
     def should_retry(self, err: OneirosError, attempt: int) -> bool:
         if attempt >= self.retries or err.code not in self.codes:

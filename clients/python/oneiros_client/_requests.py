@@ -7,7 +7,7 @@ server sees them as unset (``HasField`` is False) and applies its defaults.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -17,9 +17,9 @@ from . import images
 from .images import ImageLike
 from .types import Grid
 
-LatentsLike = Union[np.ndarray, Sequence[Sequence[float]], Sequence[float]]
-EditsLike = Union[Mapping[str, float], Iterable[tuple[str, float]]]
-GridLike = Union[Grid, Sequence[float]]
+LatentsLike = np.ndarray | Sequence[Sequence[float]] | Sequence[float]
+EditsLike = Mapping[str, float] | Iterable[tuple[str, float]]
+GridLike = Grid | Sequence[float]
 
 # grpc.health.v1 is two tiny messages; encoding them here spares a dependency.
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
@@ -203,7 +203,9 @@ def decode_request(
     model: str = "",
     output_format: str | int = "PNG",
 ) -> pb.DecodeRequest:
-    req = pb.DecodeRequest(model=model, count=count, output_format=_enum(pb.ImageFormat, output_format, "output_format"))
+    req = pb.DecodeRequest(
+        model=model, count=count, output_format=_enum(pb.ImageFormat, output_format, "output_format")
+    )
     if latents is not None:
         req.latents.extend(latents_to_proto(latents))
     if seed is not None:

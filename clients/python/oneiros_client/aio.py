@@ -74,7 +74,7 @@ class AsyncClient(ClientBase):
         """Wait until the channel is connected; raise Unavailable after ``timeout`` seconds."""
         try:
             await asyncio.wait_for(self._channel.channel_ready(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Unavailable(
                 grpc.StatusCode.UNAVAILABLE, f"{self.config.target} not reachable within {timeout:g} s"
             ) from None
@@ -111,9 +111,16 @@ class AsyncClient(ClientBase):
         timeout: float | None = DEFAULT,
     ) -> list[Completion]:
         req = rq.sample_request(
-            prompt, model=model, max_tokens=max_tokens, temperature=temperature,
-            top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
-        )  # fmt: skip
+            prompt,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            stop=stop,
+            n=n,
+        )
         return rs.completions(await _calls.unary_async(self, self._stub.Sample, req, timeout))
 
     @_shared_doc
@@ -132,9 +139,16 @@ class AsyncClient(ClientBase):
         timeout: float | None = DEFAULT,
     ) -> AsyncGenerator[SampleChunk, None]:
         req = rq.sample_request(
-            prompt, model=model, max_tokens=max_tokens, temperature=temperature,
-            top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
-        )  # fmt: skip
+            prompt,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            stop=stop,
+            n=n,
+        )
         return _calls.stream_async(self, self._stub.SampleStream, req, rs.sample_chunk, timeout)
 
     # ------------------------------------------------------------ Dream
@@ -158,10 +172,19 @@ class AsyncClient(ClientBase):
         timeout: float | None = DEFAULT,
     ) -> DreamResult:
         req = rq.dream_request(
-            image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
-            steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
-            seed=seed, max_side=max_side, output_format=output_format,
-        )  # fmt: skip
+            image,
+            model=model,
+            layer_weights=layer_weights,
+            octaves=octaves,
+            octave_scale=octave_scale,
+            steps_per_octave=steps_per_octave,
+            step_size=step_size,
+            max_loss=max_loss,
+            jitter=jitter,
+            seed=seed,
+            max_side=max_side,
+            output_format=output_format,
+        )
         return rs.dream_result(await _calls.unary_async(self, self._stub.Dream, req, timeout))
 
     @_shared_doc
@@ -184,10 +207,20 @@ class AsyncClient(ClientBase):
         timeout: float | None = DEFAULT,
     ) -> AsyncGenerator[Progress | DreamResult, None]:
         req = rq.dream_request(
-            image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
-            steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
-            seed=seed, max_side=max_side, output_format=output_format, preview_every=preview_every,
-        )  # fmt: skip
+            image,
+            model=model,
+            layer_weights=layer_weights,
+            octaves=octaves,
+            octave_scale=octave_scale,
+            steps_per_octave=steps_per_octave,
+            step_size=step_size,
+            max_loss=max_loss,
+            jitter=jitter,
+            seed=seed,
+            max_side=max_side,
+            output_format=output_format,
+            preview_every=preview_every,
+        )
         return _calls.stream_async(self, self._stub.DreamStream, req, rs.dream_event, timeout)
 
     # ------------------------------------------------------------ Stylize
@@ -216,11 +249,24 @@ class AsyncClient(ClientBase):
         timeout: float | None = DEFAULT,
     ) -> StylizeResult:
         req = rq.stylize_request(
-            content, style, model=model, content_weight=content_weight, style_weight=style_weight,
-            tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
-            optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
-            coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
-        )  # fmt: skip
+            content,
+            style,
+            model=model,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+            style_layers=style_layers,
+            content_layers=content_layers,
+            steps=steps,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            init=init,
+            preserve_color=preserve_color,
+            coarse_to_fine=coarse_to_fine,
+            max_side=max_side,
+            seed=seed,
+            output_format=output_format,
+        )
         return rs.stylize_result(await _calls.unary_async(self, self._stub.Stylize, req, timeout))
 
     @_shared_doc
@@ -248,12 +294,25 @@ class AsyncClient(ClientBase):
         timeout: float | None = DEFAULT,
     ) -> AsyncGenerator[Progress | StylizeResult, None]:
         req = rq.stylize_request(
-            content, style, model=model, content_weight=content_weight, style_weight=style_weight,
-            tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
-            optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
-            coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
+            content,
+            style,
+            model=model,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+            style_layers=style_layers,
+            content_layers=content_layers,
+            steps=steps,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            init=init,
+            preserve_color=preserve_color,
+            coarse_to_fine=coarse_to_fine,
+            max_side=max_side,
+            seed=seed,
+            output_format=output_format,
             preview_every=preview_every,
-        )  # fmt: skip
+        )
         return _calls.stream_async(self, self._stub.StylizeStream, req, rs.stylize_event, timeout)
 
     # ------------------------------------------------------------ latent spaces
@@ -292,9 +351,17 @@ class AsyncClient(ClientBase):
         timeout: float | None = DEFAULT,
     ) -> EditResult:
         req = rq.edit_request(
-            image, latent=latent, edits=edits, direction=direction, sweep_attribute=sweep_attribute,
-            strengths=strengths, target_image=target_image, target_latent=target_latent,
-            interpolation_steps=interpolation_steps, interpolation=interpolation, model=model,
+            image,
+            latent=latent,
+            edits=edits,
+            direction=direction,
+            sweep_attribute=sweep_attribute,
+            strengths=strengths,
+            target_image=target_image,
+            target_latent=target_latent,
+            interpolation_steps=interpolation_steps,
+            interpolation=interpolation,
+            model=model,
             output_format=output_format,
-        )  # fmt: skip
+        )
         return rs.edit_result(await _calls.unary_async(self, self._stub.EditLatent, req, timeout))

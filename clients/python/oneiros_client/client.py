@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
+
 import grpc
 import numpy as np
 
@@ -100,9 +101,16 @@ class Client(ClientBase):
         and request = same text; generation ends at any ``stop`` string (not returned).
         """
         req = rq.sample_request(
-            prompt, model=model, max_tokens=max_tokens, temperature=temperature,
-            top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
-        )  # fmt: skip
+            prompt,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            stop=stop,
+            n=n,
+        )
         return rs.completions(_calls.unary(self, self._stub.Sample, req, timeout))
 
     def sample_stream(
@@ -125,9 +133,16 @@ class Client(ClientBase):
         cancels the call and the server stops generating.
         """
         req = rq.sample_request(
-            prompt, model=model, max_tokens=max_tokens, temperature=temperature,
-            top_k=top_k, top_p=top_p, seed=seed, stop=stop, n=n,
-        )  # fmt: skip
+            prompt,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            stop=stop,
+            n=n,
+        )
         return _calls.stream(self, self._stub.SampleStream, req, rs.sample_chunk, timeout)
 
     # ------------------------------------------------------------ Dream
@@ -155,10 +170,19 @@ class Client(ClientBase):
         ``layer_weights`` maps layer names (``model(...).layers``) to weights.
         """
         req = rq.dream_request(
-            image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
-            steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
-            seed=seed, max_side=max_side, output_format=output_format,
-        )  # fmt: skip
+            image,
+            model=model,
+            layer_weights=layer_weights,
+            octaves=octaves,
+            octave_scale=octave_scale,
+            steps_per_octave=steps_per_octave,
+            step_size=step_size,
+            max_loss=max_loss,
+            jitter=jitter,
+            seed=seed,
+            max_side=max_side,
+            output_format=output_format,
+        )
         return rs.dream_result(_calls.unary(self, self._stub.Dream, req, timeout))
 
     def dream_stream(
@@ -183,10 +207,20 @@ class Client(ClientBase):
         every ``preview_every`` steps) and finally the :class:`DreamResult`.
         Closing the iterator cancels the job on the server."""
         req = rq.dream_request(
-            image, model=model, layer_weights=layer_weights, octaves=octaves, octave_scale=octave_scale,
-            steps_per_octave=steps_per_octave, step_size=step_size, max_loss=max_loss, jitter=jitter,
-            seed=seed, max_side=max_side, output_format=output_format, preview_every=preview_every,
-        )  # fmt: skip
+            image,
+            model=model,
+            layer_weights=layer_weights,
+            octaves=octaves,
+            octave_scale=octave_scale,
+            steps_per_octave=steps_per_octave,
+            step_size=step_size,
+            max_loss=max_loss,
+            jitter=jitter,
+            seed=seed,
+            max_side=max_side,
+            output_format=output_format,
+            preview_every=preview_every,
+        )
         return _calls.stream(self, self._stub.DreamStream, req, rs.dream_event, timeout)
 
     # ------------------------------------------------------------ Stylize
@@ -219,11 +253,24 @@ class Client(ClientBase):
         None/zero values mean the model's defaults.
         """
         req = rq.stylize_request(
-            content, style, model=model, content_weight=content_weight, style_weight=style_weight,
-            tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
-            optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
-            coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
-        )  # fmt: skip
+            content,
+            style,
+            model=model,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+            style_layers=style_layers,
+            content_layers=content_layers,
+            steps=steps,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            init=init,
+            preserve_color=preserve_color,
+            coarse_to_fine=coarse_to_fine,
+            max_side=max_side,
+            seed=seed,
+            output_format=output_format,
+        )
         return rs.stylize_result(_calls.unary(self, self._stub.Stylize, req, timeout))
 
     def stylize_stream(
@@ -252,12 +299,25 @@ class Client(ClientBase):
         """As :meth:`stylize`, yielding :class:`Progress` per step (loss and its parts)
         and finally the :class:`StylizeResult`. Closing the iterator cancels the job."""
         req = rq.stylize_request(
-            content, style, model=model, content_weight=content_weight, style_weight=style_weight,
-            tv_weight=tv_weight, style_layers=style_layers, content_layers=content_layers, steps=steps,
-            optimizer=optimizer, learning_rate=learning_rate, init=init, preserve_color=preserve_color,
-            coarse_to_fine=coarse_to_fine, max_side=max_side, seed=seed, output_format=output_format,
+            content,
+            style,
+            model=model,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+            style_layers=style_layers,
+            content_layers=content_layers,
+            steps=steps,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            init=init,
+            preserve_color=preserve_color,
+            coarse_to_fine=coarse_to_fine,
+            max_side=max_side,
+            seed=seed,
+            output_format=output_format,
             preview_every=preview_every,
-        )  # fmt: skip
+        )
         return _calls.stream(self, self._stub.StylizeStream, req, rs.stylize_event, timeout)
 
     # ------------------------------------------------------------ latent spaces
@@ -308,9 +368,17 @@ class Client(ClientBase):
           ``interpolation`` "LERP" or "SLERP": the path from source to target.
         """
         req = rq.edit_request(
-            image, latent=latent, edits=edits, direction=direction, sweep_attribute=sweep_attribute,
-            strengths=strengths, target_image=target_image, target_latent=target_latent,
-            interpolation_steps=interpolation_steps, interpolation=interpolation, model=model,
+            image,
+            latent=latent,
+            edits=edits,
+            direction=direction,
+            sweep_attribute=sweep_attribute,
+            strengths=strengths,
+            target_image=target_image,
+            target_latent=target_latent,
+            interpolation_steps=interpolation_steps,
+            interpolation=interpolation,
+            model=model,
             output_format=output_format,
-        )  # fmt: skip
+        )
         return rs.edit_result(_calls.unary(self, self._stub.EditLatent, req, timeout))

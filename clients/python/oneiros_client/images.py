@@ -6,14 +6,13 @@ import io
 import math
 import os
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 from PIL import Image as PILImage
 
 from oneiros.v1 import oneiros_pb2 as pb
 
-ImageLike = Union[PILImage.Image, np.ndarray, str, os.PathLike[str], bytes, bytearray, memoryview]
+ImageLike = PILImage.Image | np.ndarray | str | os.PathLike[str] | bytes | bytearray | memoryview
 """Anything the SDK accepts as an image: a PIL image, an array ((H, W), (H, W, 1|3|4);
 uint8, or float in [0, 1]), a file path, or the bytes of an encoded PNG/JPEG/WebP file."""
 

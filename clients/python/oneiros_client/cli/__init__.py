@@ -46,8 +46,12 @@ def _connection_options(p: argparse.ArgumentParser, defaults: bool, target_flag:
     flags = ("-a", "--target", "--address") if target_flag else ("-a", "--address")
     target = os.environ.get("ONEIROS_TARGET", DEFAULT_TARGET)
     shown = target.replace("%", "%%")  # spelled out: subcommands suppress defaults, so no %(default)s
-    g.add_argument(*flags, dest="target", default=d(target),
-                   help=f"server address host:port or dns:///host:port (env ONEIROS_TARGET; default {shown})")
+    g.add_argument(
+        *flags,
+        dest="target",
+        default=d(target),
+        help=f"server address host:port or dns:///host:port (env ONEIROS_TARGET; default {shown})",
+    )
     g.add_argument("--timeout", type=float, default=d(None), help="deadline per call in seconds")
     g.add_argument("--token", default=d(os.environ.get("ONEIROS_TOKEN")), help="bearer token (env ONEIROS_TOKEN)")
     g.add_argument("--tls", action="store_true", default=d(False), help="use TLS")
@@ -68,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         _connection_options(p, defaults=False, target_flag=name != "edit")  # edit's --target is an image
         return p
 
-    sub.add_parser("serve", help="run the server (python -m server ARGS...)", add_help=False)
+    sub.add_parser("serve", help="run the server (oneiros-server ARGS...)", add_help=False)
     for family in (models, latent, sample, images):
         family.add_commands(command)
     return parser
@@ -92,4 +96,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-

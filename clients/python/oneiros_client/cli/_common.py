@@ -84,12 +84,9 @@ def make_client(args: argparse.Namespace) -> Client:
     )
 
 
-
 def output_options(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("-o", "--output", default=default, help="PNG to write (a grid when several images)")
     p.add_argument("--each", action="store_true", help="also write each image as OUTPUT-NNN.png")
     p.add_argument("--scale", type=int, default=1, help="enlarge images by this factor (nearest)")
     p.add_argument("--cols", type=int, default=0, help="grid columns (default: automatic)")
     p.add_argument("--save-latents", metavar="FILE.npy", help="save the decoded latents")
-
-

@@ -47,11 +47,19 @@ def _run_job(stream: Any, args: argparse.Namespace, what: str) -> Any:
 def cmd_dream(args: argparse.Namespace) -> int:
     with make_client(args) as client:
         stream = client.dream_stream(
-            args.image, model=args.model, layer_weights=dict(args.layer or ()), octaves=args.octaves,
-            octave_scale=args.octave_scale, steps_per_octave=args.steps, step_size=args.step_size,
-            max_loss=args.max_loss, jitter=args.jitter, seed=args.seed, max_side=args.max_side,
+            args.image,
+            model=args.model,
+            layer_weights=dict(args.layer or ()),
+            octaves=args.octaves,
+            octave_scale=args.octave_scale,
+            steps_per_octave=args.steps,
+            step_size=args.step_size,
+            max_loss=args.max_loss,
+            jitter=args.jitter,
+            seed=args.seed,
+            max_side=args.max_side,
             preview_every=args.preview_every,
-        )  # fmt: skip
+        )
         result = _run_job(stream, args, "dream")
     path = save(result.image, args.output)
     final = f", final loss {result.loss_history[-1]:.4g}" if result.loss_history else ""
@@ -62,13 +70,24 @@ def cmd_dream(args: argparse.Namespace) -> int:
 def cmd_stylize(args: argparse.Namespace) -> int:
     with make_client(args) as client:
         stream = client.stylize_stream(
-            args.content, args.style, model=args.model, content_weight=args.content_weight,
-            style_weight=args.style_weight, tv_weight=args.tv_weight, style_layers=dict(args.style_layer or ()),
-            content_layers=args.content_layer or (), steps=args.steps, optimizer=args.optimizer.upper(),
-            learning_rate=args.lr, init=args.init.upper(), preserve_color=args.preserve_color,
-            coarse_to_fine=args.coarse_to_fine, max_side=args.max_side, seed=args.seed,
+            args.content,
+            args.style,
+            model=args.model,
+            content_weight=args.content_weight,
+            style_weight=args.style_weight,
+            tv_weight=args.tv_weight,
+            style_layers=dict(args.style_layer or ()),
+            content_layers=args.content_layer or (),
+            steps=args.steps,
+            optimizer=args.optimizer.upper(),
+            learning_rate=args.lr,
+            init=args.init.upper(),
+            preserve_color=args.preserve_color,
+            coarse_to_fine=args.coarse_to_fine,
+            max_side=args.max_side,
+            seed=args.seed,
             preview_every=args.preview_every,
-        )  # fmt: skip
+        )
         result = _run_job(stream, args, "stylize")
     path = save(result.image, args.output)
     print(
@@ -76,7 +95,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         f"content {result.content_loss:.4g}, style {result.style_loss:.4g}, tv {result.tv_loss:.4g}"
     )
     return 0
-
 
 
 def _job_options(p: argparse.ArgumentParser) -> None:
@@ -87,14 +105,18 @@ def _job_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-
 def add_commands(command: Command) -> None:
     p = command("dream", "DeepDream an image, with a progress bar")
     p.add_argument("image")
     p.add_argument("-o", "--output", default="dream.png")
     p.add_argument("--model", default="")
-    p.add_argument("--layer", action="append", type=key_value, metavar="NAME=WEIGHT",
-                   help="layer weight (repeatable; default: the model's set)")
+    p.add_argument(
+        "--layer",
+        action="append",
+        type=key_value,
+        metavar="NAME=WEIGHT",
+        help="layer weight (repeatable; default: the model's set)",
+    )
     p.add_argument("--octaves", type=int, default=0)
     p.add_argument("--octave-scale", type=float, default=0.0)
     p.add_argument("--steps", type=int, default=0, help="steps per octave")

@@ -68,8 +68,13 @@ def add_commands(command: Command) -> None:
     p.add_argument("image", nargs="?", help="source image (PNG/JPEG/WebP)")
     p.add_argument("--latent", help='source latent: .npy/text file or "v1,v2,..."')
     p.add_argument("--model", default="", help="model name (default: the repository's EditLatent default)")
-    p.add_argument("--edit", action="append", type=key_value, metavar="ATTR=STRENGTH",
-                   help="apply an attribute vector, e.g. thickness=1.5 (repeatable; applied together)")
+    p.add_argument(
+        "--edit",
+        action="append",
+        type=key_value,
+        metavar="ATTR=STRENGTH",
+        help="apply an attribute vector, e.g. thickness=1.5 (repeatable; applied together)",
+    )
     p.add_argument("--sweep", metavar="ATTR", help="sweep along this attribute over --strengths")
     p.add_argument("--direction", help='sweep along a raw direction: file or "v1,v2,..."')
     p.add_argument("--strengths", help="comma-separated strengths, e.g. -2,-1,0,1,2")

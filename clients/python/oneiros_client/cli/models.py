@@ -11,22 +11,19 @@ from ._common import Command, make_client
 
 
 def cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
-    import importlib.util
+    import shutil
     import subprocess
 
-    try:
-        found = importlib.util.find_spec("server.__main__") is not None
-    except ImportError:
-        found = False
-    if not found:
+    server = shutil.which("oneiros-server")
+    if server is None:
         print(
-            "oneiros: error: the Oneiros server is not installed here; install the `oneiros` "
-            "distribution (pip install -e . in the repository) or run the container image",
+            "oneiros: error: the Oneiros server is not installed here; `pip install oneiros` "
+            "provides `oneiros-server`, or run the container image",
             file=sys.stderr,
         )
         return 2
     try:
-        return subprocess.call([sys.executable, "-m", "server", *extra])
+        return subprocess.call([server, *extra])
     except KeyboardInterrupt:
         return 130
 
@@ -61,7 +58,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
-
 
 
 def add_commands(command: Command) -> None:

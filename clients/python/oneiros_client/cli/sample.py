@@ -20,9 +20,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
             texts: dict[int, list[str]] = {}
             stats = (0.0, 0, "")
             stream = client.sample_stream(
-                args.prompt, model=args.model, max_tokens=args.max_tokens, temperature=t, top_k=args.top_k,
-                top_p=args.top_p, seed=args.seed, stop=args.stop or (), n=1,
-            )  # fmt: skip
+                args.prompt,
+                model=args.model,
+                max_tokens=args.max_tokens,
+                temperature=t,
+                top_k=args.top_k,
+                top_p=args.top_p,
+                seed=args.seed,
+                stop=args.stop or (),
+                n=1,
+            )
             try:
                 for chunk in stream:
                     texts.setdefault(chunk.index, []).append(chunk.text)

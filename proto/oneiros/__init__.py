@@ -1,0 +1,1 @@
+"""Oneiros wire contract: the generated protobuf and gRPC stubs (``oneiros.v1``)."""
