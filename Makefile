@@ -28,7 +28,7 @@ lint: $(STAMP)
 
 # Wheels of the three distributions (oneiros-proto, oneiros-client, oneiros) into dist/.
 wheels: $(STAMP)
-	rm -rf dist && $(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist proto clients/python .
+	rm -rf dist build proto/build clients/python/build && $(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist proto clients/python .
 
 # Regenerate the gRPC stubs (and .pyi) from proto/; a test fails when they drift.
 proto: $(STAMP)

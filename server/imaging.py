@@ -10,7 +10,6 @@ from PIL import Image, UnidentifiedImageError
 
 from oneiros_server.errors import FieldError
 
-FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WEBP"}
 _ALLOWED_INPUT = {"PNG", "JPEG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
 
 

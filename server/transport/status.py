@@ -1,4 +1,4 @@
-"""The error table of API.md, in one place: domain error -> gRPC status with details."""
+"""The error table (README "Errors"), in one place: domain error -> gRPC status with details."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def test_cli_sample_dream_stylize(fake, tmp_path, capsys):
             "-o",
             str(out_path),
             "--layer",
-            "mixed4=1.5",
+            "block4_conv3=1.5",
             "--preview-every",
             "1",
             "--preview-dir",
@@ -95,7 +95,7 @@ def test_cli_sample_dream_stylize(fake, tmp_path, capsys):
         ]
     )
     assert rc == 0 and Image.open(out_path).size == (32, 32)
-    assert dict(fake.requests[-1].layer_weights) == {"mixed4": 1.5}
+    assert dict(fake.requests[-1].layer_weights) == {"block4_conv3": 1.5}
     assert len(list((tmp_path / "prev").glob("*.png"))) == 3
 
     out_path = tmp_path / "styled.png"
