@@ -66,8 +66,12 @@ class LoopChannels:
         conn = self._by_loop.pop(asyncio.get_running_loop(), None)
         if conn is None:
             return
-        await conn.started
-        await conn.owner.aclose()
+        if not conn.started.done():
+            await conn.started
+        if conn.started.cancelled():  # the owner never ran: close the channel directly
+            await conn.channel.close()
+        else:
+            await conn.owner.aclose()
 
 
 class LazyStub:
