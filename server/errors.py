@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+ECHO_CHARS = 64  # longest client value repeated back in an error
+MAX_VIOLATIONS = 20  # field violations listed per error; the rest are counted
+
+
+def short(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with its full length (for field paths such as map keys)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def echo(value: str, limit: int = ECHO_CHARS) -> str:
+    """A client's string quoted for an error message, cut to ``limit`` characters with its full length."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"
+
 
 class OneirosError(Exception):
     """Base of every error a client may see; ``message`` is safe to send."""
@@ -24,7 +37,9 @@ class FieldError(OneirosError):
 
     def __init__(self, field: str, description: str, *more: Violation):
         self.violations = (Violation(field, description), *more)
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+        listed = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:MAX_VIOLATIONS])
+        hidden = len(self.violations) - MAX_VIOLATIONS
+        super().__init__(listed + (f"; and {hidden} more" if hidden > 0 else ""))
 
     @property
     def field(self) -> str:

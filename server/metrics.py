@@ -55,8 +55,24 @@ MODEL_READY = Gauge(
 )
 
 
+_known_models: frozenset[str] = frozenset()
+
+
+def set_known_models(names) -> None:
+    """The repository's model names: the only values (with "default" and "unknown") of a ``model`` label."""
+    global _known_models
+    _known_models = frozenset(names)
+
+
+def model_label(name: str) -> str:
+    """A request's model name as a label from a closed set, whatever the client sent."""
+    if not name:
+        return "default"
+    return name if name in _known_models else "unknown"
+
+
 def observe_call(rpc: str, model: str, code_name: str, seconds: float) -> None:
-    REQUESTS.labels(rpc, model or "default", code_name).inc()
+    REQUESTS.labels(rpc, model_label(model), code_name).inc()
     LATENCY.labels(rpc).observe(seconds)
 
 

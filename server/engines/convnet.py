@@ -30,6 +30,7 @@ from oneiros_server.engines.dream import DreamParams, DreamResult, default_dream
 from oneiros_server.engines.style_cache import StyleCache
 from oneiros_server.engines.stylize import Stylizer
 from oneiros_server.engines.stylize_params import StylizeDefaults, StylizeParams, StylizeResult
+from oneiros_server.errors import Overloaded
 from oneiros_server.jobs import Emit, Job, JobPool
 from oneiros_server.repository.manifest import Manifest
 from oneiros_server.runtime.vgg19 import (
@@ -77,6 +78,16 @@ class ConvNetEngine:
             settings.job_max_side,
             settings.job_max_steps,
         )
+
+    def check_room(self) -> None:
+        """Overloaded now if the job pool could not take another job (checked again on submit)."""
+        jobs = self.jobs
+        if jobs.active + jobs.queued >= self.settings.job_workers + jobs.max_queue:
+            raise Overloaded(
+                f"{jobs.name} is busy: {jobs.active} running, {jobs.queued} queued (limit {jobs.max_queue}); "
+                "retry later",
+                retry_after_s=1.0,
+            )
 
     def prepare_dream(self, params: DreamParams) -> DreamParams:
         """Fill the model's defaults and validate (FieldError) before any work is queued."""

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from oneiros_server.control import CallControl
-from oneiros_server.errors import FieldError
+from oneiros_server.engines.reach import check_reach
+from oneiros_server.errors import FieldError, echo, short
 
 MIN_SIDE = 32
 MAX_OCTAVES = 10
@@ -109,11 +110,14 @@ def resolve(
     valid = ", ".join(layer_names)
     for name, weight in p.layer_weights.items():
         if name not in layer_names:
-            raise FieldError(f"layer_weights[{name}]", f"unknown layer {name!r}; valid layers: {valid}")
+            raise FieldError(f"layer_weights[{short(name)}]", f"unknown layer {echo(name)}; valid layers: {valid}")
         if not _finite(weight):
             raise FieldError(f"layer_weights[{name}]", "weight must be a finite number")
     if not any(p.layer_weights.values()):
         raise FieldError("layer_weights", "at least one layer needs a non-zero weight")
+    # Every octave is worked at MIN_SIDE px or more: each layer must have cells there.
+    used = [(f"layer_weights[{name}]", name) for name, weight in p.layer_weights.items() if weight]
+    check_reach(layer_names, used, (MIN_SIDE, MIN_SIDE), "the smallest octave")
     if not 1 <= p.octaves <= MAX_OCTAVES:
         raise FieldError("octaves", f"must be between 1 and {MAX_OCTAVES}, got {p.octaves}")
     if not (_finite(p.octave_scale) and 1.0 < p.octave_scale <= 4.0):

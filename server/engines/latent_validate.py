@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from oneiros_server.errors import FieldError
+from oneiros_server.errors import FieldError, echo
 
 MAX_ABS_LATENT = 1000.0  # far outside any prior's mass, still finite through the decoder
 MAX_ABS_STRENGTH = 100.0
@@ -50,7 +50,7 @@ class Validator:
     def attribute(self, field: str, name: str, vectors: Mapping[str, np.ndarray]) -> np.ndarray:
         if name not in vectors:
             known = ", ".join(vectors) or "none"
-            raise FieldError(field, f"unknown attribute {name!r}; this model has: {known}")
+            raise FieldError(field, f"unknown attribute {echo(name)}; this model has: {known}")
         return vectors[name]
 
     def finite_points(self, field: str, z: np.ndarray) -> None:

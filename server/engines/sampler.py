@@ -108,8 +108,9 @@ class SamplerEngine:
         temperature = float(d.get("temperature", 1.0)) if request.temperature is None else request.temperature
         if not (math.isfinite(temperature) and 0 <= temperature <= 100):
             errors.append(Violation("temperature", "must be in [0, 100] (0 = greedy)"))
+        top_k = request.top_k or int(d.get("top_k", 0))
         if request.top_k < 0:
-            errors.append(Violation("top_k", "must be >= 0 (0 = off)"))
+            errors.append(Violation("top_k", "must be >= 0 (0 = the model's default; its default 0 = off)"))
         top_p = float(d.get("top_p", 1.0)) if request.top_p is None else request.top_p
         if not (math.isfinite(top_p) and 0 < top_p <= 1):
             errors.append(Violation("top_p", "must be in (0, 1]"))
@@ -123,7 +124,7 @@ class SamplerEngine:
                 errors.append(Violation(f"stop[{i}]", "must be 1 to 64 characters"))
         if errors:
             raise FieldError(errors[0].field, errors[0].description, *errors[1:])
-        return SampleParams(prompt, max_tokens, temperature, request.top_k, top_p, request.seed, tuple(request.stop), n)
+        return SampleParams(prompt, max_tokens, temperature, top_k, top_p, request.seed, tuple(request.stop), n)
 
     def stream(self, request: SampleRequest, control: CallControl) -> Iterator[Chunk]:
         """Chunks of new text as they are produced (``Chunk.index`` = which completion)."""

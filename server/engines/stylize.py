@@ -28,12 +28,14 @@ from oneiros_server.engines.lbfgs import BoxLBFGS
 from oneiros_server.engines.style_cache import StyleCache, StyleKey
 from oneiros_server.engines.style_loss import LossParts, Targets, Weights, gram, objective
 from oneiros_server.engines.stylize_params import (
-    MIN_SIDE,
     StylizeDefaults,
     StylizeParams,
     StylizeProgress,
     StylizeResult,
+    fit,
+    levels,
     resolve,
+    style_size,
 )
 from oneiros_server.errors import FieldError
 
@@ -53,19 +55,6 @@ def luminance(rgb: torch.Tensor) -> torch.Tensor:
     """(1, 3, H, W) -> (1, 1, H, W)."""
     r, g, b = rgb.unbind(1)
     return (_LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b)[:, None]
-
-
-def fit(height: int, width: int, max_side: int) -> tuple[int, int]:
-    """Downscale (never upscale) so the longest side is at most ``max_side``."""
-    scale = min(1.0, max_side / max(height, width))
-    return max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale))
-
-
-def style_size(style_hw: tuple[int, int], content_hw: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """The style's size with the content's pixel count and the style's aspect ratio."""
-    sh, sw = style_hw
-    height = math.sqrt(content_hw[0] * content_hw[1] * sh / sw)
-    return fit(max(MIN_SIDE, round(height)), max(MIN_SIDE, round(height * sw / sh)), max_side)
 
 
 class Adam:
@@ -154,17 +143,13 @@ class Stylizer:
         final_hw = fit(*content_rgb.shape[-2:], p.max_side)
         content_rgb = resize(content_rgb, final_hw)
         content = luminance(content_rgb) if p.preserve_color else content_rgb  # (1, C, h, w)
-        levels = [(final_hw, p.steps)]
-        if p.coarse_to_fine and p.steps >= 2 and min(final_hw) >= 4 * MIN_SIDE:
-            coarse = p.steps // 2
-            levels = [((final_hw[0] // 2, final_hw[1] // 2), coarse), (final_hw, p.steps - coarse)]
 
         history: list[float] = []
         evaluations = [0]  # loss-and-gradient evaluations (backbone forward + backward passes)
         image: torch.Tensor | None = None
         hits = []
         done = 0
-        for size, steps in levels:
+        for size, steps in levels(final_hw, p.steps, p.coarse_to_fine):
             level_content = resize(content, size)
             with torch.no_grad():
                 content_feats = self.features(level_content, list(content_layers))
@@ -236,7 +221,8 @@ class Stylizer:
         for i in range(steps):
             control.check()
             if p.optimizer == "LBFGS":
-                _, parts = lbfgs.step()
+                parts = lbfgs.extra  # the loss where the step starts, as with Adam
+                lbfgs.step()
                 x = lbfgs.x
             else:
                 _, grad, parts = evaluate(x)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from oneiros_server.errors import FieldError
+from oneiros_server.engines.reach import check_reach
+from oneiros_server.errors import FieldError, echo, short
 
 MIN_SIDE = 16  # VGG19 pools four times before block5
 OPTIMIZERS = ("LBFGS", "ADAM")
@@ -98,6 +99,37 @@ class StylizeDefaults:
         return cls(**{k: merged[k] for k in cls.__dataclass_fields__})
 
 
+def fit(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """Downscale (never upscale) so the longest side is at most ``max_side``."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale))
+
+
+def style_size(style_hw: tuple[int, int], content_hw: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The style's size with the content's pixel count and the style's aspect ratio."""
+    sh, sw = style_hw
+    height = math.sqrt(content_hw[0] * content_hw[1] * sh / sw)
+    return fit(max(MIN_SIDE, round(height)), max(MIN_SIDE, round(height * sw / sh)), max_side)
+
+
+def levels(final_hw: tuple[int, int], steps: int, coarse_to_fine: bool) -> list[tuple[tuple[int, int], int]]:
+    """(working size, steps) per level: half the steps at half the size first with ``coarse_to_fine``."""
+    if coarse_to_fine and steps >= 2 and min(final_hw) >= 4 * MIN_SIDE:
+        coarse = steps // 2
+        return [((final_hw[0] // 2, final_hw[1] // 2), coarse), (final_hw, steps - coarse)]
+    return [(final_hw, steps)]
+
+
+def _check_reach(p: StylizeParams, layer_names: list[str], max_side_limit: int) -> None:
+    """Every layer in use must be reachable at every working size (image and style)."""
+    style = [(f"style_layers[{n}]", n) for n, w in p.style_layers.items() if w] if p.style_weight else []
+    content = [(f"content_layers[{i}]", n) for i, n in enumerate(p.content_layers)] if p.content_weight else []
+    final_hw = fit(*p.content.shape[:2], p.max_side)
+    for size, _ in levels(final_hw, p.steps, p.coarse_to_fine):
+        check_reach(layer_names, content + style, size, "the image")
+        check_reach(layer_names, style, style_size(p.style.shape[:2], size, max_side_limit), "the style image")
+
+
 def _weight(value: float, name: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise FieldError(name, f"must be a finite number >= 0, got {value}")
@@ -120,11 +152,11 @@ def resolve(
     content_layers = list(dict.fromkeys(p.content_layers or d.content_layers))
     for name, weight in style_layers.items():
         if name not in layer_names:
-            raise FieldError(f"style_layers[{name}]", f"unknown layer {name!r}; valid layers: {valid}")
+            raise FieldError(f"style_layers[{short(name)}]", f"unknown layer {echo(name)}; valid layers: {valid}")
         _weight(weight, f"style_layers[{name}]")
     for i, name in enumerate(content_layers):
         if name not in layer_names:
-            raise FieldError(f"content_layers[{i}]", f"unknown layer {name!r}; valid layers: {valid}")
+            raise FieldError(f"content_layers[{i}]", f"unknown layer {echo(name)}; valid layers: {valid}")
     if p.optimizer not in OPTIMIZERS:
         raise FieldError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {p.optimizer!r}")
     if p.init not in INITS:
@@ -148,7 +180,7 @@ def resolve(
         raise FieldError("seed", "must be a 64-bit unsigned integer")
     _check_image(p.content, "content")
     _check_image(p.style, "style")
-    return replace(
+    resolved = replace(
         p,
         content_weight=_weight(d.content_weight if p.content_weight is None else p.content_weight, "content_weight"),
         style_weight=_weight(d.style_weight if p.style_weight is None else p.style_weight, "style_weight"),
@@ -159,3 +191,5 @@ def resolve(
         learning_rate=float(learning_rate),
         max_side=max_side,
     )
+    _check_reach(resolved, layer_names, max_side_limit)
+    return resolved

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from oneiros_server import metrics
 from oneiros_server.engines import Engine, families_of, load_engine
-from oneiros_server.errors import ModelNotFound, ModelUnavailable, WrongModelKind
+from oneiros_server.errors import ModelNotFound, ModelUnavailable, WrongModelKind, echo
 from oneiros_server.repository.manifest import RPC_FAMILIES, Manifest, sha256_file
 from oneiros_server.settings import Settings
 
@@ -49,7 +50,9 @@ class ModelRepository:
         if not self.root.is_dir():
             log.error("model repository %s does not exist", self.root)
             return
-        for manifest_path in sorted(self.root.glob("*/*/model.json")):
+        manifests = sorted(self.root.glob("*/*/model.json"))
+        metrics.set_known_models(path.parent.parent.name for path in manifests)
+        for manifest_path in manifests:
             model = self._load_one(manifest_path.parent)
             self.models.append(model)
             if model.ready:
@@ -74,15 +77,25 @@ class ModelRepository:
             if sha256_file(path) != ref.sha256:
                 model.reason = f"file {ref.path!r} ({role}) does not match its sha256"
                 return model
+        engine = None
         try:
             engine = load_engine(manifest, version_dir, self.settings)
             engine.warmup()
         except Exception as exc:  # any failure makes this one model unavailable
             log.exception("could not load %s/%s", model.name, model.version)
+            if engine is not None:  # a failed warm-up must not leave the engine's threads running
+                self._close_quietly(engine)
             model.reason = f"failed to load: {exc.__class__.__name__}"
             return model
         model.engine = engine
         return model
+
+    @staticmethod
+    def _close_quietly(engine: Engine) -> None:
+        try:
+            engine.close()
+        except Exception:  # noqa: BLE001 - the model is already unavailable; log and go on
+            log.exception("closing an engine that failed to warm up failed too")
 
     def close(self) -> None:
         for model in self.models:
@@ -95,7 +108,7 @@ class ModelRepository:
         if version:
             candidates = [m for m in candidates if m.version == version]
         if not candidates:
-            what = f"{name!r} version {version!r}" if version else repr(name)
+            what = f"{echo(name)} version {echo(version)}" if version else echo(name)
             raise ModelNotFound(f"model {what} is not in the repository")
         return max(candidates, key=lambda m: _version_key(m.version))
 

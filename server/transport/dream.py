@@ -10,20 +10,24 @@ from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.control import CallControl
 from oneiros_server.engines.dream import DreamParams, DreamProgress, DreamResult
 from oneiros_server.errors import FieldError
-from oneiros_server.imaging import decode_image, encode_image, fit_max_side, to_array
+from oneiros_server.imaging import decode_image, encode_image, to_array
 from oneiros_server.jobs import Job
 from oneiros_server.repository import ModelRepository
 from oneiros_server.transport import job_calls
+from oneiros_server.transport.enums import check_enums
 
 
 def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int) -> DreamParams:
     if not request.HasField("image"):
         raise FieldError("image", "an input image is required (an encoded PNG, JPEG or WebP file)")
     settings = repo.settings
-    image = decode_image(
-        request.image.data, "image", max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+    image = decode_image(  # reduced while decoding: no float copy of a huge photo
+        request.image.data,
+        "image",
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_side=settings.job_max_side,
     )
-    image = fit_max_side(image, settings.job_max_side)  # no float copy of a huge photo
     return DreamParams(
         image=to_array(image),
         layer_weights=dict(request.layer_weights),
@@ -44,7 +48,9 @@ def _format(request) -> str:
 
 
 def _submit(repo: ModelRepository, request: pb.DreamRequest, control: CallControl, preview_every: int) -> Job:
+    check_enums(request)
     engine = repo.resolve(request.model, "Dream")
+    engine.check_room()  # refuse at once when busy, before the image is decoded
     return engine.submit_dream(_params(repo, request, preview_every), control)
 
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.control import CallControl
 from oneiros_server.engines.latent import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentEngine, LatentResult
-from oneiros_server.errors import FieldError
 from oneiros_server.imaging import decode_image, encode_image
 from oneiros_server.repository import ModelRepository
-
-
-def _enum_name(enum, value: int, field: str) -> str:
-    if value not in enum.values():
-        raise FieldError(field, f"is {value}; allowed {', '.join(enum.keys())}")
-    return enum.Name(value)
+from oneiros_server.transport.enums import check_enums
 
 
 def _image(repo: ModelRepository, image: pb.Image, field: str):
@@ -30,7 +24,8 @@ def _vectors(points) -> list[pb.Vector]:
 
 
 def decode(repo: ModelRepository, request: pb.DecodeRequest, control: CallControl) -> pb.DecodeResponse:
-    fmt = _enum_name(pb.ImageFormat, request.output_format, "output_format")
+    check_enums(request)
+    fmt = pb.ImageFormat.Name(request.output_format)
     engine: LatentEngine = repo.resolve(request.model, "Decode")
     grid = None
     if request.HasField("grid"):
@@ -50,8 +45,9 @@ def decode(repo: ModelRepository, request: pb.DecodeRequest, control: CallContro
 
 
 def edit_latent(repo: ModelRepository, request: pb.EditLatentRequest, control: CallControl) -> pb.EditLatentResponse:
-    fmt = _enum_name(pb.ImageFormat, request.output_format, "output_format")
-    interpolation = _enum_name(pb.Interpolation, request.interpolation, "interpolation")
+    check_enums(request)
+    fmt = pb.ImageFormat.Name(request.output_format)
+    interpolation = pb.Interpolation.Name(request.interpolation)
     engine: LatentEngine = repo.resolve(request.model, "EditLatent")
     source, target = request.WhichOneof("source"), request.WhichOneof("target")
     edit = EditRequest(

@@ -8,6 +8,7 @@ from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.control import CallControl
 from oneiros_server.errors import FieldError
 from oneiros_server.repository import LoadedModel, ModelRepository
+from oneiros_server.transport.enums import check_enums
 
 
 def _struct(data: dict) -> struct_pb2.Struct:
@@ -46,6 +47,7 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
 
 
 def list_models(repo: ModelRepository, request: pb.ListModelsRequest, control: CallControl) -> pb.ListModelsResponse:
+    check_enums(request)
     models = [
         m
         for m in repo.models
@@ -55,6 +57,7 @@ def list_models(repo: ModelRepository, request: pb.ListModelsRequest, control: C
 
 
 def get_model(repo: ModelRepository, request: pb.GetModelRequest, control: CallControl) -> pb.ModelInfo:
+    check_enums(request)
     if not request.name:
         names = sorted({m.name for m in repo.models})
         raise FieldError("name", f"a model name is required; the repository has {names}")

@@ -8,6 +8,7 @@ from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.control import CallControl
 from oneiros_server.engines.sampler import Chunk, Completion, SampleRequest
 from oneiros_server.repository import ModelRepository
+from oneiros_server.transport.enums import check_enums
 
 FAMILY = "Sample"
 
@@ -49,12 +50,14 @@ def _model_name(repo: ModelRepository, name: str) -> str:
 
 
 def sample(repo: ModelRepository, request: pb.SampleRequest, control: CallControl) -> pb.SampleResponse:
+    check_enums(request)
     engine = repo.resolve(request.model, FAMILY)
     completions = engine.sample(_request(request), control)
     return pb.SampleResponse(completions=[_completion(c) for c in completions], model=_model_name(repo, request.model))
 
 
 def sample_stream(repo: ModelRepository, request: pb.SampleRequest, control: CallControl) -> Iterator[pb.SampleChunk]:
+    check_enums(request)
     engine = repo.resolve(request.model, FAMILY)
     chunks = engine.stream(_request(request), control)
     try:

@@ -13,14 +13,19 @@ from oneiros_server.imaging import decode_image, encode_image, to_array
 from oneiros_server.jobs import Job
 from oneiros_server.repository import ModelRepository
 from oneiros_server.transport import job_calls
+from oneiros_server.transport.enums import check_enums
 
 
 def _image(repo: ModelRepository, request: pb.StylizeRequest, field: str):
     if not request.HasField(field) or not getattr(request, field).data:
         raise FieldError(field, f"a {field} image is required (an encoded PNG, JPEG or WebP file)")
     settings = repo.settings
-    image = decode_image(
-        getattr(request, field).data, field, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+    image = decode_image(  # reduced while decoding to the largest working side
+        getattr(request, field).data,
+        field,
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_side=settings.job_max_side,
     )
     return to_array(image)
 
@@ -44,9 +49,9 @@ def _params(repo: ModelRepository, request: pb.StylizeRequest, preview_every: in
         style_layers=dict(request.style_layers),
         content_layers=list(request.content_layers),
         steps=request.steps,
-        optimizer=pb.Optimizer.Name(request.optimizer) if request.optimizer in pb.Optimizer.values() else "?",
+        optimizer=pb.Optimizer.Name(request.optimizer),
         learning_rate=request.learning_rate if request.HasField("learning_rate") else None,
-        init=pb.StylizeInit.Name(request.init) if request.init in pb.StylizeInit.values() else "?",
+        init=pb.StylizeInit.Name(request.init),
         preserve_color=request.preserve_color,
         max_side=request.max_side,
         seed=request.seed if request.HasField("seed") else None,
@@ -57,13 +62,13 @@ def _params(repo: ModelRepository, request: pb.StylizeRequest, preview_every: in
 
 
 def _format(request) -> str:
-    if request.output_format not in pb.ImageFormat.values():
-        raise FieldError("output_format", f"must be PNG, JPEG or WEBP, got {request.output_format}")
     return pb.ImageFormat.Name(request.output_format)
 
 
 def _submit(repo: ModelRepository, request: pb.StylizeRequest, control: CallControl, preview_every: int) -> Job:
+    check_enums(request)
     engine = repo.resolve(request.model, "Stylize")
+    engine.check_room()  # refuse at once when busy, before the images are decoded
     return engine.submit_stylize(_params(repo, request, preview_every), control)
 
 

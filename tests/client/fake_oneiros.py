@@ -51,6 +51,8 @@ class FakeOneiros(oneiros_pb2_grpc.OneirosServicer):
         self.requests: list = []
         self.metadata: list = []
         self.unavailable_first = 0  # fail this many calls with UNAVAILABLE before answering
+        self.exhausted_first = 0  # then this many with RESOURCE_EXHAUSTED ...
+        self.exhausted_retry_s: float | None = None  # ... carrying this RetryInfo (None: none)
         self.attempts = 0
         self.stream_cancelled = threading.Event()
 
@@ -61,6 +63,9 @@ class FakeOneiros(oneiros_pb2_grpc.OneirosServicer):
         if self.unavailable_first > 0:
             self.unavailable_first -= 1
             abort(context, grpc.StatusCode.UNAVAILABLE, "shutting down", retry_s=0.01)
+        if self.exhausted_first > 0:
+            self.exhausted_first -= 1
+            abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, "exhausted", retry_s=self.exhausted_retry_s)
 
     def ListModels(self, request, context):
         self._record(request, context)

@@ -81,3 +81,17 @@ def test_retries_stop_at_the_deadline(fake):
     with Client(fake.target, timeout=0.5, retry_policy=policy) as c, pytest.raises(Unavailable):
         c.models()
     assert time.monotonic() - start < 1.5 and fake.attempts < 100
+
+
+def test_resource_exhausted_is_retried_only_with_a_retry_hint(fake):
+    policy = RetryPolicy(retries=3, initial_backoff_s=0.001)
+    fake.exhausted_first = 1  # e.g. an error trailer over the metadata limit: the same again on retry
+    with Client(fake.target, timeout=5, retry_policy=policy) as c, pytest.raises(ResourceExhausted):
+        c.models()
+    assert fake.attempts == 1
+    fake.attempts, fake.exhausted_first, fake.exhausted_retry_s = 0, 2, 0.01  # a full queue says when
+    with Client(fake.target, timeout=5, retry_policy=policy) as c:
+        assert len(c.models()) == 2
+    assert fake.attempts == 3
+    plain = ResourceExhausted(grpc.StatusCode.RESOURCE_EXHAUSTED, "received metadata size exceeds hard limit")
+    assert not policy.should_retry(plain, 0)

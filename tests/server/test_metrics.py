@@ -22,7 +22,7 @@ def _scrape(port: int) -> dict[tuple, float]:
 
 def test_calls_are_counted_by_rpc_model_and_code(serve, tmp_path):
     running = serve(tmp_path)
-    key_nf = ("oneiros_requests_total", (("code", "NOT_FOUND"), ("model", "nope"), ("rpc", "GetModel")))
+    key_nf = ("oneiros_requests_total", (("code", "NOT_FOUND"), ("model", "unknown"), ("rpc", "GetModel")))
     key_ok = ("oneiros_requests_total", (("code", "OK"), ("model", "default"), ("rpc", "ListModels")))
     before = _scrape(running.server.metrics_port)
     running.stub.ListModels(pb.ListModelsRequest())

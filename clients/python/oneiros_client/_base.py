@@ -9,10 +9,7 @@ from typing import Any
 
 import grpc
 
-from oneiros.v1 import oneiros_pb2_grpc
-
 from ._channel import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TARGET, ChannelConfig, RetryPolicy
-from ._requests import HEALTH_CHECK
 from .errors import OneirosError
 
 DEFAULT: Any = object()  # "use the client's timeout"
@@ -57,9 +54,9 @@ class ClientBase:
             server_name: override the name checked in the server's certificate.
             credentials: ready-made ``grpc.ChannelCredentials`` (implies TLS).
             token: sent as ``authorization: Bearer <token>`` on every call.
-            retries: extra attempts for UNAVAILABLE and RESOURCE_EXHAUSTED, with
-                exponential backoff and jitter, never sooner than the server's retry
-                hint (``retry_policy`` for full control; ``retries=0`` disables).
+            retries: extra attempts for UNAVAILABLE, and for RESOURCE_EXHAUSTED that
+                carries the server's retry hint (a full queue), with exponential
+                backoff and jitter, never sooner than that hint (``retry_policy`` for full control; ``retries=0`` disables).
             keepalive_s: send HTTP/2 keepalive pings after this many idle seconds
                 (``None`` = off); the server must allow pings that often.
             keepalive_timeout_s: drop the connection when a ping is not answered in time.
@@ -89,13 +86,12 @@ class ClientBase:
         )
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy(retries=retries)
-        self._channel: Any = self._open_channel(self.config)
         self._metadata = self.config.metadata()
         self._wait_for_ready = wait_for_ready
-        self._stub = oneiros_pb2_grpc.OneirosStub(self._channel)
-        self._health: Any = self._channel.unary_unary(HEALTH_CHECK)
+        self._connect()
 
-    def _open_channel(self, config: ChannelConfig) -> Any:
+    def _connect(self) -> None:
+        """Set up the channel (the sync client at once; the asyncio client per event loop)."""
         raise NotImplementedError
 
     def _deadline(self, timeout: float | None) -> float | None:

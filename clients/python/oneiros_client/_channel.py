@@ -85,8 +85,10 @@ class ChannelConfig:
 class RetryPolicy:
     """Exponential backoff with full jitter for transient failures.
 
-    ``retries`` extra attempts are made for UNAVAILABLE and RESOURCE_EXHAUSTED
-    (not for a message that is too large). Delay ``i`` (from 0) is uniform in
+    ``retries`` extra attempts are made for UNAVAILABLE, and for RESOURCE_EXHAUSTED
+    only when the server attached a retry hint (``google.rpc.RetryInfo``: its queue
+    was full). Other RESOURCE_EXHAUSTED errors (a message or its metadata too large)
+    would fail the same way again, so they are raised at once. Delay ``i`` (from 0) is uniform in
     ``[0, min(max_backoff_s, initial_backoff_s * multiplier**i)]``, but never
     shorter than the server's retry hint. Streams are only retried when they
     fail before their first message.
@@ -101,9 +103,7 @@ class RetryPolicy:
     def should_retry(self, err: OneirosError, attempt: int) -> bool:
         if attempt >= self.retries or err.code not in self.codes:
             return False
-        if err.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "message larger than" in err.message.lower():
-            return False
-        return True
+        return err.code != grpc.StatusCode.RESOURCE_EXHAUSTED or err.retry_after_s is not None
 
     def delay(self, err: OneirosError, attempt: int, rng: random.Random | None = None) -> float:
         cap = min(self.max_backoff_s, self.initial_backoff_s * self.multiplier**attempt)

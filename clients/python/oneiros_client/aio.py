@@ -14,7 +14,7 @@ from . import _calls
 from . import _requests as rq
 from . import _responses as rs
 from ._base import DEFAULT, ClientBase
-from ._channel import ChannelConfig
+from ._loop_channels import LazyStub, LoopChannels
 from .client import Client
 from .errors import Unavailable
 from .images import ImageLike
@@ -46,16 +46,26 @@ class AsyncClient(ClientBase):
         async with AsyncClient("localhost:50051") as client:
             async for chunk in client.sample_stream("In the beginning", temperature=0.5):
                 print(chunk.text, end="")
+
+    The client may be made anywhere (no event loop needed) and used from several
+    ``asyncio.run`` calls: each running loop gets its own channel on first use,
+    closed by :meth:`close` or when that loop shuts down.
     """
 
-    def _open_channel(self, config: ChannelConfig) -> grpc.aio.Channel:
+    def _connect(self) -> None:
+        self._channels = LoopChannels(self._open_channel)
+        self._stub: Any = LazyStub(self._channels)
+        self._health: Any = LazyStub(self._channels)
+
+    def _open_channel(self) -> grpc.aio.Channel:
+        config = self.config
         if config.secure:
             return grpc.aio.secure_channel(config.target, config.channel_credentials(), config.options())
         return grpc.aio.insecure_channel(config.target, config.options())
 
     async def close(self) -> None:
-        """Close the channel; calls in flight are cancelled."""
-        await self._channel.close()
+        """Close the running loop's channel; calls in flight are cancelled."""
+        await self._channels.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -65,15 +75,15 @@ class AsyncClient(ClientBase):
 
     @property
     def channel(self) -> grpc.aio.Channel:
-        """The underlying ``grpc.aio`` channel."""
-        return self._channel
+        """The running loop's ``grpc.aio`` channel (opened now if needed; call inside the loop)."""
+        return self._channels.current().channel
 
     # ------------------------------------------------------------ service
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
         """Wait until the channel is connected; raise Unavailable after ``timeout`` seconds."""
         try:
-            await asyncio.wait_for(self._channel.channel_ready(), timeout)
+            await asyncio.wait_for(self.channel.channel_ready(), timeout)
         except TimeoutError:
             raise Unavailable(
                 grpc.StatusCode.UNAVAILABLE, f"{self.config.target} not reachable within {timeout:g} s"

@@ -7,6 +7,8 @@ from collections.abc import Generator, Mapping, Sequence
 import grpc
 import numpy as np
 
+from oneiros.v1 import oneiros_pb2_grpc
+
 from . import _calls
 from . import _requests as rq
 from . import _responses as rs
@@ -32,7 +34,13 @@ class Client(ClientBase):
     Use it as a context manager, or call :meth:`close`.
     """
 
-    def _open_channel(self, config: ChannelConfig) -> grpc.Channel:
+    def _connect(self) -> None:
+        self._channel = self._open_channel(self.config)
+        self._stub = oneiros_pb2_grpc.OneirosStub(self._channel)
+        self._health = self._channel.unary_unary(rq.HEALTH_CHECK)
+
+    @staticmethod
+    def _open_channel(config: ChannelConfig) -> grpc.Channel:
         if config.secure:
             return grpc.secure_channel(config.target, config.channel_credentials(), config.options())
         return grpc.insecure_channel(config.target, config.options())
