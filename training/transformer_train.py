@@ -29,25 +29,29 @@ from oneiros_training.transformer import CharTransformer, TransformerConfig
 def bits_per_char(model: CharTransformer, ids: np.ndarray, batch: int = 16) -> float:
     """Mean -log2 p(next char) over ``ids``: windows of ``block`` chars, stride ``block // 2``.
 
-    Each window scores only its second half (the first window scores everything), so every
-    character is predicted with between ``block // 2`` and ``block`` characters of context.
+    Each window scores only the characters no earlier window scored, so every character
+    after the first window is predicted with at least ``block // 2`` characters of context.
     """
     was_training = model.training
     model.eval()
-    block, stride = model.config.block, model.config.block // 2
+    n = min(model.config.block, len(ids) - 1)
+    stride = max(1, n // 2)
+    starts = list(range(0, len(ids) - n, stride))
+    if starts[-1] != len(ids) - n - 1:
+        starts.append(len(ids) - n - 1)  # a last window flush with the end
     data = torch.from_numpy(ids)
-    starts = list(range(0, max(1, len(ids) - block), stride))
-    total, count = 0.0, 0
+    total, count, scored = 0.0, 0, 0  # targets [0, scored) are done (target t = ids[t + 1])
     for i in range(0, len(starts), batch):
         chunk = starts[i : i + batch]
-        x = torch.stack([data[s : s + block] for s in chunk if s + block < len(ids)])  # (B, T)
-        y = torch.stack([data[s + 1 : s + block + 1] for s in chunk if s + block < len(ids)])  # (B, T)
+        x = torch.stack([data[s : s + n] for s in chunk])  # (B, T)
+        y = torch.stack([data[s + 1 : s + n + 1] for s in chunk])  # (B, T)
         logits, _, _ = model(x)  # (B, T, V)
         nll = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")  # (B, T)
-        for row, s in enumerate(chunk[: len(x)]):
-            first = 0 if s == 0 else block - stride
+        for row, s in enumerate(chunk):
+            first = scored - s  # targets s .. s + n - 1; skip those already scored
             total += nll[row, first:].sum().item()
-            count += block - first
+            count += n - first
+            scored = s + n
     model.train(was_training)
     return total / count / math.log(2)
 
