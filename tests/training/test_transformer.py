@@ -100,3 +100,21 @@ def test_training_step_reduces_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_ring_buffer_of_window_minus_one_slots_equals_a_full_forward(model):
+    """The serving layout (docs/transformer-cache.md): entry of position p kept at slot p % (W - 1)."""
+    slots = model.config.window - 1
+    c = model.config
+    ids = torch.randint(0, 11, (2, 30))
+    keys = torch.zeros(c.n_layer, 2, c.n_head, slots, c.head_dim)
+    values = torch.zeros_like(keys)
+    pos = torch.full((2, slots), -1)
+    with torch.no_grad():
+        full, _, _ = model(ids)
+        for t in range(30):
+            p = torch.full((2, 1), t)
+            logits, k, v = model(ids[:, t : t + 1], p, keys, values, pos)
+            torch.testing.assert_close(logits[:, 0], full[:, t], atol=ATOL, rtol=0)
+            keys[:, :, :, t % slots], values[:, :, :, t % slots] = k[:, :, :, -1], v[:, :, :, -1]
+            pos[:, t % slots] = t
