@@ -97,7 +97,7 @@ def curve(log: Path) -> list[dict]:
     """The held-out records of a run's train.log.jsonl (step, minutes, chars_seen, heldout_bpc)."""
     if not log.exists():
         return []
-    keys = ("step", "minutes", "chars_seen", "heldout_bpc")
+    keys = ("step", "minutes", "chars_seen", "train_bpc", "heldout_bpc")
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     return [{k: r[k] for k in keys if k in r} | ({"final": True} if r.get("final") else {}) for r in rows]
 
@@ -176,7 +176,11 @@ def main(argv: list[str] | None = None) -> None:
         training={
             "data": meta["data"],
             "heldout": f"last {meta['heldout_fraction']:.0%} of the characters",
-            "heldout_method": f"windows of {c.block} chars, stride {c.block // 2}: each char has >= {c.block // 2} of context",
+            "heldout_method": f"windows of {c.block} chars, stride {c.block // 2}: each char scored once, "
+            f"with >= {c.block // 2} chars of context",
+            "heldout_measured_on": "all held-out chars"
+            if args.text or meta.get("final")
+            else f"the first {meta['args']['eval_chars']} held-out chars (a periodic evaluation)",
             "train_chars": meta["train_chars"],
             "heldout_chars": meta["heldout_chars"],
             "steps": meta["step"],
@@ -185,6 +189,8 @@ def main(argv: list[str] | None = None) -> None:
             "checkpoint": checkpoint.name,
             "commands": [_command(meta["args"])],
             "curve": runs,
+            "curve_heldout": f"periodic points on the first {meta['args']['eval_chars'] or 'all'} held-out chars, "
+            "the final one on all",
             "export": "python -m oneiros_export.transformer " + " ".join(sys.argv[1:] if argv is None else argv),
             "exported_at": time.strftime("%Y-%m-%d"),
         },
