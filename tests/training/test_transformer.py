@@ -10,6 +10,11 @@ from oneiros_training.transformer import CharTransformer, TransformerConfig
 ATOL = 1e-5
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    torch.manual_seed(1)
+
+
 @pytest.fixture(scope="module")
 def model() -> CharTransformer:
     torch.manual_seed(0)
