@@ -57,7 +57,7 @@ models-vae: $(STAMP) $(CLASSIFIER)
 
 # Every default model from scratch (MNIST and the KJV come from PyPI archives,
 # cached in data/): about 4 hours on one core. The pieces are below.
-models: models-vae models-gan models-charlm models-transformer
+models: models-vae models-gan models-charlm
 
 # The GAN default (models/gan-mnist), compared with the committed VAEs (about 25 minutes on one core).
 models-gan: $(STAMP) $(CLASSIFIER)
@@ -76,7 +76,7 @@ models-charlm: $(STAMP)
 models-transformer: $(STAMP)
 	$(PY) -m oneiros_training.transformer --text kjv --out runs/transformer-kjv --layers 4 --heads 4 --d-model 192 \
 		--block 128 --batch 16 --lr 2e-3 --warmup 100 --minutes 80 --eval-every 250 --eval-chars 20000
-	$(PY) -m oneiros_export.transformer runs/transformer-kjv/final.pt --out models/transformer-kjv/1
+	$(PY) -m oneiros_export.transformer runs/transformer-kjv/final.pt --out models-next/transformer-kjv/1
 
 # Benchmarks: each prints a table and writes bench/results/<name>.json.
 bench: $(STAMP)
