@@ -1,0 +1,203 @@
+"""Export a trained character Transformer to ONNX (one graph: prefill and decode) + model.json.
+
+``model.onnx`` takes ``ids``, ``positions`` (B, T) int64 and the cache ``past_keys``,
+``past_values`` (L, B, H, P, D) float32 with ``past_positions`` (B, P) int64; it returns
+``logits`` (B, T, V) and ``present_keys``, ``present_values`` (L, B, H, P + T, D). A prefill
+is a call with P = 0 (a prompt chunk), a decode step one with T = 1. Position -1 marks
+padding, so sequences with different past lengths share a batch (docs/transformer-cache.md).
+Batch, time and past axes are dynamic.
+
+    python -m oneiros_export.transformer runs/transformer-kjv/final.pt --out models/transformer-kjv/1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from oneiros_export.transformer_checks import check_parity, temperature_entropies
+from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
+from oneiros_training.corpus import load_text, split
+from oneiros_training.transformer import CharTransformer
+from oneiros_training.transformer_train import bits_per_char, load_checkpoint
+
+INPUTS = ["ids", "positions", "past_keys", "past_values", "past_positions"]
+OUTPUTS = ["logits", "present_keys", "present_values"]
+GRAPH = "model.onnx"
+
+
+class CachedStep(nn.Module):
+    """ids, positions (B, T), past (L, B, H, P, D), past_positions (B, P) -> logits, present (P + T)."""
+
+    def __init__(self, model: CharTransformer):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids, positions, past_keys, past_values, past_positions):
+        return self.model(ids, positions, past_keys, past_values, past_positions)
+
+
+def shapes(model: CharTransformer) -> dict[str, list]:
+    """Symbolic shapes of the graph's inputs and outputs."""
+    c = model.config
+    kv = [c.n_layer, "batch", c.n_head, "past", c.head_dim]
+    present = [c.n_layer, "batch", c.n_head, "past + time", c.head_dim]
+    return {
+        "ids": ["batch", "time"],
+        "positions": ["batch", "time"],
+        "past_keys": kv,
+        "past_values": kv,
+        "past_positions": ["batch", "past"],
+        "logits": ["batch", "time", c.vocab_size],
+        "present_keys": present,
+        "present_values": present,
+    }
+
+
+def export_graph(model: CharTransformer, path: Path) -> Path:
+    """Write the one graph (prefill with past = 0, decode with time = 1) with the TorchScript exporter."""
+    model.eval()
+    c = model.config
+    ids = torch.zeros(2, 3, dtype=torch.int64)
+    pos = torch.arange(4, 7).expand(2, 3).contiguous()
+    past = torch.zeros(c.n_layer, 2, c.n_head, 4, c.head_dim)
+    past_pos = torch.arange(4).expand(2, 4).contiguous()
+    seq = {0: "batch", 1: "time"}
+    kv = {1: "batch", 3: "past"}
+    present = {1: "batch", 3: "present"}
+    axes = {"ids": seq, "positions": seq, "past_keys": kv, "past_values": kv, "past_positions": {0: "batch", 1: "past"}}
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notes
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            CachedStep(model).eval(),
+            (ids, pos, past, past.clone(), past_pos),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=INPUTS,
+            output_names=OUTPUTS,
+            dynamic_axes={**axes, "logits": seq, "present_keys": present, "present_values": present},
+        )
+    return path
+
+
+def _command(args: dict) -> str:
+    flags = (f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v is not None)
+    return "python -m oneiros_training.transformer " + " ".join(flags)
+
+
+def curve(log: Path) -> list[dict]:
+    """The held-out records of a run's train.log.jsonl (step, minutes, chars_seen, heldout_bpc)."""
+    if not log.exists():
+        return []
+    keys = ("step", "minutes", "chars_seen", "train_bpc", "heldout_bpc")
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [{k: r[k] for k in keys if k in r} | ({"final": True} if r.get("final") else {}) for r in rows]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Export a checkpoint: the graph, its parity with torch, the entropies, model.json."""
+    p = argparse.ArgumentParser(prog="python -m oneiros_export.transformer", description=__doc__.split("\n")[0])
+    p.add_argument("checkpoint", help="a .pt written by python -m oneiros_training.transformer")
+    p.add_argument("--out", default="models/transformer-kjv/1", help="version folder to write")
+    p.add_argument("--name", default=None, help="model name (default: the parent folder's name)")
+    p.add_argument("--text", default=None, help="re-measure held-out bpc on this text ('kjv' = the KJV)")
+    p.add_argument("--temperature", type=float, default=0.5, help="default temperature in model.json")
+    p.add_argument("--max-tokens", type=int, default=200, help="default max_tokens in model.json")
+    args = p.parse_args(argv)
+
+    checkpoint = Path(args.checkpoint)
+    model, vocab, meta = load_checkpoint(checkpoint)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    graph = export_graph(model, out / GRAPH)
+    parity = check_parity(model, graph)
+    heldout = meta.get("heldout_bpc")
+    if args.text:
+        heldout = round(bits_per_char(model, split(load_text(args.text), meta["heldout_fraction"]).heldout), 4)
+    bos = "\n" if "\n" in vocab.chars else ""
+    prompt = "In the beginning" if set("In the beginning") <= set(vocab.chars) else ""
+    entropies = temperature_entropies(graph, vocab, model.config.window, bos, prompt)
+    c = model.config
+    runs = curve(checkpoint.parent / "train.log.jsonl")
+    manifest = Manifest(
+        name=args.name or out.parent.name,
+        version=out.name,
+        kind="LANGUAGE_MODEL",
+        runtime="onnxruntime",
+        description=(
+            f"character-level Transformer ({c.n_layer} layers x {c.d_model}, {c.n_head} heads, rotary, "
+            f"window {c.window}, {meta['parameters']:,} parameters) trained on {meta['data']}"
+        ),
+        default_for=[],
+        files={"kv_step": file_ref(out, GRAPH)},
+        spec={
+            "vocabulary": vocab.chars,
+            "special_tokens": {"bos": bos, "unknown": None, "end": None},
+            "inputs": {k: shapes(model)[k] for k in INPUTS},
+            "outputs": {k: shapes(model)[k] for k in OUTPUTS},
+            "cache": {
+                "keys": ["past_keys", "present_keys"],
+                "values": ["past_values", "present_values"],
+                "positions": "past_positions",
+                "layout": ["layer", "batch", "head", "past", "head_dim"],
+                "padding_position": -1,
+                "keep_last": c.window - 1,
+                "doc": "docs/transformer-cache.md",
+            },
+            "architecture": {
+                "type": "decoder-only Transformer",
+                "n_layer": c.n_layer,
+                "n_head": c.n_head,
+                "head_dim": c.head_dim,
+                "d_model": c.d_model,
+                "block": c.block,
+                "window": c.window,
+                "positions": "rotary",
+                "rope_base": c.rope_base,
+                "norm": "pre-LayerNorm",
+            },
+        },
+        parameters={"temperature": args.temperature, "max_tokens": args.max_tokens, "top_k": 0, "top_p": 1.0, "n": 1},
+        metrics={
+            "heldout_bits_per_char": float(heldout),
+            "parameters": float(meta["parameters"]),
+            "onnx_parity_max_abs": parity,
+            "train_tokens_per_s": float(meta.get("tokens_per_s", 0.0)),
+            **entropies,
+        },
+        training={
+            "data": meta["data"],
+            "heldout": f"last {meta['heldout_fraction']:.0%} of the characters",
+            "heldout_method": f"windows of {c.block} chars, stride {c.block // 2}: each char scored once, "
+            f"with >= {c.block // 2} chars of context",
+            "heldout_measured_on": "all held-out chars"
+            if args.text or meta.get("final")
+            else f"the first {meta['args']['eval_chars']} held-out chars (a periodic evaluation)",
+            "train_chars": meta["train_chars"],
+            "heldout_chars": meta["heldout_chars"],
+            "steps": meta["step"],
+            "minutes": meta["minutes"],
+            "chars_seen": meta["chars_seen"],
+            "checkpoint": checkpoint.name,
+            "commands": [_command(meta["args"])],
+            "curve": runs,
+            "curve_heldout": f"periodic points on the first {meta['args']['eval_chars'] or 'all'} held-out chars, "
+            "the final one on all",
+            "export": "python -m oneiros_export.transformer " + " ".join(sys.argv[1:] if argv is None else argv),
+            "exported_at": time.strftime("%Y-%m-%d"),
+        },
+    )
+    write_manifest(out, manifest)
+    print(json.dumps({"out": str(out), "heldout_bits_per_char": heldout, "parity": parity, **entropies}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Training the character Transformer on the KJV split, with held-out bits per character.
+
+Batches are random ``block``-character windows of the training text; AdamW with linear
+warm-up and a cosine decay that follows whichever of ``--steps`` / ``--minutes`` runs out
+first. Every ``--eval-every`` steps a JSONL record (held-out bpc on ``--eval-chars``) goes
+to ``train.log.jsonl`` and ``last.pt`` is rewritten, so a stopped run loses little.
+
+    python -m oneiros_training.transformer --text kjv --out runs/transformer-kjv --minutes 80
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from oneiros_training.corpus import KJV_SOURCE, Vocabulary, load_text, split
+from oneiros_training.transformer import CharTransformer, TransformerConfig
+
+
+@torch.no_grad()
+def bits_per_char(model: CharTransformer, ids: np.ndarray, batch: int = 16) -> float:
+    """Mean -log2 p(next char) over ``ids``: windows of ``block`` chars, stride ``block // 2``.
+
+    Each window scores only the characters no earlier window scored, so every character
+    after the first window is predicted with at least ``block // 2`` characters of context.
+    """
+    was_training = model.training
+    model.eval()
+    n = min(model.config.block, len(ids) - 1)
+    stride = max(1, n // 2)
+    starts = list(range(0, len(ids) - n, stride))
+    if starts[-1] != len(ids) - n - 1:
+        starts.append(len(ids) - n - 1)  # a last window flush with the end
+    data = torch.from_numpy(ids)
+    total, count, scored = 0.0, 0, 0  # targets [0, scored) are done (target t = ids[t + 1])
+    for i in range(0, len(starts), batch):
+        chunk = starts[i : i + batch]
+        x = torch.stack([data[s : s + n] for s in chunk])  # (B, T)
+        y = torch.stack([data[s + 1 : s + n + 1] for s in chunk])  # (B, T)
+        logits, _, _ = model(x)  # (B, T, V)
+        nll = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")  # (B, T)
+        for row, s in enumerate(chunk):
+            first = scored - s  # targets s .. s + n - 1; skip those already scored
+            total += nll[row, first:].sum().item()
+            count += n - first
+            scored = s + n
+    model.train(was_training)
+    return total / count / math.log(2)
+
+
+def save_checkpoint(path: Path, model: CharTransformer, vocab: Vocabulary, meta: dict) -> None:
+    """Write config, weights, vocabulary and metadata atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    ckpt = {"config": asdict(model.config), "state_dict": model.state_dict(), "vocabulary": vocab.chars, "meta": meta}
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path) -> tuple[CharTransformer, Vocabulary, dict]:
+    """The model (in eval mode), its vocabulary and the training metadata."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    model = CharTransformer(TransformerConfig(**ckpt["config"]))
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model, Vocabulary(ckpt["vocabulary"]), ckpt["meta"]
+
+
+def optimizer(model: CharTransformer, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW; weight decay on the matrices only (not LayerNorm gains)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Train, evaluating held-out bpc every ``eval_every`` steps; returns the final record."""
+    from tqdm import tqdm
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    data = split(load_text(args.text), args.heldout)
+    config = TransformerConfig(
+        len(data.vocab), args.block, args.window or args.block, args.layers, args.heads, args.d_model, args.dropout
+    )
+    model = CharTransformer(config)
+    opt = optimizer(model, args.lr, args.weight_decay)
+    eval_ids = data.heldout[: args.eval_chars] if args.eval_chars else data.heldout
+    train_ids = torch.from_numpy(data.train)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "data": KJV_SOURCE if args.text in (None, "kjv") else str(args.text),
+        "heldout_fraction": args.heldout,
+        "train_chars": len(data.train),
+        "heldout_chars": len(data.heldout),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "args": vars(args),
+    }
+    log = open(out / "train.log.jsonl", "a")
+    start, step, best, tokens = time.monotonic(), 0, float("inf"), 0
+    budget = args.minutes * 60 if args.minutes else float("inf")
+    bar = tqdm(total=args.steps, desc="transformer", unit="step", mininterval=5.0)
+    while step < args.steps:
+        elapsed = time.monotonic() - start
+        progress = max(step / args.steps, elapsed / budget)
+        if progress >= 1:
+            break
+        warm = min(1.0, (step + 1) / args.warmup)
+        lr = args.lr_min + (args.lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * progress))
+        for g in opt.param_groups:
+            g["lr"] = lr * warm
+        starts = torch.from_numpy(rng.integers(0, len(train_ids) - args.block - 1, args.batch))
+        idx = starts[:, None] + torch.arange(args.block + 1)  # (B, T + 1)
+        x, y = train_ids[idx[:, :-1]], train_ids[idx[:, 1:]]  # (B, T), (B, T)
+        logits, _, _ = model(x)  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, config.vocab_size), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        step += 1
+        tokens += x.numel()
+        bar.update(1)
+        if step % 10 == 0:
+            bar.set_postfix(bpc=f"{loss.item() / math.log(2):.3f}", lr=f"{lr:.1e}", refresh=False)
+        if step % args.eval_every == 0:
+            seconds = time.monotonic() - start
+            rec = {
+                "step": step,
+                "minutes": round(seconds / 60, 2),
+                "train_bpc": round(loss.item() / math.log(2), 4),
+                "heldout_bpc": round(bits_per_char(model, eval_ids), 4),
+                "chars_seen": tokens,
+                "tokens_per_s": round(tokens / seconds, 1),
+                "lr": lr,
+            }
+            print(json.dumps(rec), file=log, flush=True)
+            tqdm.write(json.dumps(rec))
+            save_checkpoint(out / "last.pt", model, data.vocab, {**meta, **rec})
+            if rec["heldout_bpc"] < best:
+                best = rec["heldout_bpc"]
+                save_checkpoint(out / "best.pt", model, data.vocab, {**meta, **rec})
+    bar.close()
+    seconds = time.monotonic() - start
+    rec = {
+        "step": step,
+        "minutes": round(seconds / 60, 2),
+        "heldout_bpc": round(bits_per_char(model, data.heldout), 4),
+        "chars_seen": tokens,
+        "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
+        "final": True,
+    }
+    print(json.dumps(rec), file=log, flush=True)
+    tqdm.write(json.dumps(rec))
+    save_checkpoint(out / "final.pt", model, data.vocab, {**meta, **rec})
+    return rec
+
+
+def parser() -> argparse.ArgumentParser:
+    """The training command line."""
+    p = argparse.ArgumentParser(prog="python -m oneiros_training.transformer", description=__doc__.split("\n")[0])
+    p.add_argument("--text", default="kjv", help="text file to train on, or 'kjv' (default)")
+    p.add_argument("--out", default="runs/transformer-kjv", help="folder for checkpoints and the log")
+    p.add_argument("--heldout", type=float, default=0.05, help="last fraction of the text held out")
+    p.add_argument("--block", type=int, default=256, help="training sequence length (characters)")
+    p.add_argument("--window", type=int, default=0, help="attention window (0 = block)")
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--d-model", type=int, default=256)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--batch", type=int, default=32, help="sequences per step")
+    p.add_argument("--steps", type=int, default=100000, help="most optimiser steps")
+    p.add_argument("--minutes", type=float, default=0, help="wall-clock budget (0 = none); the schedule follows it")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr-min", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--eval-every", type=int, default=250)
+    p.add_argument("--eval-chars", type=int, default=30000, help="held-out chars per periodic eval (0 = all)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and train."""
+    train(parser().parse_args(argv))
