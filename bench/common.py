@@ -142,3 +142,32 @@ def write_results(name: str, payload: dict) -> Path:
     payload = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S"), **payload}
     path.write_text(json.dumps(payload, indent=2, default=lambda o: asdict(o)))
     return path
+
+
+def cpu_bf16_report() -> dict:
+    """The CPU by name, the torch kernel level and the bf16/AMX flags that decide ``--precision auto``."""
+    import torch
+
+    from oneiros_server.runtime import precision
+
+    flags = precision.cpu_flags()
+    support = precision.cpu_bf16_support()
+    return {
+        "cpu": machine()["cpu"],
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_cpu_capability": precision.cpu_capability(),
+        "flags": {f: f in flags for f in ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f", "avx2")},
+        "auto_precision_cpu": "bf16" if support.fast else "fp32",
+        "load_average_1m": os.getloadavg()[0],
+    }
+
+
+def describe_cpu(report: dict) -> str:
+    flags = ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in report["flags"].items())
+    return (
+        f"{report['cpu']} ({report['cores']} cores, torch {report['torch']}, {report['torch_threads']} threads,"
+        f" kernels {report['torch_cpu_capability']}; {flags}; auto -> {report['auto_precision_cpu']};"
+        f" load {report['load_average_1m']:.1f})"
+    )

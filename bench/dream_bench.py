@@ -1,22 +1,25 @@
-"""DeepDream speed: the served step against its floor, side by side in one run.
+"""DeepDream speed: the served step in each precision against its floor, side by side in one run.
 
-served: a Dream job as the server runs it (job pool worker, run_dream, control checks,
-        jitter, normalised step, progress events); seconds between progress events.
-floor:  a bare forward + backward of the same layers on the same input.
+served fp32 / bf16: a Dream job as the server runs it (job pool worker, run_dream, control
+        checks, jitter, normalised step, progress events) on the channels-last backbone in
+        that precision; seconds between progress events.
+served fp32 nchw: the same on an NCHW float32 backbone (the engine before channels-last).
+floor:  a bare float32 NCHW forward + backward of the same layers on the same input.
 
-Rounds alternate served and floor so machine noise hits both alike; medians are
-reported, plus peak memory (CUDA: max allocated; CPU: peak RSS of each phase).
+Rounds alternate the modes so machine noise hits all alike; medians are reported, plus
+peak memory (CUDA: max allocated; CPU: peak RSS of each phase), the CPU by name and the
+bf16/AMX flags that decide ``--precision auto``. The target on a CPU with AMX or
+AVX512-BF16 (and on CUDA): served bf16 at most 0.6x the floor.
 
-    python bench/dream_bench.py                      # 256 and 512 px, CPU or CUDA
-    python bench/dream_bench.py --device cuda --sizes 256 512 1024
+    python -m bench.dream_bench                                  # 256 and 512 px, fp32 and bf16
+    python -m bench.dream_bench --sizes 256 --precisions fp32 bf16 --steps 2 --rounds 2
+    python -m bench.dream_bench --device cuda --sizes 256 512 1024
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import time
@@ -25,10 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.common import cpu_bf16_report, describe_cpu
 from oneiros_server.control import CallControl
 from oneiros_server.engines.convnet import pick_device
 from oneiros_server.engines.dream import BUILTIN_DEFAULTS, DreamParams, dream_loss, run_dream
 from oneiros_server.jobs import JobPool
+from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import load_vgg19
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -40,16 +45,6 @@ def test_image(side: int) -> np.ndarray:
     y, x = np.mgrid[0:side, 0:side].astype(np.float32) / side
     base = np.stack([np.sin(6 * x), np.cos(5 * y), np.sin(4 * (x + y))], axis=-1) * 0.3 + 0.5
     return np.clip(base + 0.05 * rng.standard_normal(base.shape), 0, 1).astype(np.float32)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def reset_peak(device: torch.device) -> None:
@@ -79,7 +74,7 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def served_steps(pool: JobPool, backbone, image, weights, steps: int, device) -> list[float]:
+def served_steps(pool: JobPool, backbone, image, weights, steps: int, device, precision: Precision) -> list[float]:
     stamps: list[float] = []
 
     def emit(event):
@@ -97,7 +92,10 @@ def served_steps(pool: JobPool, backbone, image, weights, steps: int, device) ->
         max_side=max(image.shape[:2]),
     )
     job = pool.submit(
-        lambda control, _: run_dream(backbone, params, control, emit, device=device, max_side_limit=8192), CallControl()
+        lambda control, _: run_dream(
+            backbone, params, control, emit, device=device, max_side_limit=8192, precision=precision
+        ),
+        CallControl(),
     )
     job.result()
     return [b - a for a, b in zip(stamps, stamps[1:])]  # the first step is warm-up
@@ -121,6 +119,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    parser.add_argument("--no-nchw", action="store_true", help="skip the NCHW float32 served mode")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per round and mode")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
@@ -131,58 +131,63 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    backbone = load_vgg19(args.weights, device)
+    channels_last = load_vgg19(args.weights, device)
+    nchw = load_vgg19(args.weights, device, channels_last=False)
     weights = dict(BUILTIN_DEFAULTS["layer_weights"])
+    cpu = cpu_bf16_report()
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu["cpu"]
+    print(describe_cpu(cpu) if device.type == "cpu" else f"{device_name}; host {describe_cpu(cpu)}", flush=True)
+    modes = {f"served_{p}": (channels_last, Precision(p, device.type)) for p in args.precisions}  # type: ignore[arg-type]
+    if not args.no_nchw:
+        modes["served_fp32_nchw"] = (nchw, Precision.fp32(device.type))
     pool = JobPool(1, 1, name="bench")
     rows = []
     for side in args.sizes:
         image = test_image(side)
-        served, floor, mem = [], [], {}
+        times: dict[str, list[float]] = {name: [] for name in [*modes, "floor"]}
+        mem: dict[str, float] = {}
         for _ in range(args.rounds):
+            for name, (backbone, precision) in modes.items():
+                reset_peak(device)
+                times[name] += served_steps(pool, backbone, image, weights, args.steps, device, precision)
+                mem[name] = max(mem.get(name, 0.0), peak_mib(device))
             reset_peak(device)
-            served += served_steps(pool, backbone, image, weights, args.steps, device)
-            mem["served"] = max(mem.get("served", 0.0), peak_mib(device))
-            reset_peak(device)
-            floor += floor_steps(backbone, image, weights, args.steps, device)
+            times["floor"] += floor_steps(nchw, image, weights, args.steps, device)
             mem["floor"] = max(mem.get("floor", 0.0), peak_mib(device))
-        row = {
-            "side": side,
-            "served_s_per_step": statistics.median(served),
-            "floor_s_per_step": statistics.median(floor),
-            "served_peak_mib": round(mem["served"], 1),
-            "floor_peak_mib": round(mem["floor"], 1),
-            "samples": len(served),
-        }
-        row["ratio"] = row["served_s_per_step"] / row["floor_s_per_step"]
+        row: dict = {"side": side, "samples": len(times["floor"])}
+        for name, values in times.items():
+            row[f"{name}_s_per_step"] = statistics.median(values)
+            row[f"{name}_peak_mib"] = round(mem[name], 1)
+        for name in modes:
+            row[f"{name}_vs_floor"] = row[f"{name}_s_per_step"] / row["floor_s_per_step"]
         rows.append(row)
-        print(
-            f"{side:>5} px  served {row['served_s_per_step']:.3f} s/step  floor {row['floor_s_per_step']:.3f}"
-            f" s/step  ratio {row['ratio']:.2f}  peak MiB served {row['served_peak_mib']:.0f}"
-            f" / floor {row['floor_peak_mib']:.0f}",
-            flush=True,
-        )
+        shown = "  ".join(f"{n} {row[f'{n}_s_per_step']:.3f}" for n in times)
+        print(f"{side:>5} px  s/step: {shown}", flush=True)
     pool.close()
 
     report = {
         "benchmark": "dream_step",
         "layers": weights,
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0],  # other work sharing the machine during the run
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        "device_name": device_name,
+        "cpu": cpu,
         "rows": rows,
     }
     out = args.out or RESULTS / f"dream_{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print("\n| side | served s/step | floor s/step | ratio | peak MiB (served/floor) |\n|---|---|---|---|---|")
+    names = [*modes, "floor"]
+    print(
+        "\n| side | "
+        + " | ".join(f"{n} s/step" for n in names)
+        + " | "
+        + " | ".join(f"{m} / floor" for m in modes)
+        + " |"
+    )
+    print("|---" * (1 + len(names) + len(modes)) + "|")
     for r in rows:
-        print(
-            f"| {r['side']} | {r['served_s_per_step']:.3f} | {r['floor_s_per_step']:.3f} | {r['ratio']:.2f} |"
-            f" {r['served_peak_mib']:.0f} / {r['floor_peak_mib']:.0f} |"
-        )
+        cells = [f"{r[f'{n}_s_per_step']:.3f}" for n in names] + [f"{r[f'{m}_vs_floor']:.2f}" for m in modes]
+        print(f"| {r['side']} | " + " | ".join(cells) + " |")
     print(f"wrote {out}")
 
 

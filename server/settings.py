@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="folder of <name>/<version>/model.json (default: the bundled one)",
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="Dream/Stylize backbone: auto = bfloat16 autocast where the device is fast at it"
+        " (CUDA with bf16; a CPU with AMX or AVX512-BF16), else float32",
+    )
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch's default)")
     ort_threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads (0 = its default)")
 

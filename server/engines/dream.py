@@ -6,6 +6,8 @@ image by ``step_size`` times the gradient normalised to unit mean absolute value
 so ``step_size`` is the mean per-pixel change on the [0, 1] scale, whatever the image
 size. Between octaves the detail lost by downscaling is re-injected. A random roll
 of up to ``jitter`` pixels per step (seeded) hides the grid of the strided layers.
+The backbone runs in the engine's ``Precision`` (bfloat16 autocast where the device is
+fast at it); the objective, the gradient and the image stay float32.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch.nn.functional as F
 from oneiros_server.control import CallControl
 from oneiros_server.engines.reach import check_reach
 from oneiros_server.errors import FieldError, echo, short
+from oneiros_server.runtime.precision import Precision
 
 MIN_SIDE = 32
 MAX_OCTAVES = 10
@@ -157,10 +160,10 @@ def resize(x: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 
 
 def dream_loss(features: dict[str, torch.Tensor], weights: dict[str, float], border: int) -> torch.Tensor:
-    """Sum over layers of weight * mean squared activation, without the border cells."""
+    """Sum over layers of weight * mean squared activation, without the border cells (float32)."""
     loss = 0.0
     for name, weight in weights.items():
-        act = features[name]  # (B, C, h, w)
+        act = features[name].float()  # (B, C, h, w)
         h, w = act.shape[-2:]
         if border and h > 2 * border and w > 2 * border:
             act = act[..., border : h - border, border : w - border]
@@ -169,12 +172,20 @@ def dream_loss(features: dict[str, torch.Tensor], weights: dict[str, float], bor
 
 
 def ascent_step(
-    backbone, image: torch.Tensor, weights: dict[str, float], border: int, step_size: float, shift: tuple[int, int]
+    backbone,
+    image: torch.Tensor,
+    weights: dict[str, float],
+    border: int,
+    step_size: float,
+    shift: tuple[int, int],
+    precision: Precision | None = None,
 ) -> tuple[torch.Tensor, float]:
     """One normalised gradient-ascent step on (1, 3, H, W) ``image``; returns (image, loss)."""
     rolled = torch.roll(image, shifts=shift, dims=(2, 3)).requires_grad_(True)
     with torch.enable_grad():
-        loss = dream_loss(backbone(rolled, weights.keys()), weights, border)
+        with (precision or Precision.fp32(image.device.type)).autocast():
+            features = backbone(rolled, weights.keys())
+        loss = dream_loss(features, weights, border)
         (grad,) = torch.autograd.grad(loss, rolled)
     grad = torch.roll(grad, shifts=(-shift[0], -shift[1]), dims=(2, 3))
     grad = grad / grad.abs().mean().clamp_min(1e-12)
@@ -191,6 +202,7 @@ def run_dream(
     defaults: DreamParams | None = None,
     max_side_limit: int = 1024,
     max_steps: int = 2000,
+    precision: Precision | None = None,
 ) -> DreamResult:
     """Run DeepDream; ``emit`` gets a DreamProgress per step; stops at ``control.check()``."""
     started = time.monotonic()
@@ -216,7 +228,7 @@ def run_dream(
         for i in range(p.steps_per_octave):
             control.check()
             shift = tuple(int(s) for s in rng.integers(-p.jitter, p.jitter + 1, size=2)) if p.jitter else (0, 0)
-            image, loss = ascent_step(backbone, image, weights, p.border, p.step_size, shift)
+            image, loss = ascent_step(backbone, image, weights, p.border, p.step_size, shift, precision)
             losses.append(loss)
             step = octave * p.steps_per_octave + i + 1
             preview = None

