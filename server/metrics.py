@@ -55,9 +55,19 @@ MODEL_READY = Gauge(
 )
 
 
+_CALL_CHILDREN: dict[tuple[str, str, str], tuple] = {}  # labelled children, looked up once
+_MAX_CHILDREN = 10_000
+
+
 def observe_call(rpc: str, model: str, code_name: str, seconds: float) -> None:
-    REQUESTS.labels(rpc, model or "default", code_name).inc()
-    LATENCY.labels(rpc).observe(seconds)
+    key = (rpc, model, code_name)
+    children = _CALL_CHILDREN.get(key)
+    if children is None:
+        children = (REQUESTS.labels(rpc, model or "default", code_name), LATENCY.labels(rpc))
+        if len(_CALL_CHILDREN) < _MAX_CHILDREN:
+            _CALL_CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_batch(queue: str, size: int, waited_s: float) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -30,10 +32,17 @@ def providers_for(settings: Settings) -> list[str]:
 
 
 def create_session(path: Path, settings: Settings) -> ort.InferenceSession:
-    """An inference session for ``path`` with the settings' device and thread count."""
+    """An inference session for ``path`` with the settings' device and thread count.
+
+    The intra-op pool has ``settings.ort_threads`` threads (0 = ONNX Runtime's default)
+    that never spin: spinning workers fight the event loop and the clients for cores.
+    """
     options = ort.SessionOptions()
     if settings.ort_threads:
         options.intra_op_num_threads = settings.ort_threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), options, providers=providers_for(settings))
 
@@ -47,8 +56,8 @@ class OnnxRunner:
     """One ONNX graph: one batched input, one wanted output.
 
     ``run(x)`` takes a batch ``(N, ...)``. With ``settings.batching`` concurrent calls are
-    coalesced by a ``DynamicBatcher`` into one session run (and split back); without it each
-    call runs alone.
+    coalesced by a ``DynamicBatcher`` into one session run (and split back) on the
+    batcher's thread; without it each call runs alone in the caller's thread.
     """
 
     def __init__(self, path: Path, settings: Settings, name: str, input_name: str, output_name: str):
@@ -76,11 +85,43 @@ class OnnxRunner:
         return np.split(out, np.cumsum([len(x) for x in items])[:-1])
 
     def run(self, x: np.ndarray, control: CallControl | None = None) -> np.ndarray:
-        """(N, ...) float32 -> the output (N, ...)."""
+        """(N, ...) float32 -> the output (N, ...), waiting in this thread."""
         if self.batcher is None:
             return self._session_run(x)
         return self.batcher.run(x, size=len(x), control=control)
 
+    async def run_async(self, x: np.ndarray) -> np.ndarray:
+        """``run`` for a coroutine: cancelling it drops a queued ``x`` at once."""
+        if self.batcher is None:
+            return self._session_run(x)
+        return await asyncio.wrap_future(self.batcher.submit(x, size=len(x)))
+
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.close()
+
+
+# An engine's short call as a generator: it yields (runner, input) for each runtime call and
+# is sent the output back, then returns its result. ``drive`` runs one in a thread,
+# ``drive_async`` in a coroutine, so the engine's code is written once.
+RuntimeSteps = Generator[tuple[OnnxRunner, np.ndarray], np.ndarray, Any]
+
+
+def drive(steps: RuntimeSteps, control: CallControl | None = None) -> Any:
+    """Run ``steps`` in this thread, blocking on each runtime call."""
+    try:
+        runner, x = next(steps)
+        while True:
+            runner, x = steps.send(runner.run(x, control))
+    except StopIteration as stop:
+        return stop.value
+
+
+async def drive_async(steps: RuntimeSteps) -> Any:
+    """Run ``steps`` in a coroutine, awaiting each runtime call."""
+    try:
+        runner, x = next(steps)
+        while True:
+            runner, x = steps.send(await runner.run_async(x))
+    except StopIteration as stop:
+        return stop.value

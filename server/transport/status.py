@@ -1,4 +1,4 @@
-"""The error table of API.md, in one place: domain error -> gRPC status with details."""
+"""Domain error -> gRPC status with details (the table itself is ``dataplane.outcomes``)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,17 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from oneiros_server import errors
-
-# Domain error -> gRPC code. Anything else is a bug: INTERNAL, generic message.
-ERROR_CODES: dict[type[errors.OneirosError], grpc.StatusCode] = {
-    errors.FieldError: grpc.StatusCode.INVALID_ARGUMENT,
-    errors.ModelNotFound: grpc.StatusCode.NOT_FOUND,
-    errors.WrongModelKind: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.ModelUnavailable: grpc.StatusCode.UNAVAILABLE,
-    errors.Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    errors.Cancelled: grpc.StatusCode.CANCELLED,
-    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
-    errors.ShuttingDown: grpc.StatusCode.UNAVAILABLE,
-}
-INTERNAL_MESSAGE = "internal error; the server log has the details"
+from oneiros_server.dataplane.outcomes import outcome, public_message
 
 
-def code_for(exc: BaseException) -> grpc.StatusCode:
-    for cls in type(exc).__mro__:
-        if cls in ERROR_CODES:
-            return ERROR_CODES[cls]
-    return grpc.StatusCode.INTERNAL
+def code_for(exc: BaseException | None) -> grpc.StatusCode:
+    return grpc.StatusCode[outcome(exc)]
 
 
 def to_status(exc: BaseException) -> grpc.Status:
     """A rich status for ``exc``: BadRequest details for field errors, RetryInfo when overloaded."""
     code = code_for(exc)
-    message = exc.message if isinstance(exc, errors.OneirosError) else INTERNAL_MESSAGE
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=public_message(exc))
     if isinstance(exc, errors.FieldError):
         detail = error_details_pb2.BadRequest(
             field_violations=[

@@ -57,7 +57,26 @@ def test_events_are_progress_then_result(pool):
         return "result"
 
     job = pool().submit(three_steps)
-    assert list(job.events()) == [0, 1, 2, "result"]
+    events = list(job.events())
+    # A reader that lags gets the newest progress (merged), then the result.
+    assert events[-2:] == [2, "result"] and events[:-1] == sorted(set(events[:-1]))
+
+
+def test_a_reader_that_keeps_up_gets_every_event(pool):
+    taken = threading.Semaphore(0)
+
+    def three_steps(control, emit):
+        for i in range(3):
+            emit(i)
+            taken.acquire(timeout=5)  # the reader took it
+        return "result"
+
+    job = pool().submit(three_steps)
+    events = []
+    for event in job.events():
+        events.append(event)
+        taken.release()
+    assert events == [0, 1, 2, "result"]
 
 
 def test_errors_are_reraised_in_the_caller(pool):
