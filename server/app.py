@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 from oneiros_server import metrics
 from oneiros_server.dataplane import Dataplane, ServerState
+from oneiros_server.http.server import HttpServer, start_http
 from oneiros_server.repository import ModelRepository
 from oneiros_server.settings import Settings
 from oneiros_server.transport import auth, health
@@ -49,6 +50,8 @@ class OneirosServer:
         self.state.observers.append(metrics.observe_call)
         self.port = 0
         self.metrics_port = 0
+        self.http_port = 0  # the HTTP/JSON transport's bound port (0 when off)
+        self._http: HttpServer | None = None
         self._metrics_http = None
         self._grpc: grpc.aio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -70,6 +73,7 @@ class OneirosServer:
         ]
         tokens = auth.load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file)
         self._auth = bool(tokens)
+        self._tokens = tokens
         # Admission (max_concurrent_rpcs, with a retry hint) is the dataplane's; grpc's own
         # limit is only a backstop well above it.
         self._grpc = grpc.aio.server(
@@ -102,6 +106,9 @@ class OneirosServer:
         self._thread.start()
         try:
             self.port = self._call(self._start_grpc(), timeout=60)
+            if s.http_port >= 0:
+                self._http = self._call(start_http(self.plane, s, self._tokens), timeout=60)
+                self.http_port = self._http.port
         except BaseException:
             self.loop.call_soon_threadsafe(self.loop.stop)
             raise
@@ -113,6 +120,7 @@ class OneirosServer:
             extra={
                 "address": f"{s.host}:{self.port}",
                 "metrics_port": self.metrics_port,
+                "http_port": self.http_port,
                 "tls": s.tls_cert is not None,
                 "mtls": s.tls_client_ca is not None,
                 "auth": self._auth,
@@ -141,7 +149,7 @@ class OneirosServer:
         log.info("draining", extra={"grace_s": grace})
         self.state.draining.set()
         health.mark_draining(self.health)
-        self._call(self._grpc.stop(grace))
+        self._call(self._stop_transports(grace))
         self.repository.close()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
@@ -150,6 +158,10 @@ class OneirosServer:
             self._thread.join(timeout=10)
         self._stopped.set()
         log.info("stopped")
+
+    async def _stop_transports(self, grace: float) -> None:
+        http = self._http.stop(grace) if self._http is not None else asyncio.sleep(0)
+        await asyncio.gather(self._grpc.stop(grace), http)
 
     def wait(self) -> None:
         self._stopped.wait()

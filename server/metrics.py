@@ -13,7 +13,10 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 REQUESTS = Counter(
-    "oneiros_requests", "Finished RPCs by RPC, model and status code.", ("rpc", "model", "code"), registry=REGISTRY
+    "oneiros_requests",
+    "Finished RPCs by RPC, model, status code and transport (grpc, http).",
+    ("rpc", "model", "code", "transport"),
+    registry=REGISTRY,
 )
 LATENCY = Histogram(
     "oneiros_request_duration_seconds",
@@ -55,15 +58,15 @@ MODEL_READY = Gauge(
 )
 
 
-_CALL_CHILDREN: dict[tuple[str, str, str], tuple] = {}  # labelled children, looked up once
+_CALL_CHILDREN: dict[tuple[str, str, str, str], tuple] = {}  # labelled children, looked up once
 _MAX_CHILDREN = 10_000
 
 
-def observe_call(rpc: str, model: str, code_name: str, seconds: float) -> None:
-    key = (rpc, model, code_name)
+def observe_call(rpc: str, model: str, code_name: str, seconds: float, transport: str = "grpc") -> None:
+    key = (rpc, model, code_name, transport)
     children = _CALL_CHILDREN.get(key)
     if children is None:
-        children = (REQUESTS.labels(rpc, model or "default", code_name), LATENCY.labels(rpc))
+        children = (REQUESTS.labels(rpc, model or "default", code_name, transport), LATENCY.labels(rpc))
         if len(_CALL_CHILDREN) < _MAX_CHILDREN:
             _CALL_CHILDREN[key] = children
     children[0].inc()

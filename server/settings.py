@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Transport
     host: str = Field("localhost", description="address to listen on (0.0.0.0 in a container)")
     port: int = Field(50051, ge=0, le=65535, description="gRPC port (0 = any free port)")
+    http_port: int = Field(
+        8080, ge=-1, le=65535, description="HTTP/JSON and OpenAI-compatible port (0 = any free port, -1 = off)"
+    )
     workers: int = Field(
         64, ge=1, le=1024, description="unused since the asyncio core (one event loop, no handler threads)"
     )

@@ -18,7 +18,7 @@ from oneiros_server.repository import ModelRepository
 log = logging.getLogger("oneiros.calls")
 T = TypeVar("T")
 
-Observer = Callable[[str, str, str, float], None]  # rpc, model, status name, seconds
+Observer = Callable[[str, str, str, float, str], None]  # rpc, model, status name, seconds, transport
 UNLOADED_OK = frozenset({"ListModels", "GetModel"})  # answered while the models still load
 
 
@@ -42,6 +42,7 @@ class Call:
     request_id: str
     control: CallControl
     started: float = field(default_factory=time.monotonic)
+    transport: str = "grpc"
 
 
 class Lifecycle:
@@ -51,9 +52,9 @@ class Lifecycle:
         self.state = state
         self.max_in_flight = max_in_flight
 
-    def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None) -> Call:
+    def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None, transport: str = "grpc") -> Call:
         """Admit a call or raise (and count the refusal): ShuttingDown, ModelUnavailable, Overloaded."""
-        call = Call(rpc, model, request_id, CallControl.with_timeout(timeout_s))
+        call = Call(rpc, model, request_id, CallControl.with_timeout(timeout_s), transport=transport)
         state = self.state
         refusal: OneirosError | None = None
         if state.draining.is_set():
@@ -73,7 +74,7 @@ class Lifecycle:
         seconds = time.monotonic() - call.started
         code = outcome(exc)
         for observe in self.state.observers:
-            observe(call.rpc, call.model, code, seconds)
+            observe(call.rpc, call.model, code, seconds, call.transport)
         if exc is not None and not isinstance(exc, OneirosError):
             log.error("call failed", extra=_fields(call, code, seconds), exc_info=exc)
         elif log.isEnabledFor(logging.INFO if exc is not None else logging.DEBUG):
@@ -123,6 +124,7 @@ def _fields(call: Call, code: str, seconds: float) -> dict:
     return {
         "request_id": call.request_id,
         "rpc": call.rpc,
+        "transport": call.transport,
         "model": call.model,
         "code": code,
         "duration_ms": round(seconds * 1000, 2),

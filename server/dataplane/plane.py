@@ -43,9 +43,9 @@ class Dataplane:
         self.lifecycle = Lifecycle(state, state.repository.settings.max_concurrent_rpcs)
 
     # ---------------------------------------------------------------- lifecycle
-    def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None) -> Call:
+    def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None, transport: str = "grpc") -> Call:
         """Admit a call (raises ShuttingDown, ModelUnavailable or Overloaded)."""
-        return self.lifecycle.open(rpc, model, request_id, timeout_s)
+        return self.lifecycle.open(rpc, model, request_id, timeout_s, transport)
 
     def unary(self, call: Call, run: Callable[[Call], Any]):
         """Run ``run(call)`` (a coroutine) under the call's lifecycle."""
