@@ -103,6 +103,7 @@ class ContinuousBatcher:
         self.prefill_budget = prefill_budget
         self.on_step = on_step
         self.stats = BatchStats()
+        self.prefilled = 0  # prompt tokens fed so far
         self._ids = itertools.count()
         self._queue: deque[_Entry] = deque()
         self._queued_size = 0
@@ -207,6 +208,7 @@ class ContinuousBatcher:
         done, done_logits = [], []
         for i, (entry, chunk) in enumerate(picked):
             entry.offset += len(chunk)
+            self.prefilled += len(chunk)
             if entry.offset >= len(entry.item.prompt):
                 entry.state = "decode"
                 if entry.size > 1:
@@ -290,4 +292,3 @@ class ContinuousBatcher:
         self._active = []
         if self.on_step is not None:
             self.on_step(0)
-

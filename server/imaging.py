@@ -9,9 +9,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from oneiros_server.errors import FieldError
+from oneiros_server.png import encode_png
 
 FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WEBP"}
 _ALLOWED_INPUT = {"PNG", "JPEG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
+_FAST_PNG_PIXELS = 256 * 256 * 3
 
 
 def decode_image(data: bytes, field: str, *, max_bytes: int, max_pixels: int, mode: str = "RGB") -> Image.Image:
@@ -77,6 +79,8 @@ def from_array(array: np.ndarray) -> Image.Image:
 def encode_image(image: Image.Image | np.ndarray, fmt: str = "PNG") -> bytes:
     """Encode to PNG (default), JPEG or WEBP bytes."""
     if isinstance(image, np.ndarray):
+        if fmt not in ("JPEG", "WEBP") and image.dtype == np.uint8 and image.size <= _FAST_PNG_PIXELS:
+            return encode_png(image)  # small images (digits): the cheap encoder
         image = from_array(image)
     buffer = io.BytesIO()
     if fmt == "JPEG":

@@ -95,9 +95,7 @@ async def stylize(plane: Dataplane, call: Call, request: pb.StylizeRequest) -> p
     return await plane.offload(_response, result, fmt)  # image encoding off the event loop
 
 
-async def stylize_stream(
-    plane: Dataplane, call: Call, request: pb.StylizeRequest
-) -> AsyncIterator[pb.StylizeProgress]:
+async def stylize_stream(plane: Dataplane, call: Call, request: pb.StylizeRequest) -> AsyncIterator[pb.StylizeProgress]:
     fmt = _format(request)
     events = plane.stylize_stream(
         call, request.model, lambda: _params(plane.repository, request, request.preview_every)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from oneiros_server.control import CallControl
@@ -160,3 +162,27 @@ def test_close_refuses_new_work_and_stops_queued(pool):
         with pytest.raises(ShuttingDown):
             job.result()
     assert p.active == 0
+
+
+def test_a_stalled_reader_holds_one_merged_event_with_the_newest_preview(pool):
+    @dataclasses.dataclass
+    class Progress:
+        step: int
+        preview: np.ndarray | None = None
+
+    made = []
+
+    def steps(control, emit):
+        for step in range(1, 201):
+            preview = np.full((256, 256, 3), step, np.float32) if step % 10 == 0 else None  # 768 KB each
+            if preview is not None:
+                made.append(preview)
+            emit(Progress(step, preview))
+        return "result"
+
+    job = pool().submit(steps)
+    _wait_until(lambda: job.state == "done")  # nobody read while 200 events and 20 previews were made
+    events = list(job.events())
+    assert events[-1] == "result" and len(events) == 2  # the buffer held one event, never a queue
+    merged = events[0]
+    assert merged.step == 200 and merged.preview is made[-1]  # the newest preview, kept across merges
