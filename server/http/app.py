@@ -30,7 +30,7 @@ def build_app(plane: Dataplane, tokens: Iterable[str], max_body_bytes: int, vers
         routes.append(StarletteRoute(route.path, native.endpoint(route), methods=[route.method]))
         if route.stream_handler is not None:
             routes.append(StarletteRoute(f"{route.path}/stream", native.endpoint(route, stream=True), methods=["POST"]))
-    routes.append(StarletteRoute(COMPLETIONS_PATH, Completions(calls), methods=["POST"]))
+    routes.append(StarletteRoute(COMPLETIONS_PATH, Completions(calls).handle, methods=["POST"]))
     document = openapi.document(version)
 
     async def openapi_json(request: Request) -> JSONResponse:

@@ -88,7 +88,7 @@ def to_message(data: dict, cls: type[Message]) -> Message:
         first_line = str(exc).splitlines()[0] if str(exc) else "does not fit the message"
         named = re.search(r"Failed to parse (\w+) field", first_line)
         raise FieldError(named.group(1) if named else "body", first_line[:300]) from None
-    except (ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise FieldError("body", f"does not fit {descriptor.name}") from None
 
 

@@ -98,7 +98,7 @@ class Completions:
         self.calls = calls
         self.plane = calls.plane
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         rid = request_id(request)
         try:
             self.calls.auth.check(request)
