@@ -99,8 +99,9 @@ def test_bearer_tokens_guard_every_route_but_health_and_the_document(serve, repo
 
 
 def test_past_the_call_limit_429_with_retry_after(serve, repo):
-    running = serve(repo, max_concurrent_rpcs=1)
-    with client(running) as http, http.stream("POST", "/v1/sample/stream", json=LONG | {"n": 16}) as holder:
+    running = serve(repo, max_concurrent_rpcs=1, sample_max_tokens=1 << 20)
+    hold = LONG | {"max_tokens": 1 << 20}  # runs until the client leaves
+    with client(running) as http, http.stream("POST", "/v1/sample/stream", json=hold) as holder:
         held = iter_events(holder)  # keep it: a dropped iterator closes the connection
         assert next(held)[0] == "message"
         streaming = http.post("/v1/sample/stream", json=LONG)  # a refused stream answers before any event
