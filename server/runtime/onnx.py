@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ import onnxruntime as ort
 
 from oneiros_server.batching import DynamicBatcher
 from oneiros_server.control import CallControl
+from oneiros_server.loop_batching import LoopBatcher
 from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,10 @@ class OnnxRunner:
     """One ONNX graph: one batched input, one wanted output.
 
     ``run(x)`` takes a batch ``(N, ...)``. With ``settings.batching`` concurrent calls are
-    coalesced by a ``DynamicBatcher`` into one session run (and split back) on the
-    batcher's thread; without it each call runs alone in the caller's thread.
+    coalesced into one session run (and split back) on the runner's own thread: calls
+    from coroutines (``run_async``) by a ``LoopBatcher`` (one thread hand-off per batch),
+    calls from threads (``run``) by a ``DynamicBatcher``. Without batching each call runs
+    alone in the caller's thread (for a coroutine: on the event loop itself).
     """
 
     def __init__(self, path: Path, settings: Settings, name: str, input_name: str, output_name: str):
@@ -65,15 +67,14 @@ class OnnxRunner:
         self.device = device_of(self.session)
         self.input_name = input_name
         self.output_name = output_name
+        self.settings = settings
+        self.name = name
         self.calls = 0  # session runs, for tests and metrics
-        self.batcher: DynamicBatcher | None = None
+        self.batcher: DynamicBatcher | None = None  # made on first use from a thread
+        self.loop_batcher: LoopBatcher | None = None
         if settings.batching:
-            self.batcher = DynamicBatcher(
-                self._run_batch,
-                name=name,
-                max_size=settings.batch_max_size,
-                max_delay_s=settings.batch_max_delay_ms / 1000.0,
-                max_queue=settings.batch_queue_size,
+            self.loop_batcher = LoopBatcher(
+                self._run_batch, name=name, max_size=settings.batch_max_size, max_queue=settings.batch_queue_size
             )
 
     def _session_run(self, x: np.ndarray) -> np.ndarray:
@@ -86,19 +87,29 @@ class OnnxRunner:
 
     def run(self, x: np.ndarray, control: CallControl | None = None) -> np.ndarray:
         """(N, ...) float32 -> the output (N, ...), waiting in this thread."""
-        if self.batcher is None:
+        if not self.settings.batching:
             return self._session_run(x)
+        if self.batcher is None:
+            self.batcher = DynamicBatcher(
+                self._run_batch,
+                name=self.name,
+                max_size=self.settings.batch_max_size,
+                max_delay_s=self.settings.batch_max_delay_ms / 1000.0,
+                max_queue=self.settings.batch_queue_size,
+            )
         return self.batcher.run(x, size=len(x), control=control)
 
     async def run_async(self, x: np.ndarray) -> np.ndarray:
         """``run`` for a coroutine: cancelling it drops a queued ``x`` at once."""
-        if self.batcher is None:
+        if self.loop_batcher is None:
             return self._session_run(x)
-        return await asyncio.wrap_future(self.batcher.submit(x, size=len(x)))
+        return await self.loop_batcher.run(x, size=len(x))
 
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.close()
+        if self.loop_batcher is not None:
+            self.loop_batcher.close()
 
 
 # An engine's short call as a generator: it yields (runner, input) for each runtime call and

@@ -15,11 +15,12 @@ from oneiros_server.transport.status import to_status
 _NO_DEADLINE = 1e8  # time_remaining() of a call without a deadline is huge, not None
 
 
-def _request_id(context: grpc.aio.ServicerContext) -> str:
+def _request_id(context: grpc.aio.ServicerContext) -> tuple[str, bool]:
+    """The caller's ``x-request-id`` (True) or a new one (False)."""
     for key, value in context.invocation_metadata() or ():
         if key == "x-request-id" and value:
-            return str(value)[:64]
-    return uuid.uuid4().hex[:16]
+            return str(value)[:64], True
+    return uuid.uuid4().hex[:16], False
 
 
 def _timeout(context: grpc.aio.ServicerContext) -> float | None:
@@ -29,7 +30,8 @@ def _timeout(context: grpc.aio.ServicerContext) -> float | None:
 
 async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
     status = to_status(exc)
-    await context.abort(status.code, status.details, status.trailing_metadata)
+    kept = tuple(context.trailing_metadata() or ())  # the made-up request id, if any
+    await context.abort(status.code, status.details, kept + tuple(status.trailing_metadata))
 
 
 class GrpcCalls:
@@ -38,16 +40,20 @@ class GrpcCalls:
     def __init__(self, plane: Dataplane):
         self.plane = plane
 
-    async def _open(self, rpc: str, model: str, context: grpc.aio.ServicerContext) -> Call:
-        rid = _request_id(context)
-        await context.send_initial_metadata((("x-request-id", rid),))
+    async def _open(self, rpc: str, model: str, context: grpc.aio.ServicerContext, stream: bool) -> Call:
+        rid, given = _request_id(context)
+        metadata = (("x-request-id", rid),)
+        if given or stream:
+            await context.send_initial_metadata(metadata)
+        else:  # a made-up id rides with the status: no extra message on the hot path
+            context.set_trailing_metadata(metadata)
         return self.plane.open(rpc, model, rid, _timeout(context))
 
     async def unary(
         self, rpc: str, model: str, context: grpc.aio.ServicerContext, run: Callable[[Call], Awaitable[Any]]
     ) -> Any:
         try:
-            call = await self._open(rpc, model, context)
+            call = await self._open(rpc, model, context, stream=False)
         except Exception as exc:  # refused at admission
             await _abort(context, exc)
         try:
@@ -59,7 +65,7 @@ class GrpcCalls:
         self, rpc: str, model: str, context: grpc.aio.ServicerContext, run: Callable[[Call], AsyncIterator[Any]]
     ) -> AsyncIterator[Any]:
         try:
-            call = await self._open(rpc, model, context)
+            call = await self._open(rpc, model, context, stream=True)
         except Exception as exc:
             await _abort(context, exc)
             return

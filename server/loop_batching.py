@@ -1,0 +1,109 @@
+"""Dynamic batching for coroutines: one thread hand-off per batch, not per request.
+
+``LoopBatcher.run(x)`` (awaited on the event loop) queues ``x``; if the runtime is
+idle, the batch is flushed at the end of this loop iteration (so the requests
+that arrived in the same tick share it), run on the batcher's own worker thread,
+and its results come back with one ``call_soon_threadsafe`` for the whole batch.
+Requests that arrive while a batch runs form the next one, which starts as soon
+as the runtime is free: nothing ever waits for a batch to fill. The queue is
+bounded (``Overloaded`` at once); a cancelled caller's item leaves it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from oneiros_server import metrics
+from oneiros_server.batching import BatchStats
+from oneiros_server.errors import Overloaded
+
+
+class LoopBatcher:
+    """Batches awaited calls of ``run_batch(items) -> results`` (see the module docstring)."""
+
+    def __init__(
+        self, run_batch: Callable[[Sequence[Any]], Sequence[Any]], *, name: str, max_size: int, max_queue: int
+    ):
+        self.run_batch = run_batch
+        self.name = name
+        self.max_size = max_size
+        self.max_queue = max_queue
+        self.stats = BatchStats()
+        self._queue: deque[tuple[Any, int, asyncio.Future, float]] = deque()
+        self._queued_size = 0
+        self._busy = False
+        self._scheduled = False
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"batcher-{name}")
+        self._depth = metrics.QUEUE_DEPTH.labels(name)
+
+    @property
+    def depth(self) -> int:
+        return self._queued_size
+
+    async def run(self, item: Any, size: int = 1) -> Any:
+        """``item``'s result; cancelling the caller drops a queued item at once."""
+        if self._queued_size + size > self.max_queue and self._queue:
+            metrics.QUEUE_REJECTED.labels(self.name).inc()
+            raise Overloaded(f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)", 0.05)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        entry = (item, size, future, time.monotonic())
+        self._queue.append(entry)
+        self._queued_size += size
+        self._depth.set(self._queued_size)
+        if not self._busy and not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush, loop)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            try:
+                self._queue.remove(entry)
+                self._queued_size -= size
+                self._depth.set(self._queued_size)
+            except ValueError:
+                pass  # already taken: the runtime call finishes, its result is dropped
+            raise
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled = False
+        batch, total = [], 0
+        while self._queue and (not batch or total + self._queue[0][1] <= self.max_size):
+            entry = self._queue.popleft()
+            self._queued_size -= entry[1]
+            if not entry[2].done():
+                batch.append(entry)
+                total += entry[1]
+        self._depth.set(self._queued_size)
+        if not batch:
+            return
+        self._busy = True
+        waited = time.monotonic() - batch[0][3]
+        done = self._worker.submit(self.run_batch, [e[0] for e in batch])
+        done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finish, loop, batch, f, total, waited))
+
+    def _finish(self, loop, batch, done: Future, total: int, waited: float) -> None:
+        self._busy = False
+        error = done.exception()
+        results = [None] * len(batch) if error is not None else done.result()
+        for (_, _, future, _), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+        self.stats.batches += 1
+        self.stats.items += total
+        self.stats.largest = max(self.stats.largest, total)
+        metrics.observe_batch(self.name, total, waited)
+        if self._queue:
+            self._flush(loop)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)
