@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -15,10 +16,11 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive
 
 from oneiros_server.dataplane import Call, Dataplane
-from oneiros_server.errors import DeadlineExceeded
+from oneiros_server.errors import DeadlineExceeded, OneirosError
 from oneiros_server.http.errors import HttpError, describe, unauthenticated
 
 T = TypeVar("T")
+log = logging.getLogger("oneiros.http")
 TRANSPORT = "http"
 MAX_TIMEOUT_S = 365 * 24 * 3600.0
 
@@ -75,9 +77,15 @@ class Authenticator:
 
 
 def error_response(exc: BaseException, rid: str) -> JSONResponse:
-    """The error table's answer for ``exc`` (``errors.describe``)."""
+    """The error table's answer for ``exc`` (``errors.describe``); a bug's traceback goes to the log."""
     status, body, headers = describe(exc)
+    log_bug(exc, status, rid)
     return JSONResponse(body, status_code=status, headers=headers | {"x-request-id": rid})
+
+
+def log_bug(exc: BaseException, status: int, rid: str) -> None:
+    if status >= 500 and not isinstance(exc, OneirosError | HttpError):
+        log.error("http request failed", extra={"request_id": rid, "transport": TRANSPORT}, exc_info=exc)
 
 
 async def wait_disconnect(receive: Receive) -> None:

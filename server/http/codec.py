@@ -93,8 +93,8 @@ def to_message(data: dict, cls: type[Message]) -> Message:
 
 
 def to_json(message: Message) -> dict:
-    """A message as its canonical JSON object, with every field present (zeros included)."""
-    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    """A message as its canonical JSON object (fields at their default value are left out)."""
+    return json_format.MessageToDict(message)
 
 
 def json_object(body: bytes) -> dict:

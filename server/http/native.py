@@ -1,7 +1,7 @@
 """Endpoints of the Oneiros RPCs: parse the request message, run it through the dataplane, answer.
 
 ``POST /v1/<rpc>`` answers JSON, or the image itself when the client sends ``Accept: image/png``
-(``image/jpeg``, ``image/webp``; ``?index=i`` picks one of several). ``POST /v1/<rpc>/stream``
+(``image/jpeg``, ``image/webp``; several images come on one contact sheet, ``?index=i`` picks one). ``POST /v1/<rpc>/stream``
 (or ``"stream": true`` in the body) answers server-sent events, one per stream message.
 """
 
@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse, Response
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.errors import FieldError
-from oneiros_server.http import codec, sse
+from oneiros_server.http import codec, sheet, sse
 from oneiros_server.http.calls import ClientGone, HttpCalls, error_response, request_id, timeout_s
-from oneiros_server.http.errors import HttpError, describe
+from oneiros_server.http.errors import describe
 from oneiros_server.http.routes import Route
 
 IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
@@ -86,7 +86,7 @@ class NativeEndpoints:
             call = self.calls.open(rid, route.rpc, route.model(message), timeout)
             response = await self.calls.unary(request, call, lambda c: route.handler(self.plane, c, message))
             if image is not None and route.images is not None:
-                return _image_response(route.images(response), message, request, rid)
+                return await _image_response(self.plane, route.images(response), message, request, rid)
             big = response.ByteSize() > LARGE_BYTES
             body = await self.plane.offload(codec.to_json, response) if big else codec.to_json(response)
             return JSONResponse(body, headers={"x-request-id": rid})
@@ -109,14 +109,19 @@ class NativeEndpoints:
         )
 
 
-def _image_response(images: list, message: Message, request: Request, rid: str) -> Response:
-    index_text = request.query_params.get("index", "")
-    if not index_text and len(images) != 1:
-        raise HttpError(
-            406, "INVALID_ARGUMENT", f"the answer holds {len(images)} images: pick one with ?index=i, or accept JSON"
-        )
-    if index_text and not (index_text.isdigit() and int(index_text) < len(images)):
-        raise FieldError("index", f"must be an integer in [0, {len(images)})")
-    image = images[int(index_text or 0)]
+async def _image_response(plane: Dataplane, images: list, message: Message, request: Request, rid: str) -> Response:
+    """One image of the answer (``?index=i``), or all of them on one contact sheet."""
     fmt = pb.ImageFormat.Name(message.output_format)  # type: ignore[attr-defined]
-    return Response(image.data, media_type=MEDIA_TYPES[fmt], headers={"x-request-id": rid})
+    index_text = request.query_params.get("index", "")
+    if index_text:
+        if not (index_text.isdigit() and int(index_text) < len(images)):
+            raise FieldError("index", f"must be an integer in [0, {len(images)})")
+        data = images[int(index_text)].data
+    elif len(images) == 1:
+        data = images[0].data
+    else:
+        has_grid = "grid" in message.DESCRIPTOR.fields_by_name and message.HasField("grid")
+        grid = message.grid.steps if has_grid else 0  # type: ignore[attr-defined]
+        cols = sheet.columns(len(images), grid)
+        data = await plane.offload(sheet.contact_sheet, [i.data for i in images], cols, fmt)
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers={"x-request-id": rid})

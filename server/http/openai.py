@@ -22,7 +22,7 @@ from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane import Call
 from oneiros_server.errors import FieldError
 from oneiros_server.http import codec, sse
-from oneiros_server.http.calls import ClientGone, HttpCalls, request_id, timeout_s
+from oneiros_server.http.calls import ClientGone, HttpCalls, log_bug, request_id, timeout_s
 from oneiros_server.http.errors import HttpError, describe
 from oneiros_server.http.merge import merge
 from oneiros_server.transport import sample
@@ -51,6 +51,7 @@ def openai_error(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
 
 def _error_response(exc: BaseException, rid: str) -> JSONResponse:
     status, body, headers = openai_error(exc)
+    log_bug(exc, status, rid)
     return JSONResponse(body, status_code=status, headers=headers | {"x-request-id": rid})
 
 
