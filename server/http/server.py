@@ -38,7 +38,11 @@ async def start_http(plane: Dataplane, settings: Settings, tokens: list[str]) ->
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (0 = any free port); IPv6 for an IPv6 host."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048)
+    sock = socket.create_server((host, port), family=family, backlog=2048)
+    # Accepted sockets inherit this. asyncio sets it only on sockets made with proto=IPPROTO_TCP, so
+    # without it every answer written in two parts (head, body) waits out Nagle + delayed ACK (~40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 class HttpServer:
