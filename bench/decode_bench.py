@@ -79,8 +79,23 @@ def oneiros(*flags: str):
         yield f"127.0.0.1:{port}"
 
 
+def wait_serving(target: str, method: str, request: bytes, seconds: float = 180) -> None:
+    """Until ``method`` answers ``request`` (MLServer loads the model after its port opens)."""
+    end = time.monotonic() + seconds
+    with grpc.insecure_channel(target) as channel:
+        call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+        while True:
+            try:
+                call(request, timeout=10)
+                return
+            except grpc.RpcError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.5)
+
+
 @contextmanager
-def mlserver():
+def mlserver(request: bytes):
     python = peer_python("mlserver")
     folder = Path(tempfile.mkdtemp(prefix="mlserver-decoder-"))
     try:
@@ -105,7 +120,7 @@ def mlserver():
         try:
             target = f"127.0.0.1:{grpc_port}"
             wait_ready(target)
-            time.sleep(3)  # the model loads after the port opens
+            wait_serving(target, MLSERVER_METHOD, request)
             yield target
         finally:
             proc.terminate()
@@ -162,7 +177,8 @@ def main() -> None:
     }
     if not args.no_mlserver:
         (work / "mlserver.bin").write_bytes(mlserver_request(latent))
-        servers["mlserver"] = (mlserver, MLSERVER_METHOD, work / "mlserver.bin")
+        ml_request = (work / "mlserver.bin").read_bytes()
+        servers["mlserver"] = (lambda: mlserver(ml_request), MLSERVER_METHOD, work / "mlserver.bin")
     rounds: dict[str, dict[int, list[dict]]] = {name: {c: [] for c in levels} for name in servers}
     for _ in range(args.repeats):
         for name, (start, method, body) in servers.items():

@@ -13,7 +13,7 @@ from bench.common import REPO
 
 VENVS = REPO / ".venv-peers"
 PEERS = {
-    "mlserver": ["mlserver==1.7.1", "onnxruntime", "numpy"],
+    "mlserver": ["mlserver==1.7.1", "uvloop<0.22", "onnxruntime", "numpy"],  # uvloop 0.22 breaks its workers
 }
 
 
