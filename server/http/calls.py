@@ -97,30 +97,37 @@ async def wait_disconnect(receive: Receive) -> None:
 async def guarded(work: Awaitable[T], receive: Receive, call: Call) -> T:
     """Await ``work`` unless the client disconnects (ClientGone) or the deadline passes (DeadlineExceeded).
 
-    Either way the work is cancelled, and the dataplane stops it at its next step.
+    Either way the current task is cancelled, as grpc.aio cancels a handler, so the dataplane
+    records the outcome and stops the work at its next step. ``work`` runs in this task, so it
+    always starts (and closes its call) even when it is cancelled at once.
     """
-    task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(wait_disconnect(receive))
+    task = asyncio.current_task()
+    assert task is not None
+    hung_up = finished = False
+
+    def hang_up(watcher: asyncio.Future) -> None:
+        nonlocal hung_up
+        if not finished and not watcher.cancelled():
+            hung_up = True
+            task.cancel()
+
+    watcher = asyncio.ensure_future(wait_disconnect(receive))
+    watcher.add_done_callback(hang_up)
+    timeout = asyncio.timeout(call.control.time_left())
     try:
-        while True:
-            left = call.control.time_left()
-            done, _ = await asyncio.wait(
-                {task, gone}, timeout=None if left is None else max(0.0, left), return_when=asyncio.FIRST_COMPLETED
-            )
-            if done or (call.control.time_left() or 0) <= 0:
-                break
-    except asyncio.CancelledError:  # the server is stopping
-        task.cancel()
+        async with timeout:
+            return await work
+    except TimeoutError:
+        if timeout.expired():
+            raise DeadlineExceeded("the deadline passed; work stopped") from None
         raise
+    except asyncio.CancelledError:
+        if hung_up and task.uncancel() == 0:
+            raise ClientGone() from None
+        raise  # the server is stopping
     finally:
-        gone.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    await asyncio.wait({task})
-    if gone in done:
-        raise ClientGone()
-    raise DeadlineExceeded("the deadline passed; work stopped")
+        finished = True
+        watcher.cancel()
 
 
 class HttpCalls:

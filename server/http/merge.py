@@ -10,6 +10,11 @@ T = TypeVar("T")
 _END = object()
 
 
+class _Failed:
+    def __init__(self, exc: Exception):
+        self.exc = exc
+
+
 async def merge(sources: list[AsyncIterator[T]]) -> AsyncIterator[tuple[int, T]]:
     """Yield ``(i, item)`` from every ``sources[i]`` as items come; the first error ends it all.
 
@@ -31,7 +36,7 @@ async def merge(sources: list[AsyncIterator[T]]) -> AsyncIterator[tuple[int, T]]
                 await queue.put((i, item))
             await queue.put((i, _END))
         except Exception as exc:
-            await queue.put((i, exc))
+            await queue.put((i, _Failed(exc)))
         finally:
             await source.aclose()  # type: ignore[attr-defined]
 
@@ -42,8 +47,8 @@ async def merge(sources: list[AsyncIterator[T]]) -> AsyncIterator[tuple[int, T]]
             i, item = await queue.get()
             if item is _END:
                 running -= 1
-            elif isinstance(item, Exception):
-                raise item
+            elif isinstance(item, _Failed):
+                raise item.exc
             else:
                 yield i, item
     finally:
