@@ -40,6 +40,7 @@ import numpy as np
 from oneiros_server import metrics
 from oneiros_server.batching import BatchStats
 from oneiros_server.errors import Cancelled, Overloaded, ShuttingDown
+from oneiros_server.handoff import batched_wakes
 
 log = logging.getLogger(__name__)
 
@@ -273,9 +274,10 @@ class ContinuousBatcher:
 
     def _loop(self) -> None:
         while self._admit():
-            self._prefill()
-            self._decode()
-            self._settle()
+            with batched_wakes():  # readers of this step's tokens: one loop wake-up
+                self._prefill()
+                self._decode()
+                self._settle()
             if self.on_step is not None:
                 self.on_step(self._active_size)
         exc = ShuttingDown(f"{self.name} is shutting down")

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -30,6 +31,32 @@ class Closed(Exception):
 def _wake(waiter: asyncio.Future) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _wake_all(waiters: list[asyncio.Future]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
+
+
+_deferred = threading.local()
+
+
+@contextmanager
+def batched_wakes() -> Iterator[None]:
+    """Within this block, puts in this thread wake their readers with one
+    ``call_soon_threadsafe`` per event loop at the end, not one per put
+    (a batcher wraps each step in it: one wake-up of the loop per step)."""
+    if getattr(_deferred, "waiters", None) is not None:
+        yield
+        return
+    _deferred.waiters = waiters = {}
+    try:
+        yield
+    finally:
+        _deferred.waiters = None
+        for loop, batch in waiters.items():
+            loop.call_soon_threadsafe(_wake_all, batch)
 
 
 class OneSlot(Generic[T, V]):
@@ -80,7 +107,11 @@ class OneSlot(Generic[T, V]):
             self._waiter = None
             loop = self._waiter_loop
             assert loop is not None
-            loop.call_soon_threadsafe(_wake, waiter)
+            deferred = getattr(_deferred, "waiters", None)
+            if deferred is None:
+                loop.call_soon_threadsafe(_wake, waiter)
+            else:
+                deferred.setdefault(loop, []).append(waiter)
         if self._sync_waiting:
             self._cond.notify_all()
 

@@ -3,7 +3,8 @@
 ``LoopBatcher.run(x)`` (awaited on the event loop) queues ``x``; if the runtime is
 idle, the batch is flushed at the end of this loop iteration (so the requests
 that arrived in the same tick share it), run on the batcher's own worker thread,
-and its results come back with one ``call_soon_threadsafe`` for the whole batch.
+and its results come back with one ``call_soon_threadsafe`` for the whole batch
+(with ``on_loop``, for small models, the batch runs on the event loop itself).
 Requests that arrive while a batch runs form the next one, which starts as soon
 as the runtime is free: nothing ever waits for a batch to fill. The queue is
 bounded (``Overloaded`` at once); a cancelled caller's item leaves it at once.
@@ -27,7 +28,13 @@ class LoopBatcher:
     """Batches awaited calls of ``run_batch(items) -> results`` (see the module docstring)."""
 
     def __init__(
-        self, run_batch: Callable[[Sequence[Any]], Sequence[Any]], *, name: str, max_size: int, max_queue: int
+        self,
+        run_batch: Callable[[Sequence[Any]], Sequence[Any]],
+        *,
+        name: str,
+        max_size: int,
+        max_queue: int,
+        on_loop: bool = False,
     ):
         self.run_batch = run_batch
         self.name = name
@@ -38,7 +45,8 @@ class LoopBatcher:
         self._queued_size = 0
         self._busy = False
         self._scheduled = False
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"batcher-{name}")
+        self.on_loop = on_loop  # run batches on the event loop itself (small models: no hand-off)
+        self._worker = None if on_loop else ThreadPoolExecutor(1, thread_name_prefix=f"batcher-{name}")
         self._depth = metrics.QUEUE_DEPTH.labels(name)
 
     @property
@@ -84,6 +92,14 @@ class LoopBatcher:
             return
         self._busy = True
         waited = time.monotonic() - batch[0][3]
+        if self._worker is None:
+            done: Future = Future()
+            try:
+                done.set_result(self.run_batch([e[0] for e in batch]))
+            except Exception as exc:  # handed to every caller of the batch
+                done.set_exception(exc)
+            self._finish(loop, batch, done, total, waited)
+            return
         done = self._worker.submit(self.run_batch, [e[0] for e in batch])
         done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finish, loop, batch, f, total, waited))
 
@@ -103,7 +119,12 @@ class LoopBatcher:
         self.stats.largest = max(self.stats.largest, total)
         metrics.observe_batch(self.name, total, waited)
         if self._queue:
-            self._flush(loop)
+            if self._worker is None:  # let this tick's arrivals join the next batch
+                self._scheduled = True
+                loop.call_soon(self._flush, loop)
+            else:
+                self._flush(loop)
 
     def close(self) -> None:
-        self._worker.shutdown(wait=True, cancel_futures=True)
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1000, description="upper bound on waiting for a batch to fill (0 = run as soon as free)"
     )
     batch_queue_size: int = Field(1024, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
+    batch_on_loop: bool = Field(
+        True,
+        description="Decode/EditLatent batches run on the event loop (small models: no thread hand-off)",
+    )
 
     # Sample / SampleStream
     sample_max_tokens: int = Field(2048, ge=1, le=1 << 20, description="server cap on max_tokens per completion")

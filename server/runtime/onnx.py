@@ -74,7 +74,11 @@ class OnnxRunner:
         self.loop_batcher: LoopBatcher | None = None
         if settings.batching:
             self.loop_batcher = LoopBatcher(
-                self._run_batch, name=name, max_size=settings.batch_max_size, max_queue=settings.batch_queue_size
+                self._run_batch,
+                name=name,
+                max_size=settings.batch_max_size,
+                max_queue=settings.batch_queue_size,
+                on_loop=settings.batch_on_loop,
             )
 
     def _session_run(self, x: np.ndarray) -> np.ndarray:

@@ -11,14 +11,15 @@ from oneiros_server.errors import Overloaded
 from oneiros_server.loop_batching import LoopBatcher
 
 
-def test_concurrent_calls_coalesce_and_a_lone_call_runs_at_once():
+@pytest.mark.parametrize("on_loop", [False, True])
+def test_concurrent_calls_coalesce_and_a_lone_call_runs_at_once(on_loop):
     calls: list[int] = []
 
     def run(items):
         calls.append(len(items))
         return [x * 2 for x in items]
 
-    batcher = LoopBatcher(run, name="t", max_size=16, max_queue=100)
+    batcher = LoopBatcher(run, name="t", max_size=16, max_queue=100, on_loop=on_loop)
 
     async def main():
         alone = await batcher.run(21)
