@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     http_port: int = Field(
         8080, ge=-1, le=65535, description="HTTP/JSON and OpenAI-compatible port (0 = any free port, -1 = off)"
     )
+    http_cors_origins: str = Field(
+        "", description="browser origins allowed to call the HTTP port, comma-separated ('*' = any; '' = none)"
+    )
     workers: int = Field(
         64, ge=1, le=1024, description="unused since the asyncio core (one event loop, no handler threads)"
     )

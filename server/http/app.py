@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route as StarletteRoute
@@ -21,8 +23,11 @@ from oneiros_server.http.openai_schema import COMPLETIONS_PATH
 from oneiros_server.http.routes import ROUTES
 
 
-def build_app(plane: Dataplane, tokens: Iterable[str], max_body_bytes: int, version: str = "") -> Starlette:
-    """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth)."""
+def build_app(
+    plane: Dataplane, tokens: Iterable[str], max_body_bytes: int, version: str = "", cors_origins: str = ""
+) -> Starlette:
+    """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth); ``cors_origins``
+    the browser origins that may call it (comma-separated, ``*`` = any)."""
     calls = HttpCalls(plane, Authenticator(tokens), max_body_bytes)
     native = NativeEndpoints(calls)
     routes = []
@@ -54,4 +59,11 @@ def build_app(plane: Dataplane, tokens: Iterable[str], max_body_bytes: int, vers
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         return error_response(exc, request_id(request))  # a generic 500; the traceback goes to the log
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_exception, Exception: bug})
+    origins = [o.strip() for o in cors_origins.split(",") if o.strip()]
+    middleware = []
+    if origins:
+        expose = ["x-request-id", "retry-after"]
+        cors = dict(allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], expose_headers=expose)
+        middleware.append(Middleware(CORSMiddleware, **cors))
+    handlers = {HTTPException: http_exception, Exception: bug}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)

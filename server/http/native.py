@@ -2,7 +2,8 @@
 
 ``POST /v1/<rpc>`` answers JSON, or the image itself when the client sends ``Accept: image/png``
 (``image/jpeg``, ``image/webp``; several images come on one contact sheet, ``?index=i`` picks one). ``POST /v1/<rpc>/stream``
-(or ``"stream": true`` in the body) answers server-sent events, one per stream message.
+(or ``"stream": true`` in the body, or ``Accept: text/event-stream``) answers server-sent events,
+one per stream message.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def accepted_image(request: Request) -> str | None:
         if media in ("application/json", "*/*", "text/event-stream"):
             return None
     return None
+
+
+def wants_events(request: Request) -> bool:
+    """True when ``Accept`` names ``text/event-stream`` first: the route's stream, as SSE."""
+    first = request.headers.get("accept", "").split(",")[0]
+    return first.split(";")[0].strip().lower() == "text/event-stream"
 
 
 async def converted(source: AsyncIterator[Message], plane: Dataplane) -> AsyncIterator[dict]:
@@ -76,7 +83,7 @@ class NativeEndpoints:
             self.calls.auth.check(request)
             message, extras = await self._request(route, request)
             timeout = timeout_s(request, extras.timeout)
-            if stream or extras.stream:
+            if stream or extras.stream or (route.stream_handler is not None and wants_events(request)):
                 if route.stream_handler is None:
                     raise FieldError("stream", f"{route.rpc} has no streaming form")
                 return self._stream(route, request, rid, message, timeout)

@@ -73,10 +73,11 @@ def _requests(body: dict) -> tuple[str, list[pb.SampleRequest]]:
         value = body.get(key)
         if value is None:
             continue
+        integer = key in ("max_tokens", "n", "seed")
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if not numeric or (key in ("max_tokens", "n", "seed") and (value != int(value) or value < 0)):
-            raise FieldError(key, "must be a non-negative integer" if key != "temperature" else "must be a number")
-        fields[key] = int(value) if key in ("max_tokens", "n", "seed") else value
+        if not numeric or (integer and (value != int(value) or value < 0)):
+            raise FieldError(key, "must be a non-negative integer" if integer else "must be a number")
+        fields[key] = int(value) if integer else value
     model = body.get("model") or ""
     if not isinstance(model, str):
         raise FieldError("model", "must be a string")

@@ -157,3 +157,27 @@ def test_openapi_describes_every_route(http):
 
 def test_health(running, http):
     assert http.get("/healthz").json() == {"status": "SERVING"}
+
+
+def test_cors_for_the_listed_origins_only(serve, repo):
+    running = serve(repo, http_cors_origins="https://app.example")
+    with httpx.Client(base_url=running.http_url, timeout=30) as http:
+        preflight = http.options(
+            "/v1/decode",
+            headers={"origin": "https://app.example", "access-control-request-method": "POST"},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        simple = http.get("/v1/models", headers={"origin": "https://app.example"})
+        assert simple.headers["access-control-allow-origin"] == "https://app.example"
+        assert "x-request-id" in simple.headers["access-control-expose-headers"]
+        stranger = http.get("/v1/models", headers={"origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_accept_event_stream_asks_for_the_stream(http):
+    with http.stream(
+        "POST", "/v1/sample", json={"prompt": "And", "max_tokens": 4}, headers={"accept": "text/event-stream"}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert json_events(response)[-1]["finishReason"] == "LENGTH"
