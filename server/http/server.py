@@ -60,6 +60,7 @@ class HttpServer:
 
     async def start(self) -> int:
         """Bind, start serving and return the bound port."""
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # "listening" (app.py) says it once
         sock = bind(self.host, self.requested_port)
         self.port = sock.getsockname()[1]
         options: dict = {}
