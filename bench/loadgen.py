@@ -20,6 +20,7 @@ import time
 import grpc
 
 from bench.common import percentile
+from oneiros.v1 import oneiros_pb2 as pb
 
 
 def _identity(b: bytes) -> bytes:
@@ -61,8 +62,6 @@ async def unary(target: str, method: str, request: bytes, clients: int, seconds:
 
 
 def _text_length(message: bytes) -> int:
-    from oneiros.v1 import oneiros_pb2 as pb
-
     return len(pb.SampleChunk.FromString(message).text)
 
 

@@ -3,8 +3,10 @@
 ``LoopBatcher.run(x)`` (awaited on the event loop) queues ``x``; if the runtime is
 idle, the batch is flushed at the end of this loop iteration (so the requests
 that arrived in the same tick share it), run on the batcher's own worker thread,
-and its results come back with one ``call_soon_threadsafe`` for the whole batch
-(with ``on_loop``, for small models, the batch runs on the event loop itself).
+and its results come back with one ``call_soon_threadsafe`` for the whole batch.
+With ``on_loop`` (small models) batches run on the event loop itself: the first
+call of a tick runs at once, the calls that arrive in the rest of the tick share
+one run when it ends.
 Requests that arrive while a batch runs form the next one, which starts as soon
 as the runtime is free: nothing ever waits for a batch to fill. The queue is
 bounded (``Overloaded`` at once); a cancelled caller's item leaves it at once.
@@ -45,6 +47,7 @@ class LoopBatcher:
         self._queued_size = 0
         self._busy = False
         self._scheduled = False
+        self._tick_open = False
         self.on_loop = on_loop  # run batches on the event loop itself (small models: no hand-off)
         self._worker = None if on_loop else ThreadPoolExecutor(1, thread_name_prefix=f"batcher-{name}")
         self._depth = metrics.QUEUE_DEPTH.labels(name)
@@ -59,12 +62,21 @@ class LoopBatcher:
             metrics.QUEUE_REJECTED.labels(self.name).inc()
             raise Overloaded(f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)", 0.05)
         loop = asyncio.get_running_loop()
+        if self._worker is None and not self._tick_open and not self._queue:
+            # The first call of a loop tick runs at once (nothing to wait for); the calls that
+            # arrive in the rest of this tick form one batch when it ends.
+            self._tick_open = True
+            loop.call_soon(self._close_tick, loop)
+            started = time.monotonic()
+            result = self.run_batch([item])[0]
+            self._count(size, time.monotonic() - started)
+            return result
         future = loop.create_future()
         entry = (item, size, future, time.monotonic())
         self._queue.append(entry)
         self._queued_size += size
         self._depth.set(self._queued_size)
-        if not self._busy and not self._scheduled:
+        if not self._busy and not self._scheduled and not self._tick_open:
             self._scheduled = True
             loop.call_soon(self._flush, loop)
         try:
@@ -77,6 +89,17 @@ class LoopBatcher:
             except ValueError:
                 pass  # already taken: the runtime call finishes, its result is dropped
             raise
+
+    def _close_tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._tick_open = False
+        if self._queue and not self._scheduled:
+            self._flush(loop)
+
+    def _count(self, total: int, waited: float) -> None:
+        self.stats.batches += 1
+        self.stats.items += total
+        self.stats.largest = max(self.stats.largest, total)
+        metrics.observe_batch(self.name, total, waited)
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scheduled = False
@@ -114,10 +137,7 @@ class LoopBatcher:
                 future.set_exception(error)
             else:
                 future.set_result(result)
-        self.stats.batches += 1
-        self.stats.items += total
-        self.stats.largest = max(self.stats.largest, total)
-        metrics.observe_batch(self.name, total, waited)
+        self._count(total, waited)
         if self._queue:
             if self._worker is None:  # let this tick's arrivals join the next batch
                 self._scheduled = True
