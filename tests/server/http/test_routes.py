@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import httpx
 import pytest
@@ -127,9 +128,12 @@ def test_sample_stream_route_and_stream_field(http):
     assert chunks[-1]["tokenCount"] == 12
 
 
-def test_request_id_is_echoed_or_made(http):
+def test_request_id_is_echoed_or_made_and_logged(http, caplog):
+    caplog.set_level(logging.DEBUG, logger="oneiros.calls")
     assert http.get("/v1/models", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
     assert len(http.get("/v1/models").headers["x-request-id"]) >= 8
+    logged = [r for r in caplog.records if getattr(r, "request_id", "") == "abc-123"]
+    assert [(r.rpc, r.transport, r.code) for r in logged] == [("ListModels", "http", "OK")]
 
 
 def test_openapi_describes_every_route(http):
