@@ -10,7 +10,9 @@ slow reader holds the stream's one-slot buffer, which merges, as over gRPC.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 
 from starlette.responses import Response
@@ -20,6 +22,7 @@ from oneiros_server.dataplane import Call
 from oneiros_server.http.calls import ClientGone, guarded
 
 HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}  # no proxy buffering either
+HEARTBEAT = b": keep-alive\n\n"  # an SSE comment: clients skip it
 
 
 def event(data: dict | str, name: str | None = None) -> bytes:
@@ -32,8 +35,12 @@ class EventStream:
     """An ASGI response that streams ``events`` (already JSON objects) of an admitted call.
 
     ``error_response(exc)`` answers a failure before the first event, ``error_event(exc)`` one
-    after it; ``done`` (e.g. ``data: [DONE]``) is sent after the last event of a clean end.
+    after it; ``done`` (e.g. ``data: [DONE]``) is sent after the last event of a clean end. A
+    stream quiet for ``heartbeat_s`` (a long Dream step) gets a comment line to keep proxies from
+    closing it.
     """
+
+    heartbeat_s = 15.0
 
     def __init__(
         self,
@@ -51,6 +58,7 @@ class EventStream:
         self.headers = HEADERS | headers
         self.done = done
         self.started = False
+        self.last_sent = time.monotonic()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -75,15 +83,18 @@ class EventStream:
                 self.started = True
                 return
             await self._start(send)
-            if first is not None:
-                await self._body(send, event(first))
+            closing = self.done
+            beat = asyncio.ensure_future(self._heartbeat(send))
             try:
+                if first is not None:
+                    await self._body(send, event(first))
                 async for message in events:
                     await self._body(send, event(message))
             except Exception as exc:
-                await self._body(send, self.error_event(exc), more=False)
-                return
-            await self._body(send, self.done, more=False)
+                closing = self.error_event(exc)
+            finally:
+                beat.cancel()
+            await self._body(send, closing, more=False)
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 
@@ -93,6 +104,13 @@ class EventStream:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         self.started = True
 
-    @staticmethod
-    async def _body(send: Send, data: bytes, more: bool = True) -> None:
+    async def _heartbeat(self, send: Send) -> None:
+        """A comment line after every ``heartbeat_s`` without an event, so proxies keep the stream open."""
+        while True:
+            await asyncio.sleep(max(0.0, self.last_sent + self.heartbeat_s - time.monotonic()))
+            if time.monotonic() - self.last_sent >= self.heartbeat_s:
+                await self._body(send, HEARTBEAT)
+
+    async def _body(self, send: Send, data: bytes, more: bool = True) -> None:
+        self.last_sent = time.monotonic()
         await send({"type": "http.response.body", "body": data, "more_body": more})
