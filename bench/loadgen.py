@@ -70,6 +70,7 @@ async def stream(target: str, method: str, request: bytes, clients: int, seconds
     gaps: list[float] = []
     chars = 0
     errors = 0
+    codes: dict[str, int] = {}
     streams = 0
     async with grpc.aio.insecure_channel(target, options=[("grpc.max_concurrent_streams", 4096)]) as channel:
         call = channel.unary_stream(method, request_serializer=_identity, response_deserializer=_identity)
@@ -93,8 +94,9 @@ async def stream(target: str, method: str, request: bytes, clients: int, seconds
                         last = now
                         if now < stop_at:
                             chars += _text_length(message)
-                except grpc.RpcError:
+                except grpc.RpcError as err:
                     errors += 1
+                    codes[err.code().name] = codes.get(err.code().name, 0) + 1
                     continue
                 streams += 1
 
@@ -112,6 +114,7 @@ async def stream(target: str, method: str, request: bytes, clients: int, seconds
         "ttfc_p99_ms": percentile(first, 99) * 1e3,
         "gap_p99_ms": percentile(gaps, 99) * 1e3,
         "errors": errors,
+        "error_codes": codes,
     }
 
 

@@ -33,14 +33,14 @@ METHOD = "/oneiros.v1.Oneiros/SampleStream"
 
 
 async def idle_streams(target: str, count: int, pid: int) -> dict:
-    """Open ``count`` long streams, take one chunk of each, then stop reading; RSS before and during."""
+    """Open ``count`` long streams and read nothing (admitted: running or queued); RSS before and during."""
     async with grpc.aio.insecure_channel(target) as channel:
         stub = oneiros_pb2_grpc.OneirosStub(channel)
         await asyncio.sleep(1)
         before = rss_bytes(pid)
         calls = [stub.SampleStream(pb.SampleRequest(prompt="And", max_tokens=2048)) for _ in range(count)]
-        await asyncio.gather(*(call.read() for call in calls))
-        await asyncio.sleep(2)
+        await asyncio.gather(*(call.initial_metadata() for call in calls))  # every call reached the server
+        await asyncio.sleep(3)
         during = rss_bytes(pid)
         for call in calls:
             call.cancel()
@@ -74,7 +74,7 @@ def main() -> None:
             for streams in rounds["floor"]:
                 rounds["floor"][streams].append(load("stream", target, METHOD, body, streams, args.seconds))
     med = {
-        name: {c: {k: median([r[k] for r in runs]) for k in runs[0]} for c, runs in per.items()}
+        name: {c: {k: median([r[k] for r in runs]) for k in runs[0] if k != "error_codes"} for c, runs in per.items()}
         for name, per in rounds.items()
     }
     cpu = machine()

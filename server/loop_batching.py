@@ -1,12 +1,12 @@
 """Dynamic batching for coroutines: one thread hand-off per batch, not per request.
 
-``LoopBatcher.run(x)`` (awaited on the event loop) queues ``x``; if the runtime is
-idle, the batch is flushed at the end of this loop iteration (so the requests
-that arrived in the same tick share it), run on the batcher's own worker thread,
-and its results come back with one ``call_soon_threadsafe`` for the whole batch.
-With ``on_loop`` (small models) batches run on the event loop itself: the first
-call of a tick runs at once, the calls that arrive in the rest of the tick share
-one run when it ends.
+``LoopBatcher.run(x)`` (awaited on the event loop): when the runtime is idle and
+nothing is queued, the first call of a loop tick runs at once, right there (one
+client pays no hand-off); the calls that arrive in the rest of the tick, or
+while a batch runs, are queued and run as one batch on the batcher's own worker
+thread (the session releases the GIL, so compute overlaps the loop's I/O), and
+its results come back with one ``call_soon_threadsafe`` for the whole batch.
+With ``on_loop`` every batch runs on the event loop instead (no thread at all).
 Requests that arrive while a batch runs form the next one, which starts as soon
 as the runtime is free: nothing ever waits for a batch to fill. The queue is
 bounded (``Overloaded`` at once); a cancelled caller's item leaves it at once.
@@ -62,7 +62,7 @@ class LoopBatcher:
             metrics.QUEUE_REJECTED.labels(self.name).inc()
             raise Overloaded(f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)", 0.05)
         loop = asyncio.get_running_loop()
-        if self._worker is None and not self._tick_open and not self._queue:
+        if not self._busy and not self._tick_open and not self._queue:
             # The first call of a loop tick runs at once (nothing to wait for); the calls that
             # arrive in the rest of this tick form one batch when it ends.
             self._tick_open = True
@@ -92,7 +92,7 @@ class LoopBatcher:
 
     def _close_tick(self, loop: asyncio.AbstractEventLoop) -> None:
         self._tick_open = False
-        if self._queue and not self._scheduled:
+        if self._queue and not self._scheduled and not self._busy:
             self._flush(loop)
 
     def _count(self, total: int, waited: float) -> None:

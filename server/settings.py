@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     )
     batch_queue_size: int = Field(1024, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
     batch_on_loop: bool = Field(
-        True,
-        description="Decode/EditLatent batches run on the event loop (small models: no thread hand-off)",
+        False,
+        description="Decode/EditLatent batches run on the event loop, not on the model's thread",
     )
 
     # Sample / SampleStream

@@ -37,16 +37,19 @@ def test_a_cancelled_caller_leaves_the_queue_unrun_and_full_queues_refuse():
     ran: list[int] = []
 
     def run(items):
-        gate.wait(5)
+        if items != [0]:
+            gate.wait(5)
         ran.extend(items)
         return items
 
     batcher = LoopBatcher(run, name="t", max_size=1, max_queue=1)
 
     async def main():
-        first = asyncio.ensure_future(batcher.run(1))
-        await asyncio.sleep(0)  # the first batch is running (blocked on the gate)
+        eager = asyncio.ensure_future(batcher.run(0))  # the first call of the tick runs at once
+        first = asyncio.ensure_future(batcher.run(1))  # the rest of the tick: a batch on the worker
         await asyncio.sleep(0)
+        await asyncio.sleep(0)  # that batch is running (blocked on the gate)
+        assert await eager == 0
         queued = asyncio.ensure_future(batcher.run(2))
         await asyncio.sleep(0)
         assert batcher.depth == 1
