@@ -1,6 +1,6 @@
-# Oneiros, CPU image: serves the bundled default model repository on 0.0.0.0:50051.
+# Oneiros, CPU image: serves the bundled default model repository on 0.0.0.0:50051 (gRPC) and :8080 (HTTP).
 #   docker build -t oneiros .
-#   docker run -p 50051:50051 -p 9464:9464 oneiros
+#   docker run -p 50051:50051 -p 8080:8080 -p 9464:9464 oneiros
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -8,6 +8,7 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     ONEIROS_HOST=0.0.0.0 \
     ONEIROS_PORT=50051 \
+    ONEIROS_HTTP_PORT=8080 \
     ONEIROS_METRICS_PORT=9464
 
 WORKDIR /srv
@@ -31,7 +32,7 @@ RUN pip wheel --no-cache-dir --no-deps -w /tmp/wheels /src/proto /src/clients/py
 RUN useradd --create-home --uid 10001 oneiros
 USER 10001
 
-EXPOSE 50051 9464
+EXPOSE 50051 8080 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-m", "oneiros_server.healthcheck"]
 CMD ["oneiros-server"]

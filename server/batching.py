@@ -2,9 +2,12 @@
 
 A ``DynamicBatcher`` owns a bounded queue and one worker thread. ``submit`` puts an
 item in the queue (or raises ``Overloaded`` at once when it is full) and returns a
-future; the worker takes items until their total size reaches ``max_size`` or the
-oldest has waited ``max_delay_s``, calls ``run_batch(items)`` once, and resolves
-each future with its own result. Items whose caller gave up are dropped unrun.
+``concurrent.futures.Future``. The worker blocks for the first item, then takes
+whatever else is queued (up to ``max_size``) and runs at once: requests that
+arrive while a batch runs form the next one. ``max_delay_s`` (default 0) is only an
+upper bound on waiting for a batch to fill. Cancelling a future removes its item
+from the queue at once; ``asyncio.wrap_future`` gives an awaitable whose
+cancellation does exactly that.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class _Pending(Generic[T, R]):
+@dataclass(eq=False)
+class _Pending(Generic[T]):
     item: T
     size: int
     future: Future = field(default_factory=Future)
@@ -49,7 +52,7 @@ class DynamicBatcher(Generic[T, R]):
         *,
         name: str,
         max_size: int = 64,
-        max_delay_s: float = 0.002,
+        max_delay_s: float = 0.0,
         max_queue: int = 512,
     ):
         self.run_batch = run_batch
@@ -58,10 +61,11 @@ class DynamicBatcher(Generic[T, R]):
         self.max_delay_s = max_delay_s
         self.max_queue = max_queue
         self.stats = BatchStats()
-        self._queue: deque[_Pending[T, R]] = deque()
+        self._queue: deque[_Pending[T]] = deque()
         self._queued_size = 0
         self._cv = threading.Condition()
         self._closed = False
+        self._depth = metrics.QUEUE_DEPTH.labels(name)
         self._worker = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self._worker.start()
 
@@ -70,6 +74,8 @@ class DynamicBatcher(Generic[T, R]):
         return self._queued_size
 
     def submit(self, item: T, size: int = 1) -> Future:
+        """Queue ``item``; its future resolves with its result. Cancel the future to drop it."""
+        pending = _Pending(item, size)
         with self._cv:
             if self._closed:
                 raise ShuttingDown(f"{self.name} is shutting down")
@@ -79,51 +85,62 @@ class DynamicBatcher(Generic[T, R]):
                     f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)",
                     retry_after_s=max(0.05, 4 * self.max_delay_s),
                 )
-            pending = _Pending(item, size)
             self._queue.append(pending)
             self._queued_size += size
-            metrics.QUEUE_DEPTH.labels(self.name).set(self._queued_size)
+            self._depth.set(self._queued_size)
             self._cv.notify()
+        pending.future.add_done_callback(lambda f: self._forget(pending) if f.cancelled() else None)
         return pending.future
 
     def run(self, item: T, size: int = 1, control: CallControl | None = None) -> R:
-        """Submit and wait, honouring the caller's cancellation and deadline."""
+        """Submit and wait in this thread; the caller's cancellation drops the item at once."""
         future = self.submit(item, size)
-        while True:
-            if control is not None:
-                try:
-                    control.check()
-                except Exception:
-                    future.cancel()
-                    raise
-                left = control.time_left()
-                timeout = 0.05 if left is None else max(0.0, min(0.05, left))
-            else:
-                timeout = None
+        if control is not None:
+            control.on_cancel(future.cancel)
+            left = control.time_left()
             try:
-                return future.result(timeout=timeout)
-            except TimeoutError:
-                continue
+                return future.result(timeout=None if left is None else max(0.0, left))
+            except BaseException:
+                future.cancel()
+                control.check()
+                raise
+        return future.result()
 
     def close(self) -> None:
         with self._cv:
             self._closed = True
+            pending = list(self._queue)
+            self._queue.clear()
+            self._queued_size = 0
             self._cv.notify_all()
+        for p in pending:
+            if p.future.set_running_or_notify_cancel():
+                p.future.set_exception(ShuttingDown(f"{self.name} is shutting down"))
         self._worker.join(timeout=5)
 
     # ---------------------------------------------------------------- worker
-    def _take_batch(self) -> list[_Pending[T, R]]:
+    def _forget(self, pending: _Pending[T]) -> None:
+        with self._cv:
+            try:
+                self._queue.remove(pending)
+            except ValueError:
+                return
+            self._queued_size -= pending.size
+            self._depth.set(self._queued_size)
+
+    def _take_batch(self) -> list[_Pending[T]]:
         with self._cv:
             while not self._queue and not self._closed:
                 self._cv.wait()
             if not self._queue:
                 return []
-            fill_by = self._queue[0].enqueued + self.max_delay_s
-            while self._queued_size < self.max_size and not self._closed:
-                left = fill_by - time.monotonic()
-                if left <= 0:
-                    break
-                self._cv.wait(left)
+            if self.max_delay_s > 0:  # an upper bound on waiting to fill, never a fixed wait
+                fill_by = self._queue[0].enqueued + self.max_delay_s
+                while self._queued_size < self.max_size and not self._closed and self._queue:
+                    left = fill_by - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cv.wait(left)
             batch, total = [], 0
             while self._queue and (not batch or total + self._queue[0].size <= self.max_size):
                 pending = self._queue.popleft()
@@ -131,7 +148,7 @@ class DynamicBatcher(Generic[T, R]):
                 if pending.future.set_running_or_notify_cancel():
                     batch.append(pending)
                     total += pending.size
-            metrics.QUEUE_DEPTH.labels(self.name).set(self._queued_size)
+            self._depth.set(self._queued_size)
             return batch
 
     def _loop(self) -> None:

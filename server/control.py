@@ -1,15 +1,18 @@
 """Cancellation and deadlines for one call, as plain Python (no grpc).
 
-The transport creates a ``CallControl`` per call and wires the client's
-cancellation and deadline into it; engines call ``check()`` between steps.
+The dataplane creates a ``CallControl`` per call and cancels it when the
+transport reports that the client went away or the deadline passed. Cancelling
+is an event: the callbacks registered with ``on_cancel`` run at once (a queue
+drops the call, freeing its slot), and engines call ``check()`` once per step.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
-from oneiros_server.errors import Cancelled, DeadlineExceeded, ShuttingDown
+from oneiros_server.errors import Cancelled, DeadlineExceeded, OneirosError, ShuttingDown
 
 
 class CallControl:
@@ -17,15 +20,36 @@ class CallControl:
         #: ``time.monotonic()`` value after which the work must stop, or None.
         self.deadline = deadline
         self._cancelled = threading.Event()
-        self._reason: type[Exception] = Cancelled
+        self._reason: type[OneirosError] = Cancelled
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
 
     @classmethod
     def with_timeout(cls, seconds: float | None) -> CallControl:
         return cls(None if seconds is None else time.monotonic() + seconds)
 
-    def cancel(self, shutting_down: bool = False) -> None:
-        self._reason = ShuttingDown if shutting_down else Cancelled
-        self._cancelled.set()
+    def cancel(self, shutting_down: bool = False, reason: type[OneirosError] | None = None) -> None:
+        """Stop the work; runs the ``on_cancel`` callbacks once, in this thread."""
+        with self._lock:
+            if self._cancelled.is_set():
+                return
+            self._reason = reason or (ShuttingDown if shutting_down else Cancelled)
+            self._cancelled.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def expire(self) -> None:
+        """The deadline passed: cancel with DeadlineExceeded."""
+        self.cancel(reason=DeadlineExceeded)
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` when the call is cancelled (at once if it already is)."""
+        with self._lock:
+            if not self._cancelled.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
 
     @property
     def cancelled(self) -> bool:
@@ -34,12 +58,21 @@ class CallControl:
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
+    def error(self) -> OneirosError | None:
+        """The error the work must stop with now, or None."""
+        if self._cancelled.is_set():
+            if self._reason is DeadlineExceeded:
+                return DeadlineExceeded("the deadline passed; work stopped")
+            return self._reason("the call was cancelled; work stopped")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return DeadlineExceeded("the deadline passed; work stopped")
+        return None
+
     def check(self) -> None:
         """Raise Cancelled, ShuttingDown or DeadlineExceeded if the work must stop."""
-        if self._cancelled.is_set():
-            raise self._reason("the call was cancelled; work stopped")
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise DeadlineExceeded("the deadline passed; work stopped")
+        error = self.error()
+        if error is not None:
+            raise error
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; True if cancelled meanwhile."""

@@ -10,10 +10,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from oneiros_server.errors import FieldError
+from oneiros_server.png import encode_png
 
 _ALLOWED_INPUT = {"PNG", "JPEG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
 BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as a viewer shows them
 _UNREADABLE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error)
+_FAST_PNG_PIXELS = 256 * 256 * 3
 
 
 def _open(data: bytes, field: str, max_pixels: int) -> Image.Image:
@@ -119,6 +121,8 @@ def from_array(array: np.ndarray) -> Image.Image:
 def encode_image(image: Image.Image | np.ndarray, fmt: str = "PNG") -> bytes:
     """Encode to PNG (default), JPEG or WEBP bytes."""
     if isinstance(image, np.ndarray):
+        if fmt not in ("JPEG", "WEBP") and image.dtype == np.uint8 and image.size <= _FAST_PNG_PIXELS:
+            return encode_png(image)  # small images (digits): the cheap encoder
         image = from_array(image)
     buffer = io.BytesIO()
     if fmt == "JPEG":

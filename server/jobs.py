@@ -3,43 +3,46 @@
 ``JobPool(workers, max_queue, name)`` runs at most ``workers`` jobs at once and holds
 at most ``max_queue`` more; ``submit`` raises ``Overloaded`` at once when the queue is
 full. A job runs ``fn(control, emit)`` on a worker thread; ``emit(event)`` hands a
-progress event to the caller, who iterates ``job.events()``: the progress events,
-then the value ``fn`` returned (its exception is re-raised in the caller instead).
+progress event to the reader through a one-slot buffer (``oneiros_server.handoff``):
+while the reader lags, progress events merge into the newest one, which keeps the
+newest preview, so a stalled reader costs one event, never a queue of previews.
+The reader iterates ``job.events()`` (a thread) or ``job.aevents()`` (a coroutine):
+the progress events, then the value ``fn`` returned (its exception is raised instead).
 
-Cancellation and deadlines come from the caller's ``CallControl``: the engine stops
-at its next ``control.check()``; a queued job whose caller gave up is dropped
-unrun and leaves the queue at once.
+Cancellation and deadlines come from the caller's ``CallControl``: cancelling it
+drops a queued job at once (its slot is free) and a running one stops at its next
+``control.check()``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from oneiros_server import metrics
 from oneiros_server.control import CallControl
-from oneiros_server.errors import OneirosError, Overloaded, ShuttingDown
+from oneiros_server.errors import Cancelled, OneirosError, Overloaded, ShuttingDown
+from oneiros_server.handoff import Closed, OneSlot
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[Any], None]
 JobFn = Callable[[CallControl, Emit], Any]
 
-_POLL_S = 0.05
 
-
-class _Done:
-    __slots__ = ("value", "error")
-
-    def __init__(self, value: Any = None, error: BaseException | None = None):
-        self.value = value
-        self.error = error
+def merge_progress(pending: Any, event: Any) -> Any:
+    """The newest event wins; it keeps the newest preview if it has none of its own."""
+    if pending is None or not dataclasses.is_dataclass(event):
+        return event
+    if getattr(event, "preview", None) is None and getattr(pending, "preview", None) is not None:
+        return dataclasses.replace(event, preview=pending.preview)  # type: ignore[type-var]
+    return event
 
 
 @dataclass
@@ -52,37 +55,38 @@ class JobStats:
 
 
 class Job:
-    """One submitted piece of work; iterate ``events()`` in the calling thread."""
+    """One submitted piece of work; read ``events()`` or ``aevents()``."""
 
     def __init__(self, fn: JobFn, control: CallControl, pool: JobPool):
         self.fn = fn
         self.control = control
         self._pool = pool
-        self._events: queue.Queue = queue.Queue()
+        self.output: OneSlot = OneSlot(merge_progress)
+        self.value: Any = None
         self.state = "queued"  # queued -> running -> done | dropped
         self.enqueued = time.monotonic()
 
     def emit(self, event: Any) -> None:
-        self._events.put(event)
+        self.output.put(event)
 
     def events(self) -> Iterator[Any]:
-        """Progress events, then the result; raises the job's error (or Cancelled...)."""
+        """Progress events, then the result, in this thread; raises the job's error (or Cancelled...)."""
         while True:
             try:
-                item = self._events.get(timeout=_POLL_S)
-            except queue.Empty:
-                try:
-                    self.control.check()
-                except OneirosError:
-                    self._pool._abandon(self)
-                    raise
-                continue
-            if isinstance(item, _Done):
-                if item.error is not None:
-                    raise item.error
-                yield item.value
+                yield self.output.get_sync()
+            except Closed:
+                yield self.value
                 return
-            yield item
+
+    async def aevents(self) -> AsyncIterator[Any]:
+        """``events`` for a coroutine."""
+        while True:
+            try:
+                event = await self.output.get()
+            except Closed:
+                yield self.value
+                return
+            yield event
 
     def result(self) -> Any:
         """Drain the progress events and return the result."""
@@ -137,6 +141,7 @@ class JobPool:
             self.stats.submitted += 1
             self._publish()
             self._cv.notify()
+        job.control.on_cancel(lambda: self._abandon(job))
         return job
 
     def close(self, timeout: float = 5.0) -> None:
@@ -145,26 +150,30 @@ class JobPool:
             self._closed = True
             pending = list(self._queue)
             self._queue.clear()
-            for job in self._running:
-                job.control.cancel(shutting_down=True)
+            running = list(self._running)
             self._cv.notify_all()
+        for job in running:
+            job.control.cancel(shutting_down=True)
         for job in pending:
             job.state = "dropped"
-            job.emit(_Done(error=ShuttingDown(f"{self.name} is shutting down")))
+            job.output.close(ShuttingDown(f"{self.name} is shutting down"))
         for thread in self._threads:
             thread.join(timeout)
 
     # ---------------------------------------------------------------- internals
     def _abandon(self, job: Job) -> None:
+        """The caller gave up: a queued job leaves the queue now (a running one stops at its next step)."""
         with self._cv:
-            if job.state == "queued":
-                try:
-                    self._queue.remove(job)
-                except ValueError:
-                    pass
-                job.state = "dropped"
-                self.stats.dropped += 1
-                self._publish()
+            if job.state != "queued":
+                return
+            try:
+                self._queue.remove(job)
+            except ValueError:
+                pass
+            job.state = "dropped"
+            self.stats.dropped += 1
+            self._publish()
+        job.output.close(job.control.error() or Cancelled("the call was cancelled"))
 
     def _publish(self) -> None:
         metrics.QUEUE_DEPTH.labels(self.name).set(len(self._queue))
@@ -178,10 +187,11 @@ class JobPool:
                 if not self._queue:
                     return None
                 job = self._queue.popleft()
-                left = job.control.time_left()
-                if job.control.cancelled or (left is not None and left <= 0):
+                error = job.control.error()
+                if error is not None:
                     job.state = "dropped"
                     self.stats.dropped += 1
+                    job.output.close(error)
                     continue
                 job.state = "running"
                 self._active += 1
@@ -192,21 +202,20 @@ class JobPool:
 
     def _loop(self) -> None:
         while (job := self._take()) is not None:
+            error: BaseException | None = None
             try:
-                value = job.fn(job.control, job.emit)
+                job.value = job.fn(job.control, job.emit)
             except BaseException as exc:  # handed to the caller, who maps it
-                done = _Done(error=exc)
+                error = exc
                 if not isinstance(exc, OneirosError):
                     log.exception("job in %s failed", self.name)
-            else:
-                done = _Done(value=value)
             with self._cv:
                 self._active -= 1
                 self._running.discard(job)
                 job.state = "done"
-                if done.error is None:
+                if error is None:
                     self.stats.completed += 1
                 else:
                     self.stats.failed += 1
                 self._publish()
-            job.emit(done)
+            job.output.close(error)

@@ -13,7 +13,10 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 REQUESTS = Counter(
-    "oneiros_requests", "Finished RPCs by RPC, model and status code.", ("rpc", "model", "code"), registry=REGISTRY
+    "oneiros_requests",
+    "Finished RPCs by RPC, model, status code and transport (grpc, http).",
+    ("rpc", "model", "code", "transport"),
+    registry=REGISTRY,
 )
 LATENCY = Histogram(
     "oneiros_request_duration_seconds",
@@ -56,12 +59,14 @@ MODEL_READY = Gauge(
 
 
 _known_models: frozenset[str] = frozenset()
+_CALL_CHILDREN: dict[tuple[str, str, str, str], tuple] = {}  # labelled children, looked up once (closed label set)
 
 
 def set_known_models(names) -> None:
     """The repository's model names: the only values (with "default" and "unknown") of a ``model`` label."""
     global _known_models
     _known_models = frozenset(names)
+    _CALL_CHILDREN.clear()
 
 
 def model_label(name: str) -> str:
@@ -71,9 +76,14 @@ def model_label(name: str) -> str:
     return name if name in _known_models else "unknown"
 
 
-def observe_call(rpc: str, model: str, code_name: str, seconds: float) -> None:
-    REQUESTS.labels(rpc, model_label(model), code_name).inc()
-    LATENCY.labels(rpc).observe(seconds)
+def observe_call(rpc: str, model: str, code_name: str, seconds: float, transport: str = "grpc") -> None:
+    label = model_label(model)
+    key = (rpc, label, code_name, transport)
+    children = _CALL_CHILDREN.get(key)
+    if children is None:
+        children = _CALL_CHILDREN[key] = (REQUESTS.labels(rpc, label, code_name, transport), LATENCY.labels(rpc))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_batch(queue: str, size: int, waited_s: float) -> None:

@@ -37,8 +37,16 @@ class Settings(BaseSettings):
     # Transport
     host: str = Field("localhost", description="address to listen on (0.0.0.0 in a container)")
     port: int = Field(50051, ge=0, le=65535, description="gRPC port (0 = any free port)")
-    workers: int = Field(64, ge=1, le=1024, description="gRPC handler threads")
-    max_concurrent_rpcs: int = Field(256, ge=1, description="calls in flight before RESOURCE_EXHAUSTED")
+    http_port: int = Field(
+        8080, ge=-1, le=65535, description="HTTP/JSON and OpenAI-compatible port (0 = any free port, -1 = off)"
+    )
+    http_cors_origins: str = Field(
+        "", description="browser origins allowed to call the HTTP port, comma-separated ('*' = any; '' = none)"
+    )
+    workers: int = Field(
+        64, ge=1, le=1024, description="unused since the asyncio core (one event loop, no handler threads)"
+    )
+    max_concurrent_rpcs: int = Field(4096, ge=1, description="calls in flight before RESOURCE_EXHAUSTED")
     max_message_bytes: int = Field(32 << 20, ge=1 << 16, description="largest request/response message")
     keepalive_min_ping_s: float = Field(10.0, ge=1, description="shortest client keepalive ping interval allowed")
     grace_period_s: float = Field(10.0, ge=0, description="time in-flight calls get on SIGTERM")
@@ -55,24 +63,35 @@ class Settings(BaseSettings):
         " (CUDA with bf16; a CPU with AMX or AVX512-BF16), else float32",
     )
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0 = torch's default)")
-    ort_threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads (0 = its default)")
+    ort_threads: int = Field(1, ge=0, description="ONNX Runtime intra-op threads, never spinning (0 = its default)")
 
     # Dynamic batching (Decode, EditLatent, Sample)
     batching: bool = Field(True, description="coalesce concurrent requests into one runtime call")
-    batch_max_size: int = Field(64, ge=1, le=4096, description="largest batch one runtime call takes")
-    batch_max_delay_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
-    batch_queue_size: int = Field(512, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
+    batch_max_size: int = Field(
+        256, ge=1, le=4096, description="largest batch one runtime call takes (Sample: sequences per step)"
+    )
+    batch_max_delay_ms: float = Field(
+        0.0, ge=0, le=1000, description="upper bound on waiting for a batch to fill (0 = run as soon as free)"
+    )
+    batch_queue_size: int = Field(1024, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
+    batch_on_loop: bool = Field(
+        False,
+        description="Decode/EditLatent batches run on the event loop, not on the model's thread",
+    )
 
     # Sample / SampleStream
     sample_max_tokens: int = Field(2048, ge=1, le=1 << 20, description="server cap on max_tokens per completion")
     sample_max_n: int = Field(16, ge=1, le=1024, description="most completions (n) per Sample request")
     sample_max_prompt_chars: int = Field(8192, ge=1, description="longest prompt accepted")
     sample_max_stop: int = Field(8, ge=0, le=64, description="most stop sequences per request")
+    sample_prefill_chunk: int = Field(
+        256, ge=1, le=1 << 16, description="prompt characters prefilled per sequence between decode steps"
+    )
     sample_stream_flush_ms: float = Field(
         0.0,
         ge=0,
         le=1000,
-        description="SampleStream: characters made within this window go out as one chunk (0 = each at once)",
+        description="SampleStream: at most one chunk per completion per window (0 = each piece at once)",
     )
 
     # Long torch jobs (Dream, Stylize): one bounded pool per backbone model

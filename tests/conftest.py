@@ -28,14 +28,21 @@ class Running:
     def stub(self) -> oneiros_pb2_grpc.OneirosStub:
         return oneiros_pb2_grpc.OneirosStub(self.channel)
 
+    @property
+    def http_url(self) -> str:
+        """The HTTP/JSON transport's base URL (the fixture binds it to a free port too)."""
+        return f"http://127.0.0.1:{self.server.http_port}"
+
 
 @pytest.fixture
 def serve():
-    """Factory: ``serve(model_repository, **settings) -> Running``; all stopped at teardown."""
+    """Factory: ``serve(model_repository, **settings) -> Running`` (gRPC and HTTP on free ports); all stopped at teardown."""
     started: list[Running] = []
 
     def _serve(model_repository: Path, **overrides) -> Running:
-        options = dict(host="127.0.0.1", port=0, metrics_port=0, model_repository=model_repository, log_json=False)
+        options = dict(
+            host="127.0.0.1", port=0, metrics_port=0, http_port=0, model_repository=model_repository, log_json=False
+        )
         settings = Settings(**(options | overrides))
         server = OneirosServer(settings)
         server.start()

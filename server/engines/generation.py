@@ -1,22 +1,25 @@
-"""One Sample request in flight: its completions (rows), their RNGs, stops and output queue.
+"""One Sample request in flight: its completions (rows), their random streams, stops and output.
 
-Plain Python; the sampler engine fills it step by step and the transport reads its
-chunks. Each row is one completion: its own GRU state, random generator and stop
-matcher, so its text never depends on the other sequences of the batch.
+Plain Python; the sampler engine fills it step by step (on the batcher's thread)
+and the reader takes its chunks from a one-slot buffer (``oneiros_server.handoff``):
+while the reader keeps up, each piece goes out at once; when it lags, the pieces
+that piled up go out merged, one chunk per completion. Each row is one completion
+with its own random stream (key + counter) and stop matcher, so its text never
+depends on the other sequences of the batch.
 """
 
 from __future__ import annotations
 
-import queue
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from oneiros_server.control import CallControl
-from oneiros_server.engines.sampling import StopText, rng_for
+from oneiros_server.engines.sampling import StopText, stream_key
 from oneiros_server.errors import ShuttingDown
+from oneiros_server.handoff import Closed, OneSlot
 
 LENGTH, STOP, CANCELLED = "LENGTH", "STOP", "CANCELLED"
 
@@ -69,12 +72,12 @@ class Completion:
     mean_entropy_bits: float
 
 
-@dataclass
+@dataclass(eq=False)
 class Row:
     index: int
-    rng: np.random.Generator
+    key: int  # the random stream of this completion
     stop: StopText
-    state: np.ndarray | None = None  # (L, 1, H)
+    seq_id: int = -1  # the step runtime's id for this row's state
     last: int = 0  # the token fed at the next step
     tokens: int = 0
     entropy: float = 0.0
@@ -85,32 +88,49 @@ class Row:
         return self.entropy / self.tokens if self.tokens else 0.0
 
 
-@dataclass
+Pending = dict[int, Chunk]  # completion index -> its merged new text
+
+
+def merge(pending: Pending | None, chunk: Chunk) -> Pending:
+    """Append ``chunk`` to what the reader has not taken yet (one chunk per completion)."""
+    if pending is None:
+        return {chunk.index: chunk}
+    last = pending.get(chunk.index)
+    if last is None:
+        pending[chunk.index] = chunk
+    else:
+        pending[chunk.index] = Chunk(
+            chunk.index, last.text + chunk.text, chunk.finish_reason, chunk.token_count, chunk.mean_entropy_bits
+        )
+    return pending
+
+
+def _urgent(pending: Pending) -> bool:
+    return any(c.finish_reason is not None for c in pending.values())
+
+
+@dataclass(eq=False)
 class Generation:
     """All ``n`` completions of one request; the unit the continuous batcher schedules."""
 
     params: SampleParams
     control: CallControl
+    prompt: np.ndarray  # (T,) int64 token ids fed before the first draw
     rows: list[Row] = field(default_factory=list)
-    events: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
-    abandoned: bool = False  # the caller stopped reading
-    flush_s: float = 0.0  # gather a completion's pieces for this long into one chunk
+    flush_s: float = 0.0  # hold a lagging completion's pieces this long into one chunk
+    output: OneSlot = field(default_factory=lambda: OneSlot(merge, _urgent))
 
     @classmethod
-    def create(cls, params: SampleParams, control: CallControl, flush_s: float = 0.0) -> Generation:
-        rows = [Row(i, rng_for(params.seed, i), StopText(params.stop)) for i in range(params.n)]
-        return cls(params, control, rows, flush_s=flush_s)
+    def create(cls, params: SampleParams, control: CallControl, prompt: np.ndarray, flush_s: float = 0.0):
+        rows = [Row(i, stream_key(params.seed, i), StopText(params.stop)) for i in range(params.n)]
+        return cls(params, control, prompt, rows, flush_s=flush_s)
 
     @property
     def finished(self) -> bool:
         return all(r.finish_reason is not None for r in self.rows)
 
-    @property
-    def live(self) -> list[Row]:
-        return [r for r in self.rows if r.finish_reason is None]
-
     def accept(self, row: Row, token: int, char: str, entropy: float) -> None:
-        """Row ``row`` produced ``token``; emit what may be shown and finish if done."""
+        """Row ``row`` produced ``token``; hand on what may be shown and finish if done."""
         row.last, row.tokens, row.entropy = token, row.tokens + 1, row.entropy + entropy
         visible, stopped = row.stop.push(char)
         if stopped:
@@ -118,87 +138,56 @@ class Generation:
         elif row.tokens >= self.params.max_tokens:
             self._finish(row, LENGTH, visible + row.stop.flush())
         elif visible:
-            self.events.put(Chunk(row.index, visible))
+            self.output.put(Chunk(row.index, visible))
 
     def _finish(self, row: Row, reason: str, text: str) -> None:
-        row.finish_reason, row.state = reason, None
-        self.events.put(Chunk(row.index, text, reason, row.tokens, row.mean_entropy))
+        row.finish_reason = reason
+        self.output.put(Chunk(row.index, text, reason, row.tokens, row.mean_entropy))
+        if self.finished:
+            self.output.close()
 
     def abort(self, exc: BaseException) -> None:
         """Stop every row: on shutdown they end with CANCELLED, otherwise the error is raised."""
+        live = [r for r in self.rows if r.finish_reason is None]
         if isinstance(exc, ShuttingDown):
-            for row in self.live:
+            for row in live:
                 self._finish(row, CANCELLED, row.stop.flush())
         else:
-            for row in self.live:
-                row.finish_reason, row.state = CANCELLED, None
-            self.events.put(exc)
+            for row in live:
+                row.finish_reason = CANCELLED
+            self.output.close(exc)
 
-    def drain(self) -> list[Chunk]:
-        """Everything queued now, consecutive pieces of one completion merged (caller-driven loops)."""
-        out: list[Chunk] = []
-        while not self.events.empty():
-            event = self.events.get()
-            if isinstance(event, BaseException):
-                raise event
-            last = out[-1] if out else None
-            if last is not None and last.index == event.index and last.finish_reason is None:
-                out[-1] = Chunk(
-                    event.index, last.text + event.text, event.finish_reason, event.token_count, event.mean_entropy_bits
-                )
-            else:
-                out.append(event)
-        return out
+    def _hold(self, sent: float) -> float:
+        return sent + self.flush_s if self.flush_s and sent else 0.0
 
-    def chunks(self, poll_s: float = 0.05) -> Iterator[Chunk]:
-        """The chunks in order as they are produced; raises the call's error if it stops.
+    def chunks(self) -> Iterator[Chunk]:
+        """The chunks in order, for a reader thread; raises the call's error if it stops."""
+        sent = 0.0
+        while True:
+            try:
+                pending = self.output.get_sync(self._hold(sent))
+            except Closed:
+                return
+            sent = time.monotonic()
+            yield from pending.values()
 
-        Consecutive pieces of one completion that are already waiting, or that arrive
-        within ``flush_s`` of the first, are merged into one chunk (fewer, larger
-        messages under load).
-        """
-        remaining, held, started = self.params.n, None, set()
-        try:
-            while remaining:
-                if held is not None:
-                    event, held = held, None
-                else:
-                    try:
-                        event = self.events.get(timeout=poll_s)
-                    except queue.Empty:
-                        self.control.check()
-                        continue
-                if isinstance(event, BaseException):
-                    raise event
-                gather_until = time.monotonic() + (self.flush_s if event.index in started else 0.0)
-                started.add(event.index)  # a completion's first piece goes out at once
-                while event.finish_reason is None:
-                    wait = gather_until - time.monotonic()
-                    try:
-                        more = self.events.get(timeout=wait) if wait > 0 else self.events.get_nowait()
-                    except queue.Empty:
-                        break
-                    if isinstance(more, BaseException) or more.index != event.index:
-                        held = more
-                        break
-                    event = Chunk(
-                        event.index,
-                        event.text + more.text,
-                        more.finish_reason,
-                        more.token_count,
-                        more.mean_entropy_bits,
-                    )
-                if event.finish_reason is not None:
-                    remaining -= 1
-                yield event
-        finally:
-            if remaining:
-                self.abandoned = True
+    async def achunks(self) -> AsyncIterator[Chunk]:
+        """The chunks in order, for a coroutine; raises the call's error if it stops."""
+        sent = 0.0
+        while True:
+            try:
+                pending = await self.output.get(self._hold(sent))
+            except Closed:
+                return
+            sent = time.monotonic()
+            for chunk in pending.values():
+                yield chunk
 
 
 def collect(chunks: Iterator[Chunk], n: int) -> list[Completion]:
     """Concatenate the chunks of each completion into ``n`` Completions."""
-    texts, last = [[] for _ in range(n)], [None] * n
+    texts: list[list[str]] = [[] for _ in range(n)]
+    last: list[Chunk | None] = [None] * n
     for chunk in chunks:
         texts[chunk.index].append(chunk.text)
         if chunk.finish_reason is not None:
@@ -206,4 +195,10 @@ def collect(chunks: Iterator[Chunk], n: int) -> list[Completion]:
     return [
         Completion(i, "".join(texts[i]), c.finish_reason, c.token_count, c.mean_entropy_bits)
         for i, c in enumerate(last)
+        if c is not None
     ]
+
+
+async def collect_async(chunks: AsyncIterator[Chunk], n: int) -> list[Completion]:
+    """``collect`` for an async iterator of chunks."""
+    return collect([chunk async for chunk in chunks], n)

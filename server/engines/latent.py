@@ -22,7 +22,7 @@ from oneiros_server.engines.latent_math import grid_points, interpolate, prior_s
 from oneiros_server.engines.latent_validate import Validator
 from oneiros_server.errors import FieldError, WrongModelKind
 from oneiros_server.repository.manifest import Manifest
-from oneiros_server.runtime.onnx import OnnxRunner
+from oneiros_server.runtime.onnx import OnnxRunner, RuntimeSteps, drive
 from oneiros_server.settings import Settings
 
 DEFAULT_GRID_STEPS = 10
@@ -110,7 +110,7 @@ class LatentEngine:
 
     # ---------------------------------------------------------------- lifecycle
     def warmup(self) -> None:
-        self._decode(np.zeros((1, self.latent_size), np.float32), None)
+        drive(self._decode(np.zeros((1, self.latent_size), np.float32)))
         if self.encoder is not None:
             self.encoder.run(np.zeros((1, *self.image_shape), np.float32), None)
 
@@ -121,7 +121,11 @@ class LatentEngine:
 
     # ---------------------------------------------------------------- Decode
     def decode(self, request: DecodeRequest, control: CallControl | None = None) -> LatentResult:
-        """Decode points, prior samples or a grid (see ``DecodeRequest``)."""
+        """Decode points, prior samples or a grid (see ``DecodeRequest``), in this thread."""
+        return drive(self.decode_steps(request), control)
+
+    def decode_steps(self, request: DecodeRequest) -> RuntimeSteps:
+        """``decode`` as runtime steps (``oneiros_server.runtime.onnx.drive_async`` runs them)."""
         modes = [
             name
             for name, given in (
@@ -143,7 +147,8 @@ class LatentEngine:
             z = prior_sample(request.count, self.latent_size, request.seed)
         else:
             z = self._grid(request.grid)
-        return LatentResult(self._decode(z, control), z)
+        images = yield from self._decode(z)
+        return LatentResult(images, z)
 
     def _grid(self, grid: Grid) -> np.ndarray:
         for name in ("axis_x", "axis_y"):
@@ -169,7 +174,11 @@ class LatentEngine:
     # ---------------------------------------------------------------- EditLatent
     def edit(self, request: EditRequest, control: CallControl | None = None) -> LatentResult:
         """Encode or take the source, apply edits, sweep and/or interpolate, decode (see ``EditRequest``)."""
-        source = self._source(request.image, request.latent, "image", "latent", control, required=True)
+        return drive(self.edit_steps(request), control)
+
+    def edit_steps(self, request: EditRequest) -> RuntimeSteps:
+        """``edit`` as runtime steps (``oneiros_server.runtime.onnx.drive_async`` runs them)."""
+        source = yield from self._source(request.image, request.latent, "image", "latent", required=True)
         z = source.copy()
         for i, edit in enumerate(request.edits):
             vector = self.check.attribute(f"edits[{i}].attribute", edit.attribute, self.attributes)
@@ -181,8 +190,8 @@ class LatentEngine:
                 [self.check.strength(f"strengths[{i}]", s) for i, s in enumerate(request.strengths)], np.float32
             )
             points.append(z[None, :] + strengths[:, None] * direction[None, :])
-        target = self._source(
-            request.target_image, request.target_latent, "target_image", "target_latent", control, required=False
+        target = yield from self._source(
+            request.target_image, request.target_latent, "target_image", "target_latent", required=False
         )
         if target is None and request.interpolation_steps:
             raise FieldError("interpolation_steps", "needs a target_image or target_latent to interpolate to")
@@ -196,7 +205,8 @@ class LatentEngine:
             points.append(interpolate(z, target, steps, request.interpolation))
         z_out = np.concatenate(points) if points else z[None, :]
         self.check.finite_points("edits", z_out)
-        return LatentResult(self._decode(z_out, control), z_out, source)
+        images = yield from self._decode(z_out)
+        return LatentResult(images, z_out, source)
 
     def _direction(self, request: EditRequest) -> np.ndarray | None:
         has_direction = request.direction is not None and len(request.direction) > 0
@@ -215,13 +225,13 @@ class LatentEngine:
         self.check.count("strengths", len(request.strengths))
         return direction
 
-    def _source(self, image, latent, image_field: str, latent_field: str, control, required: bool):
+    def _source(self, image, latent, image_field: str, latent_field: str, required: bool):
         if image is not None and latent is not None:
             raise FieldError(latent_field, f"give either {image_field} or {latent_field}, not both")
         if latent is not None:
             return self.check.latent(latent_field, latent)
         if image is not None:
-            return self._encode(image, image_field, control)
+            return (yield from self._encode(image, image_field))
         if required:
             raise FieldError("source", f"give an {image_field} or a {latent_field}")
         return None
@@ -234,19 +244,18 @@ class LatentEngine:
                 f"({field}); send a latent instead, or use a VAE model for images"
             )
 
-    def _encode(self, image: ImageInput, field: str, control: CallControl | None) -> np.ndarray:
+    def _encode(self, image: ImageInput, field: str) -> RuntimeSteps:
         self.require_encoder(field)
         try:
             digit = to_digit(image)  # (28, 28, 1)
         except ValueError:
             raise FieldError(field, "image could not be converted to a 28x28 grayscale digit") from None
-        return self.encoder.run(digit[None], control)[0]
+        encoded = yield (self.encoder, digit[None])
+        return encoded[0]
 
     # ---------------------------------------------------------------- runtime
-    def _decode(self, z: np.ndarray, control: CallControl | None) -> np.ndarray:
-        if control is not None:
-            control.check()
-        pixels = self.decoder.run(np.ascontiguousarray(z, np.float32), control)  # (N, H, W, C) in [0, 1]
+    def _decode(self, z: np.ndarray) -> RuntimeSteps:
+        pixels = yield (self.decoder, np.ascontiguousarray(z, np.float32))  # (N, H, W, C) in [0, 1]
         pixels = np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0)
         return (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 

@@ -1,17 +1,18 @@
 """Language-model engine: validated Sample requests -> text, one ONNX step per character.
 
-The model is the graph ``export/charlm.py`` writes: ``ids`` (B, T) and ``state``
-(L, B, H) in, next-token ``logits`` (B, V) and ``state_out`` out. A request is
-prefilled with its prompt in one call; then every active sequence of the model
-advances together, one ONNX Runtime call per step (``oneiros_server.continuous``), or, with
-``batching`` off, each request runs its own loop in the caller's thread.
+The model is the graph ``export/charlm.py`` writes, wrapped as a ``StepRuntime``
+(``oneiros_server.runtime.gru``). Every request goes through the continuous batcher
+(``oneiros_server.continuous``): prompts are prefilled in chunks between decode
+steps, every active sequence advances in one ONNX Runtime call per step, and the
+whole batch is sampled at once (vectorised temperature, top-k, top-p and draws;
+each row keeps its own random stream). With ``batching`` off the batcher runs one
+request at a time.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,22 +30,14 @@ from oneiros_server.engines.generation import (
     SampleRequest,
     collect,
 )
-from oneiros_server.engines.sampling import distributions, draw, entropy_bits
+from oneiros_server.engines.sampling import distributions, draw_with, entropy_bits, uniforms
 from oneiros_server.errors import FieldError, Violation
 from oneiros_server.repository.manifest import Manifest
+from oneiros_server.runtime.gru import GruRuntime
+from oneiros_server.runtime.onnx import create_session
 from oneiros_server.settings import Settings
 
 __all__ = ["Chunk", "Completion", "SampleRequest", "SamplerEngine", "load"]
-
-
-def _session(path: Path, settings: Settings):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = settings.ort_threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class SamplerEngine:
@@ -67,17 +60,19 @@ class SamplerEngine:
         self.settings = settings
         self.session = session
         self.info = EngineInfo(device="cpu", vocabulary=self.vocab)
-        self.batcher = None
-        if settings.batching:
-            self.batcher = ContinuousBatcher(
-                self._start,
-                self._step,
-                name=f"sample-{self.name}",
-                max_size=settings.batch_max_size,
-                max_queue=settings.batch_queue_size,
-                on_step=self._observe,
-                on_admit=lambda size, waited: metrics.observe_batch(f"sample-{self.name}", size, waited),
-            )
+        self.runtime = GruRuntime(session, self.state_in, self.layers, self.hidden)
+        self.batcher = ContinuousBatcher(
+            self.runtime,
+            self._sample,
+            name=f"sample-{self.name}",
+            max_rows=settings.batch_max_size if settings.batching else 1,
+            max_queue=settings.batch_queue_size,
+            prefill_chunk=settings.sample_prefill_chunk,
+            prefill_budget=settings.sample_prefill_chunk * 2,
+            on_step=self._observe,
+        )
+        self._tokens = metrics.TOKENS.labels(self.name)
+        self._sequences = metrics.SEQUENCES_ACTIVE.labels(self.name)
 
     # ---------------------------------------------------------------- public
     def validate(self, request: SampleRequest) -> SampleParams:
@@ -126,90 +121,81 @@ class SamplerEngine:
             raise FieldError(errors[0].field, errors[0].description, *errors[1:])
         return SampleParams(prompt, max_tokens, temperature, top_k, top_p, request.seed, tuple(request.stop), n)
 
+    def start(self, params: SampleParams, control: CallControl) -> Generation:
+        """Queue validated ``params``; Overloaded at once at capacity. Read ``chunks()``/``achunks()``;
+        cancelling ``control`` frees the queue slot at once (a running one leaves at the next step)."""
+        ids = [self.index[c] for c in self.bos + params.prompt] or [0]  # no BOS, no prompt: token 0
+        generation = Generation.create(
+            params, control, np.array(ids, dtype=np.int64), self.settings.sample_stream_flush_ms / 1e3
+        )
+        self.batcher.submit(generation, size=params.n)
+        control.on_cancel(lambda: self._cancel(generation))
+        return generation
+
+    def _cancel(self, generation: Generation) -> None:
+        self.batcher.cancel(generation)
+        generation.output.close(generation.control.error())
+
     def stream(self, request: SampleRequest, control: CallControl) -> Iterator[Chunk]:
-        """Chunks of new text as they are produced (``Chunk.index`` = which completion)."""
-        generation = Generation.create(self.validate(request), control, self.settings.sample_stream_flush_ms / 1e3)
-        if self.batcher is None:
-            return self._run_alone(generation)
-        self.batcher.submit(generation, size=generation.params.n)
-        return generation.chunks()
+        """Chunks of new text as they are produced (``Chunk.index`` = which completion), in this thread."""
+        generation = self.start(self.validate(request), control)
+        return self._read(generation)
+
+    @staticmethod
+    def _read(generation: Generation) -> Iterator[Chunk]:
+        try:
+            yield from generation.chunks()
+        finally:
+            if not generation.finished:
+                generation.control.cancel()
+
+    def astream(self, params: SampleParams, control: CallControl) -> AsyncIterator[Chunk]:
+        """``stream`` for a coroutine, from validated params."""
+        return self.start(params, control).achunks()
 
     def sample(self, request: SampleRequest, control: CallControl) -> list[Completion]:
         """All completions of ``request`` (same text as the concatenated stream)."""
         params = self.validate(request)
-        return collect(self.stream(request, control), params.n)
+        return collect(self._read(self.start(params, control)), params.n)
 
     @property
     def active(self) -> int:
         """Sequences advancing in the continuous batch now."""
-        return self.batcher.active if self.batcher is not None else 0
+        return self.batcher.active
 
     def warmup(self) -> None:
         control = CallControl.with_timeout(30)
         self.sample(SampleRequest(prompt="", max_tokens=4, seed=0, temperature=1.0), control)
 
     def close(self) -> None:
-        if self.batcher is not None:
-            self.batcher.close()
+        self.batcher.close()
 
-    # ---------------------------------------------------------------- stepping
-    def _run_alone(self, generation: Generation) -> Iterator[Chunk]:
-        self._start([generation])
-        sent = time.monotonic()
-        while True:
-            if generation.finished or time.monotonic() - sent >= generation.flush_s:
-                chunks = generation.drain()
-                if chunks:
-                    yield from chunks
-                    sent = time.monotonic()
-            if generation.finished:
-                return
-            generation.control.check()
-            self._step([generation])
-
-    def _start(self, generations: Sequence[Generation]) -> None:
-        """Prefill: one call per new request over BOS + prompt; then sample its first tokens."""
-        for g in generations:
-            ids = np.array([[self.index[c] for c in self.bos + g.params.prompt]], dtype=np.int64)
-            if ids.shape[1] == 0:  # no BOS and no prompt: start from the uniform-ish zero state
-                ids = np.zeros((1, 1), dtype=np.int64)
-            zeros = np.zeros((self.layers, 1, self.hidden), dtype=np.float32)
-            logits, state = self.session.run(None, {"ids": ids, self.state_in: zeros})
-            for row in g.rows:
-                row.state = state
-            self._advance([(g, r) for r in g.rows], np.repeat(logits, len(g.rows), axis=0))
-
-    def _step(self, generations: Sequence[Generation]) -> None:
-        """One ONNX call advances every live row of every generation by one token."""
-        rows = [(g, r) for g in generations for r in g.live]
-        if not rows:
-            return
-        ids = np.array([[r.last] for _, r in rows], dtype=np.int64)  # (B, 1)
-        state = np.concatenate([r.state for _, r in rows], axis=1)  # (L, B, H)
-        logits, state = self.session.run(None, {"ids": ids, self.state_in: state})
-        for i, (_, r) in enumerate(rows):
-            r.state = state[:, i : i + 1]
-        self._advance(rows, logits)
-
-    def _advance(self, rows: list[tuple[Generation, Row]], logits: np.ndarray) -> None:
+    # ---------------------------------------------------------------- sampling
+    def _sample(self, rows: list[tuple[Generation, Row]], logits: np.ndarray) -> None:
+        """Pick the next token of every row at once; each row draws from its own stream."""
+        count = len(rows)
         params = [g.params for g, _ in rows]
         probs = distributions(
             logits,
-            np.array([p.temperature for p in params]),
-            np.array([p.top_k for p in params]),
-            np.array([p.top_p for p in params]),
+            np.fromiter((p.temperature for p in params), np.float64, count),
+            np.fromiter((p.top_k for p in params), np.int64, count),
+            np.fromiter((p.top_p for p in params), np.float64, count),
         )  # (B, V)
         entropy = entropy_bits(probs)  # (B,)
-        tokens = draw(probs, [r.rng for _, r in rows])  # (B,)
+        u = uniforms(
+            np.fromiter((r.key for _, r in rows), np.uint64, count),
+            np.fromiter((r.tokens for _, r in rows), np.uint64, count),
+        )
+        tokens = draw_with(probs, u)  # (B,)
         vocab = self.vocab
-        for (g, r), token, h in zip(rows, tokens.tolist(), entropy.tolist()):
+        for (g, r), token, h in zip(rows, tokens.tolist(), entropy.tolist(), strict=True):
             g.accept(r, token, vocab[token], h)
-        metrics.observe_tokens(self.name, len(rows))
+        self._tokens.inc(count)
 
-    def _observe(self, active: int, left: int) -> None:
-        metrics.observe_sequences(self.name, active)
+    def _observe(self, active: int) -> None:
+        self._sequences.set(active)
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> SamplerEngine:
     """Engine factory (``oneiros_server.engines.ENGINES``): the ONNX step graph of ``files.step``."""
-    return SamplerEngine(manifest, _session(version_dir / manifest.files["step"].path, settings), settings)
+    return SamplerEngine(manifest, create_session(version_dir / manifest.files["step"].path, settings), settings)

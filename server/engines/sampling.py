@@ -64,8 +64,39 @@ def entropy_bits(probs: np.ndarray) -> np.ndarray:
 
 def draw(probs: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
     """One token per row, each row with its own generator: probs (B, V) -> ids (B,) int64."""
+    return draw_with(probs, np.array([rng.random() for rng in rngs]))
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def stream_key(seed: int | None, index: int) -> int:
+    """The 64-bit key of completion ``index``'s random stream: fixed by ``seed``, fresh when None."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0])
+
+
+def uniforms(keys: np.ndarray, counters: np.ndarray) -> np.ndarray:
+    """Counter-based uniforms in [0, 1) (SplitMix64): draw ``counters[i]`` of stream ``keys[i]``.
+
+    keys, counters (B,) uint64 -> (B,) float64. A row's value depends on its own key and
+    counter only, so a sequence draws the same numbers alone or in any batch.
+    """
+    with np.errstate(over="ignore"):
+        z = keys.astype(np.uint64) + (counters.astype(np.uint64) + np.uint64(1)) * _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def draw_with(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Invert each row's cdf at its uniform: probs (B, V), u (B,) in [0, 1) -> ids (B,) int64."""
     cdf = np.cumsum(probs, axis=1)  # (B, V)
-    u = np.array([rng.random() for rng in rngs]) * cdf[:, -1]
+    u = u * cdf[:, -1]
     ids = (cdf <= u[:, None]).sum(axis=1)
     ids = np.minimum(ids, probs.shape[1] - 1)
     # Never land on a zero-probability token (rounding at the top of the cdf).

@@ -33,8 +33,8 @@ _HANDLER_FACTORIES = {
 def _denying(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler:
     """A handler of the same shape as ``handler`` that answers UNAUTHENTICATED."""
 
-    def abort(_request, context):
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+    async def abort(_request, context):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
 
     factory = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
     return factory(
@@ -42,7 +42,9 @@ def _denying(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHand
     )
 
 
-class BearerTokenInterceptor(grpc.ServerInterceptor):
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+    """Runs on the event loop before every call's handler is chosen."""
+
     def __init__(self, tokens: Iterable[str]):
         self._tokens = [t.encode() for t in tokens]
 
@@ -51,11 +53,14 @@ class BearerTokenInterceptor(grpc.ServerInterceptor):
         # Compare against every token so timing does not reveal which one matched.
         return any([hmac.compare_digest(candidate, t) for t in self._tokens])
 
-    def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith(EXEMPT_PREFIXES):
             return handler
-        header = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        header = ""
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == "authorization":
+                header = value if isinstance(value, str) else value.decode(errors="replace")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _denying(handler, "missing bearer token: send metadata 'authorization: Bearer <token>'")

@@ -1,106 +1,76 @@
-"""Runs every RPC the same way: request id, admission while draining, call control
-(cancellation, deadline), the error table, and one structured log line per call."""
+"""How every gRPC call runs on the event loop: request id, admission and the call's life
+(``Dataplane``), and one mapping of errors to a rich status."""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
-from oneiros_server.control import CallControl
-from oneiros_server.errors import ModelUnavailable, OneirosError, ShuttingDown
-from oneiros_server.repository import ModelRepository
-from oneiros_server.transport.status import code_for, to_status
+from oneiros_server.dataplane import Call, Dataplane
+from oneiros_server.transport.status import to_status
 
-log = logging.getLogger("oneiros.calls")
-
-Handler = Callable[[ModelRepository, Any, CallControl], Any]
+_NO_DEADLINE = 1e8  # time_remaining() of a call without a deadline is huge, not None
 
 
-class ServerState:
-    """What the transport needs to know about the running server."""
-
-    def __init__(self, repository: ModelRepository):
-        self.repository = repository
-        self.loaded = threading.Event()  # models loaded and warmed
-        self.draining = threading.Event()  # SIGTERM received
-        self.observers: list[Callable[[str, str, grpc.StatusCode, float], None]] = []
-
-
-def _control_for(context: grpc.ServicerContext) -> CallControl:
-    remaining = context.time_remaining()
-    control = CallControl.with_timeout(remaining if remaining is not None and remaining < 1e8 else None)
-    context.add_callback(control.cancel)
-    return control
-
-
-def _request_id(context: grpc.ServicerContext) -> str:
+def _request_id(context: grpc.aio.ServicerContext) -> tuple[str, bool]:
+    """The caller's ``x-request-id`` (True) or a new one (False)."""
     for key, value in context.invocation_metadata() or ():
         if key == "x-request-id" and value:
-            return str(value)[:64]
-    return uuid.uuid4().hex[:16]
+            return str(value)[:64], True
+    return uuid.uuid4().hex[:16], False
 
 
-class CallRunner:
-    def __init__(self, state: ServerState):
-        self.state = state
+def _timeout(context: grpc.aio.ServicerContext) -> float | None:
+    remaining = context.time_remaining()
+    return remaining if remaining is not None and remaining < _NO_DEADLINE else None
 
-    def _admit(self, rpc: str) -> None:
-        if self.state.draining.is_set():
-            raise ShuttingDown("the server is shutting down; retry on another instance")
-        if not self.state.loaded.is_set() and rpc not in ("ListModels", "GetModel"):
-            raise ModelUnavailable("the server is still loading its models; retry shortly")
 
-    def _finish(self, rpc, request, rid, started, exc: BaseException | None, context) -> None:
-        code = grpc.StatusCode.OK if exc is None else code_for(exc)
-        self._log(rpc, request, rid, started, code, exc)
-        if exc is not None:
-            context.abort_with_status(to_status(exc))
+async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    status = to_status(exc)
+    kept = tuple(context.trailing_metadata() or ())  # the made-up request id, if any
+    await context.abort(status.code, status.details, kept + tuple(status.trailing_metadata))
 
-    def _log(self, rpc, request, rid, started, code: grpc.StatusCode, exc: BaseException | None) -> None:
-        seconds = time.monotonic() - started
-        model = getattr(request, "model", "") or getattr(request, "name", "")
-        fields = {
-            "request_id": rid,
-            "rpc": rpc,
-            "model": model,
-            "code": code.name,
-            "duration_ms": round(seconds * 1000, 2),
-        }
-        if exc is not None and not isinstance(exc, OneirosError):
-            log.error("call failed", extra=fields, exc_info=exc)
-        else:
-            log.info("call", extra=fields | ({"error": exc.message} if exc is not None else {}))
-        for observe in self.state.observers:
-            observe(rpc, model, code, seconds)
 
-    def unary(self, rpc: str, handler: Handler, request, context: grpc.ServicerContext):
-        started, rid = time.monotonic(), _request_id(context)
-        context.send_initial_metadata((("x-request-id", rid),))
+class GrpcCalls:
+    """Runs unary and server-streaming RPCs through the dataplane."""
+
+    def __init__(self, plane: Dataplane):
+        self.plane = plane
+
+    async def _open(self, rpc: str, model: str, context: grpc.aio.ServicerContext, stream: bool) -> Call:
+        rid, given = _request_id(context)
+        metadata = (("x-request-id", rid),)
+        if given or stream:
+            await context.send_initial_metadata(metadata)
+        else:  # a made-up id rides with the status: no extra message on the hot path
+            context.set_trailing_metadata(metadata)
+        return self.plane.open(rpc, model, rid, _timeout(context))
+
+    async def unary(
+        self, rpc: str, model: str, context: grpc.aio.ServicerContext, run: Callable[[Call], Awaitable[Any]]
+    ) -> Any:
         try:
-            self._admit(rpc)
-            response = handler(self.state.repository, request, _control_for(context))
+            call = await self._open(rpc, model, context, stream=False)
+        except Exception as exc:  # refused at admission
+            await _abort(context, exc)
+        try:
+            return await self.plane.unary(call, run)
         except Exception as exc:  # every failure is mapped; bugs become INTERNAL
-            self._finish(rpc, request, rid, started, exc, context)
-            raise  # unreachable: abort_with_status raises
-        self._finish(rpc, request, rid, started, None, context)
-        return response
+            await _abort(context, exc)
 
-    def stream(self, rpc: str, handler: Handler, request, context: grpc.ServicerContext) -> Iterator:
-        started, rid = time.monotonic(), _request_id(context)
-        context.send_initial_metadata((("x-request-id", rid),))
+    async def stream(
+        self, rpc: str, model: str, context: grpc.aio.ServicerContext, run: Callable[[Call], AsyncIterator[Any]]
+    ) -> AsyncIterator[Any]:
         try:
-            self._admit(rpc)
-            yield from handler(self.state.repository, request, _control_for(context))
-        except GeneratorExit:  # the client went away mid-stream
-            self._log(rpc, request, rid, started, grpc.StatusCode.CANCELLED, None)
-            raise
+            call = await self._open(rpc, model, context, stream=True)
         except Exception as exc:
-            self._finish(rpc, request, rid, started, exc, context)
-            raise
-        self._finish(rpc, request, rid, started, None, context)
+            await _abort(context, exc)
+            return
+        try:
+            async for message in self.plane.stream(call, run):
+                yield message
+        except Exception as exc:
+            await _abort(context, exc)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import numpy as np
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.control import CallControl
+from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.dream import DreamParams, DreamProgress, DreamResult
 from oneiros_server.errors import FieldError
 from oneiros_server.imaging import decode_image, encode_image, to_array
-from oneiros_server.jobs import Job
 from oneiros_server.repository import ModelRepository
-from oneiros_server.transport import job_calls
 from oneiros_server.transport.enums import check_enums
 
 
@@ -47,13 +45,6 @@ def _format(request) -> str:
     return pb.ImageFormat.Name(request.output_format)
 
 
-def _submit(repo: ModelRepository, request: pb.DreamRequest, control: CallControl, preview_every: int) -> Job:
-    check_enums(request)
-    engine = repo.resolve(request.model, "Dream")
-    engine.check_room()  # refuse at once when busy, before the image is decoded
-    return engine.submit_dream(_params(repo, request, preview_every), control)
-
-
 def _response(result: DreamResult, fmt: str) -> pb.DreamResponse:
     return pb.DreamResponse(
         image=pb.Image(data=encode_image(np.asarray(result.image), fmt)),
@@ -69,19 +60,25 @@ def _progress(event: DreamProgress, fmt: str) -> pb.Progress:
     return progress
 
 
-def dream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl) -> pb.DreamResponse:
-    job = _submit(repo, request, control, preview_every=0)
-    return _response(job_calls.result_of(job, "Dream", DreamProgress), _format(request))
+def _progress_message(event: DreamProgress, fmt: str) -> pb.DreamProgress:
+    return pb.DreamProgress(progress=_progress(event, fmt))
 
 
-def dream_stream(repo: ModelRepository, request: pb.DreamRequest, control: CallControl) -> Iterator[pb.DreamProgress]:
-    job = _submit(repo, request, control, preview_every=request.preview_every)
+async def dream(plane: Dataplane, call: Call, request: pb.DreamRequest) -> pb.DreamResponse:
+    check_enums(request)
     fmt = _format(request)
-    yield from job_calls.stream_of(
-        job,
-        "DreamStream",
-        DreamProgress,
-        control,
-        lambda event: pb.DreamProgress(progress=_progress(event, fmt)),
-        lambda result: pb.DreamProgress(result=_response(result, fmt)),
-    )
+    result = await plane.dream(call, request.model, lambda: _params(plane.repository, request, 0))
+    return await plane.offload(_response, result, fmt)  # image encoding off the event loop
+
+
+async def dream_stream(plane: Dataplane, call: Call, request: pb.DreamRequest) -> AsyncIterator[pb.DreamProgress]:
+    check_enums(request)
+    fmt = _format(request)
+    events = plane.dream_stream(call, request.model, lambda: _params(plane.repository, request, request.preview_every))
+    async for event in events:
+        if not isinstance(event, DreamProgress):
+            yield pb.DreamProgress(result=await plane.offload(_response, event, fmt))
+        elif event.preview is not None:
+            yield await plane.offload(_progress_message, event, fmt)
+        else:
+            yield _progress_message(event, fmt)

@@ -1,6 +1,12 @@
-"""grpc.health.v1: overall status ("") and one per service and RPC family."""
+"""grpc.health.v1 on the event loop: overall status ("") and one per service and RPC family.
+
+``Health`` wraps grpc's asyncio health servicer with plain methods that any thread
+may call (the model loader, the SIGTERM handler, tests): they run on the loop.
+"""
 
 from __future__ import annotations
+
+import asyncio
 
 from grpc_health.v1 import health, health_pb2
 
@@ -15,20 +21,42 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-def create_health() -> health.HealthServicer:
-    servicer = health.HealthServicer(experimental_non_blocking=True)
-    for name in ("", SERVICE, *FAMILY_SERVICES.values()):
-        servicer.set(name, NOT_SERVING)
-    return servicer
+class Health:
+    """The health servicer of one server, bound to its event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.servicer = health.aio.HealthServicer()
+        for name in ("", SERVICE, *FAMILY_SERVICES.values()):
+            self.set(name, NOT_SERVING)
+
+    def _run(self, coroutine) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.loop.create_task(coroutine)
+        elif not self.loop.is_running():  # before the server starts
+            self.loop.run_until_complete(coroutine)
+        else:
+            asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
+
+    def set(self, service: str, status) -> None:
+        self._run(self.servicer.set(service, status))
+
+    def enter_graceful_shutdown(self) -> None:
+        """NOT_SERVING everywhere, for good."""
+        self._run(self.servicer.enter_graceful_shutdown())
 
 
-def mark_loaded(servicer: health.HealthServicer, repo: ModelRepository) -> None:
+def mark_loaded(health_: Health, repo: ModelRepository) -> None:
     """SERVING for each family with a ready model; overall SERVING when the server runs."""
     for family, ready in repo.families_ready().items():
-        servicer.set(FAMILY_SERVICES[family], SERVING if ready else NOT_SERVING)
-    servicer.set(SERVICE, SERVING)
-    servicer.set("", SERVING)
+        health_.set(FAMILY_SERVICES[family], SERVING if ready else NOT_SERVING)
+    health_.set(SERVICE, SERVING)
+    health_.set("", SERVING)
 
 
-def mark_draining(servicer: health.HealthServicer) -> None:
-    servicer.enter_graceful_shutdown()
+def mark_draining(health_: Health) -> None:
+    health_.enter_graceful_shutdown()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.control import CallControl
+from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.latent import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentEngine, LatentResult
 from oneiros_server.imaging import decode_image, encode_image
 from oneiros_server.repository import ModelRepository
@@ -23,32 +23,32 @@ def _vectors(points) -> list[pb.Vector]:
     return [pb.Vector(values=p.tolist()) for p in points]
 
 
-def decode(repo: ModelRepository, request: pb.DecodeRequest, control: CallControl) -> pb.DecodeResponse:
+async def decode(plane: Dataplane, call: Call, request: pb.DecodeRequest) -> pb.DecodeResponse:
     check_enums(request)
     fmt = pb.ImageFormat.Name(request.output_format)
-    engine: LatentEngine = repo.resolve(request.model, "Decode")
     grid = None
     if request.HasField("grid"):
         g = request.grid
         grid = Grid(axis_x=g.axis_x, axis_y=g.axis_y, steps=g.steps, extent=g.extent)
-    result = engine.decode(
+    result = await plane.decode(
+        call,
+        request.model,
         DecodeRequest(
             latents=[list(v.values) for v in request.latents],
             count=request.count,
             seed=request.seed if request.HasField("seed") else None,
             grid=grid,
         ),
-        control,
     )
-    control.check()
     return pb.DecodeResponse(images=_images(result, fmt), latents=_vectors(result.latents))
 
 
-def edit_latent(repo: ModelRepository, request: pb.EditLatentRequest, control: CallControl) -> pb.EditLatentResponse:
+async def edit_latent(plane: Dataplane, call: Call, request: pb.EditLatentRequest) -> pb.EditLatentResponse:
     check_enums(request)
     fmt = pb.ImageFormat.Name(request.output_format)
     interpolation = pb.Interpolation.Name(request.interpolation)
-    engine: LatentEngine = repo.resolve(request.model, "EditLatent")
+    engine: LatentEngine = plane.latent_engine(request.model, "EditLatent")
+    repo = plane.repository
     source, target = request.WhichOneof("source"), request.WhichOneof("target")
     edit = EditRequest(
         latent=list(request.latent.values) if source == "latent" else None,
@@ -67,8 +67,7 @@ def edit_latent(repo: ModelRepository, request: pb.EditLatentRequest, control: C
     if target == "target_image":
         engine.require_encoder("target_image")
         edit.target_image = _image(repo, request.target_image, "target_image")
-    result = engine.edit(edit, control)
-    control.check()
+    result = await plane.edit_latent(call, engine, edit)
     return pb.EditLatentResponse(
         images=_images(result, fmt),
         latents=_vectors(result.latents),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from google.protobuf import json_format, struct_pb2
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.control import CallControl
-from oneiros_server.errors import FieldError
-from oneiros_server.repository import LoadedModel, ModelRepository
+from oneiros_server.dataplane import Call, Dataplane
+from oneiros_server.repository import LoadedModel
 from oneiros_server.transport.enums import check_enums
 
 
@@ -47,19 +46,12 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
     return info
 
 
-def list_models(repo: ModelRepository, request: pb.ListModelsRequest, control: CallControl) -> pb.ListModelsResponse:
+async def list_models(plane: Dataplane, call: Call, request: pb.ListModelsRequest) -> pb.ListModelsResponse:
     check_enums(request)
-    models = [
-        m
-        for m in repo.models
-        if not request.kind or (m.manifest is not None and pb.ModelKind.Value(m.manifest.kind) == request.kind)
-    ]
-    return pb.ListModelsResponse(models=[model_info(m) for m in models])
+    kind = pb.ModelKind.Name(request.kind) if request.kind else ""
+    return pb.ListModelsResponse(models=[model_info(m) for m in plane.list_models(kind)])
 
 
-def get_model(repo: ModelRepository, request: pb.GetModelRequest, control: CallControl) -> pb.ModelInfo:
+async def get_model(plane: Dataplane, call: Call, request: pb.GetModelRequest) -> pb.ModelInfo:
     check_enums(request)
-    if not request.name:
-        names = sorted({m.name for m in repo.models})
-        raise FieldError("name", f"a model name is required; the repository has {names}")
-    return model_info(repo.find(request.name, request.version))
+    return model_info(plane.get_model(request.name, request.version))

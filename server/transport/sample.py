@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.control import CallControl
+from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.sampler import Chunk, Completion, SampleRequest
-from oneiros_server.repository import ModelRepository
 from oneiros_server.transport.enums import check_enums
 
 FAMILY = "Sample"
@@ -45,25 +44,15 @@ def _chunk(c: Chunk) -> pb.SampleChunk:
     return chunk
 
 
-def _model_name(repo: ModelRepository, name: str) -> str:
-    return name or repo.default_for(FAMILY).name
-
-
-def sample(repo: ModelRepository, request: pb.SampleRequest, control: CallControl) -> pb.SampleResponse:
+async def sample(plane: Dataplane, call: Call, request: pb.SampleRequest) -> pb.SampleResponse:
     check_enums(request)
-    engine = repo.resolve(request.model, FAMILY)
-    completions = engine.sample(_request(request), control)
-    return pb.SampleResponse(completions=[_completion(c) for c in completions], model=_model_name(repo, request.model))
+    completions = await plane.sample(call, request.model, _request(request))
+    return pb.SampleResponse(
+        completions=[_completion(c) for c in completions], model=plane.model_name(request.model, FAMILY)
+    )
 
 
-def sample_stream(repo: ModelRepository, request: pb.SampleRequest, control: CallControl) -> Iterator[pb.SampleChunk]:
+async def sample_stream(plane: Dataplane, call: Call, request: pb.SampleRequest) -> AsyncIterator[pb.SampleChunk]:
     check_enums(request)
-    engine = repo.resolve(request.model, FAMILY)
-    chunks = engine.stream(_request(request), control)
-    try:
-        for chunk in chunks:
-            yield _chunk(chunk)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+    async for chunk in plane.sample_stream(call, request.model, _request(request)):
+        yield _chunk(chunk)

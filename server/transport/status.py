@@ -1,4 +1,4 @@
-"""The error table (README "Errors"), in one place: domain error -> gRPC status with details."""
+"""Domain error -> gRPC status with details (the table itself is ``dataplane.outcomes``)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from oneiros_server import errors
-
-# Domain error -> gRPC code. Anything else is a bug: INTERNAL, generic message.
-ERROR_CODES: dict[type[errors.OneirosError], grpc.StatusCode] = {
-    errors.FieldError: grpc.StatusCode.INVALID_ARGUMENT,
-    errors.ModelNotFound: grpc.StatusCode.NOT_FOUND,
-    errors.WrongModelKind: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.ModelUnavailable: grpc.StatusCode.UNAVAILABLE,
-    errors.Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    errors.Cancelled: grpc.StatusCode.CANCELLED,
-    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
-    errors.ShuttingDown: grpc.StatusCode.UNAVAILABLE,
-}
-INTERNAL_MESSAGE = "internal error; the server log has the details"
+from oneiros_server.dataplane.outcomes import outcome, public_message
 
 # Every error must fit gRPC's metadata limit (8 KiB soft, 16 KiB hard) with room to spare: the
 # message travels twice (grpc-message, percent-encoded; grpc-status-details-bin, base64), so each
@@ -59,18 +47,14 @@ def _violations(exc: errors.FieldError) -> list[error_details_pb2.BadRequest.Fie
     return listed
 
 
-def code_for(exc: BaseException) -> grpc.StatusCode:
-    for cls in type(exc).__mro__:
-        if cls in ERROR_CODES:
-            return ERROR_CODES[cls]
-    return grpc.StatusCode.INTERNAL
+def code_for(exc: BaseException | None) -> grpc.StatusCode:
+    return grpc.StatusCode[outcome(exc)]
 
 
 def to_status(exc: BaseException) -> grpc.Status:
     """A rich status for ``exc``: BadRequest details for field errors, RetryInfo when overloaded."""
     code = code_for(exc)
-    message = exc.message if isinstance(exc, errors.OneirosError) else INTERNAL_MESSAGE
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=clip(message, MAX_MESSAGE_BYTES))
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=clip(public_message(exc), MAX_MESSAGE_BYTES))
     if isinstance(exc, errors.FieldError):
         status.details.add().Pack(error_details_pb2.BadRequest(field_violations=_violations(exc)))
     elif isinstance(exc, errors.Overloaded):

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.control import CallControl
+from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.stylize_params import StylizeParams, StylizeProgress, StylizeResult
 from oneiros_server.errors import FieldError
 from oneiros_server.imaging import decode_image, encode_image, to_array
-from oneiros_server.jobs import Job
 from oneiros_server.repository import ModelRepository
-from oneiros_server.transport import job_calls
 from oneiros_server.transport.enums import check_enums
 
 
@@ -65,13 +63,6 @@ def _format(request) -> str:
     return pb.ImageFormat.Name(request.output_format)
 
 
-def _submit(repo: ModelRepository, request: pb.StylizeRequest, control: CallControl, preview_every: int) -> Job:
-    check_enums(request)
-    engine = repo.resolve(request.model, "Stylize")
-    engine.check_room()  # refuse at once when busy, before the images are decoded
-    return engine.submit_stylize(_params(repo, request, preview_every), control)
-
-
 def _response(result: StylizeResult, fmt: str) -> pb.StylizeResponse:
     return pb.StylizeResponse(
         image=pb.Image(data=encode_image(result.image, fmt)),
@@ -97,21 +88,27 @@ def _progress(event: StylizeProgress, fmt: str) -> pb.Progress:
     return progress
 
 
-def stylize(repo: ModelRepository, request: pb.StylizeRequest, control: CallControl) -> pb.StylizeResponse:
-    job = _submit(repo, request, control, preview_every=0)
-    return _response(job_calls.result_of(job, "Stylize", StylizeProgress), _format(request))
+def _progress_message(event: StylizeProgress, fmt: str) -> pb.StylizeProgress:
+    return pb.StylizeProgress(progress=_progress(event, fmt))
 
 
-def stylize_stream(
-    repo: ModelRepository, request: pb.StylizeRequest, control: CallControl
-) -> Iterator[pb.StylizeProgress]:
-    job = _submit(repo, request, control, preview_every=request.preview_every)
+async def stylize(plane: Dataplane, call: Call, request: pb.StylizeRequest) -> pb.StylizeResponse:
+    check_enums(request)
     fmt = _format(request)
-    yield from job_calls.stream_of(
-        job,
-        "StylizeStream",
-        StylizeProgress,
-        control,
-        lambda event: pb.StylizeProgress(progress=_progress(event, fmt)),
-        lambda result: pb.StylizeProgress(result=_response(result, fmt)),
+    result = await plane.stylize(call, request.model, lambda: _params(plane.repository, request, 0))
+    return await plane.offload(_response, result, fmt)  # image encoding off the event loop
+
+
+async def stylize_stream(plane: Dataplane, call: Call, request: pb.StylizeRequest) -> AsyncIterator[pb.StylizeProgress]:
+    check_enums(request)
+    fmt = _format(request)
+    events = plane.stylize_stream(
+        call, request.model, lambda: _params(plane.repository, request, request.preview_every)
     )
+    async for event in events:
+        if not isinstance(event, StylizeProgress):
+            yield pb.StylizeProgress(result=await plane.offload(_response, event, fmt))
+        elif event.preview is not None:
+            yield await plane.offload(_progress_message, event, fmt)
+        else:
+            yield _progress_message(event, fmt)

@@ -36,6 +36,7 @@ def test_deployment_matches_the_server():
     env = {e["name"]: e.get("value") for e in container["env"]}
     port = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert port["grpc"] == Settings.model_fields["port"].default
+    assert port["http"] == Settings.model_fields["http_port"].default
     assert port["metrics"] == Settings.model_fields["metrics_port"].default
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["grpc"]["port"] == port["grpc"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from oneiros_server.control import CallControl
@@ -57,7 +59,26 @@ def test_events_are_progress_then_result(pool):
         return "result"
 
     job = pool().submit(three_steps)
-    assert list(job.events()) == [0, 1, 2, "result"]
+    events = list(job.events())
+    # A reader that lags gets the newest progress (merged), then the result.
+    assert events[-2:] == [2, "result"] and events[:-1] == sorted(set(events[:-1]))
+
+
+def test_a_reader_that_keeps_up_gets_every_event(pool):
+    taken = threading.Semaphore(0)
+
+    def three_steps(control, emit):
+        for i in range(3):
+            emit(i)
+            taken.acquire(timeout=5)  # the reader took it
+        return "result"
+
+    job = pool().submit(three_steps)
+    events = []
+    for event in job.events():
+        events.append(event)
+        taken.release()
+    assert events == [0, 1, 2, "result"]
 
 
 def test_errors_are_reraised_in_the_caller(pool):
@@ -141,3 +162,27 @@ def test_close_refuses_new_work_and_stops_queued(pool):
         with pytest.raises(ShuttingDown):
             job.result()
     assert p.active == 0
+
+
+def test_a_stalled_reader_holds_one_merged_event_with_the_newest_preview(pool):
+    @dataclasses.dataclass
+    class Progress:
+        step: int
+        preview: np.ndarray | None = None
+
+    made = []
+
+    def steps(control, emit):
+        for step in range(1, 201):
+            preview = np.full((256, 256, 3), step, np.float32) if step % 10 == 0 else None  # 768 KB each
+            if preview is not None:
+                made.append(preview)
+            emit(Progress(step, preview))
+        return "result"
+
+    job = pool().submit(steps)
+    _wait_until(lambda: job.state == "done")  # nobody read while 200 events and 20 previews were made
+    events = list(job.events())
+    assert events[-1] == "result" and len(events) == 2  # the buffer held one event, never a queue
+    merged = events[0]
+    assert merged.step == 200 and merged.preview is made[-1]  # the newest preview, kept across merges

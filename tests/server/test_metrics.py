@@ -22,8 +22,9 @@ def _scrape(port: int) -> dict[tuple, float]:
 
 def test_calls_are_counted_by_rpc_model_and_code(serve, tmp_path):
     running = serve(tmp_path)
-    key_nf = ("oneiros_requests_total", (("code", "NOT_FOUND"), ("model", "unknown"), ("rpc", "GetModel")))
-    key_ok = ("oneiros_requests_total", (("code", "OK"), ("model", "default"), ("rpc", "ListModels")))
+    grpc_ = ("transport", "grpc")
+    key_nf = ("oneiros_requests_total", (("code", "NOT_FOUND"), ("model", "unknown"), ("rpc", "GetModel"), grpc_))
+    key_ok = ("oneiros_requests_total", (("code", "OK"), ("model", "default"), ("rpc", "ListModels"), grpc_))
     before = _scrape(running.server.metrics_port)
     running.stub.ListModels(pb.ListModelsRequest())
     for _ in range(3):

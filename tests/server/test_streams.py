@@ -1,0 +1,114 @@
+"""SampleStream through the asyncio core: queued callers who leave, slow readers, capacity."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.request
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from prometheus_client.parser import text_string_to_metric_families
+
+from oneiros.v1 import oneiros_pb2 as pb
+from oneiros.v1 import oneiros_pb2_grpc
+from tests.lm_tiny import tiny_lm_repository
+
+LONG = pb.SampleRequest(prompt="And", max_tokens=2000, temperature=1.0)
+
+
+def wait_until(predicate, seconds: float = 20.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def gauge(port: int, name: str, queue: str) -> float:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == name and sample.labels.get("queue") == queue:
+                return sample.value
+    return 0.0
+
+
+@pytest.fixture
+def one_slot(serve):
+    """One sequence at a time, one more queued."""
+    running = serve(tiny_lm_repository(), batch_max_size=1, batch_queue_size=1)
+    return running, running.server.repository.resolve("tiny-lm", "Sample")
+
+
+@pytest.mark.parametrize("leave", ["cancel", "deadline"])
+def test_a_queued_caller_who_leaves_frees_its_slot_at_once(one_slot, leave):
+    running, engine = one_slot
+    holder = running.stub.SampleStream(LONG)
+    next(holder)
+    before = engine.batcher.prefilled
+    queued = running.stub.SampleStream(
+        pb.SampleRequest(prompt="And God said", max_tokens=5), timeout=1.0 if leave == "deadline" else None
+    )
+    assert wait_until(lambda: engine.batcher.depth == 1)
+    if leave == "cancel":
+        queued.cancel()
+    with pytest.raises(grpc.RpcError) as err:
+        list(queued)
+    assert err.value.code() == (grpc.StatusCode.CANCELLED if leave == "cancel" else grpc.StatusCode.DEADLINE_EXCEEDED)
+    assert wait_until(lambda: engine.batcher.depth == 0)  # while the holder still runs
+    assert gauge(running.server.metrics_port, "oneiros_queue_depth", "sample-tiny-lm") == 0
+    later = running.stub.SampleStream(pb.SampleRequest(prompt="God", max_tokens=5, seed=1))  # not refused
+    assert wait_until(lambda: engine.batcher.depth == 1)
+    holder.cancel()
+    chunks = list(later)
+    assert chunks[-1].finish_reason == pb.LENGTH
+    assert engine.batcher.prefilled - before == len("\nGod")  # the queued prompt was never prefilled
+    assert wait_until(lambda: engine.active == 0)
+
+
+def test_a_slow_reader_gets_the_same_text(serve):
+    running = serve(tiny_lm_repository())
+    request = pb.SampleRequest(prompt="And", max_tokens=300, temperature=1.0, seed=4, n=2)
+    unary = running.stub.Sample(request)
+    texts = {0: "", 1: ""}
+    for chunk in running.stub.SampleStream(request):
+        texts[chunk.index] += chunk.text
+        time.sleep(0.01)  # a reader slower than the model
+    assert [texts[c.index] for c in unary.completions] == [c.text for c in unary.completions]
+
+
+def test_past_the_call_limit_calls_are_refused_at_once_with_a_retry_hint(serve):
+    running = serve(tiny_lm_repository(), max_concurrent_rpcs=1)
+    holder = running.stub.SampleStream(LONG)
+    next(holder)
+    with pytest.raises(grpc.RpcError) as err:
+        running.stub.Sample(pb.SampleRequest(max_tokens=1), timeout=10)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    retry = error_details_pb2.RetryInfo()
+    assert any(d.Unpack(retry) for d in rpc_status.from_call(err.value).details)
+    assert retry.retry_delay.ToNanoseconds() > 0
+    holder.cancel()
+
+
+def test_1024_concurrent_streams_are_admitted_at_defaults_and_all_finish(serve):
+    running = serve(tiny_lm_repository())
+    engine = running.server.repository.resolve("tiny-lm", "Sample")
+
+    async def main() -> list:
+        async with grpc.aio.insecure_channel(running.target) as channel:
+            stub = oneiros_pb2_grpc.OneirosStub(channel)
+
+            async def one(seed: int):
+                chunks = [c async for c in stub.SampleStream(pb.SampleRequest(max_tokens=32, seed=seed))]
+                return chunks[-1]
+
+            return await asyncio.gather(*(one(s) for s in range(1024)))
+
+    last = asyncio.run(main())
+    assert len(last) == 1024 and all(c.finish_reason == pb.LENGTH and c.token_count == 32 for c in last)
+    assert engine.batcher.stats.largest > 1
+    assert wait_until(lambda: engine.active == 0 and engine.batcher.depth == 0)
