@@ -37,7 +37,7 @@ def server_process_with_pid(*args: str):
     """``python -m oneiros_server --port 0 ARGS`` in a child process, its models loaded;
     yields (gRPC port, pid, metrics port)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", "0", "--metrics-port", "-1", "--http-port", "-1", *args],
+        [sys.executable, "-m", "oneiros_server", "--port", "0", "--metrics-port", "-1", "--http-port", "-1", *args],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,

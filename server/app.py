@@ -168,14 +168,16 @@ class OneirosServer:
 
 
 def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    """Run until SIGTERM/SIGINT, then shut down gracefully (a signal during start-up counts too)."""
     server = OneirosServer(settings)
-    server.start(load_in_background=True)
+    stop_requested = threading.Event()
 
     def on_signal(signum, _frame):
         log.info("signal received", extra={"signal": signal.Signals(signum).name})
-        threading.Thread(target=server.stop, name="shutdown", daemon=True).start()
+        stop_requested.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server.wait()
+    server.start(load_in_background=True)
+    stop_requested.wait()
+    server.stop()

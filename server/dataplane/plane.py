@@ -94,6 +94,7 @@ class Dataplane:
     # ---------------------------------------------------------------- Dream / Stylize
     async def _submit(self, call: Call, model: str, family: str, build: Callable[[], Any]) -> Job:
         engine = self.repository.resolve(model, family)
+        engine.check_room()  # refuse at once when busy, before any image is decoded
         params = await asyncio.get_running_loop().run_in_executor(None, build)  # image decoding off the loop
         submit = engine.submit_dream if family == "Dream" else engine.submit_stylize
         return submit(params, call.control)

@@ -108,7 +108,10 @@ def test_installed_server_serves_defaults_from_an_empty_folder(wheels, tmp_path)
 
     empty, port = tmp_path / "empty", _free_port()
     empty.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEIROS_")} | {"ONEIROS_METRICS_PORT": "-1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEIROS_")} | {
+        "ONEIROS_METRICS_PORT": "-1",
+        "ONEIROS_HTTP_PORT": "-1",
+    }
     server = subprocess.Popen(
         [str(tmp_path / "venv" / "bin" / "oneiros-server"), "--port", str(port)],
         cwd=empty,

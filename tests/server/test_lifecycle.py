@@ -21,7 +21,18 @@ REPO = REPO_ROOT
 
 def _start(tmp_path: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--model-repository", str(tmp_path), *args],
+        [
+            sys.executable,
+            "-m",
+            "oneiros_server",
+            "--model-repository",
+            str(tmp_path),
+            "--http-port",
+            "-1",
+            "--metrics-port",
+            "-1",
+            *args,
+        ],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
@@ -68,7 +79,7 @@ def test_port_from_environment_and_flag_precedence(tmp_path):
 
 def test_invalid_setting_is_refused_at_start(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "server", "--model-repository", str(tmp_path)],
+        [sys.executable, "-m", "oneiros_server", "--model-repository", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,
