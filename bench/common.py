@@ -123,6 +123,20 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
+def closed_loop_summary(latencies: list[float], clients: int, elapsed: float, errors: int) -> dict:
+    """One closed-loop load run's figures: throughput and latency percentiles of the calls that succeeded."""
+    flat = sorted(latencies)
+    return {
+        "clients": clients,
+        "requests": len(flat),
+        "seconds": elapsed,
+        "throughput": len(flat) / elapsed,
+        "p50_ms": percentile(flat, 50) * 1e3,
+        "p99_ms": percentile(flat, 99) * 1e3,
+        "errors": errors,
+    }
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -14,7 +14,7 @@ import asyncio
 import json
 import time
 
-from bench.common import percentile
+from bench.common import closed_loop_summary
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
@@ -62,16 +62,7 @@ async def unary(target: str, path: str, body: bytes, clients: int, seconds: floa
     ready.set()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - began
-    flat = sorted(latencies)
-    return {
-        "clients": clients,
-        "requests": len(flat),
-        "seconds": elapsed,
-        "throughput": len(flat) / elapsed,
-        "p50_ms": percentile(flat, 50) * 1e3,
-        "p99_ms": percentile(flat, 99) * 1e3,
-        "errors": errors,
-    }
+    return closed_loop_summary(latencies, clients, elapsed, errors)
 
 
 def main() -> None:

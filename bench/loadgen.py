@@ -19,7 +19,7 @@ import time
 
 import grpc
 
-from bench.common import percentile
+from bench.common import closed_loop_summary, percentile
 from oneiros.v1 import oneiros_pb2 as pb
 
 
@@ -49,16 +49,7 @@ async def unary(target: str, method: str, request: bytes, clients: int, seconds:
         began = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - began
-    flat = sorted(latencies)
-    return {
-        "clients": clients,
-        "requests": len(flat),
-        "seconds": elapsed,
-        "throughput": len(flat) / elapsed,
-        "p50_ms": percentile(flat, 50) * 1e3,
-        "p99_ms": percentile(flat, 99) * 1e3,
-        "errors": errors,
-    }
+    return closed_loop_summary(latencies, clients, elapsed, errors)
 
 
 def _text_length(message: bytes) -> int:
