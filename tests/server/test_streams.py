@@ -16,7 +16,9 @@ from oneiros.v1 import oneiros_pb2 as pb
 from oneiros.v1 import oneiros_pb2_grpc
 from tests.lm_tiny import tiny_lm_repository
 
-LONG = pb.SampleRequest(prompt="And", max_tokens=2000, temperature=1.0)
+# A holder that runs until the test cancels it, however fast the machine (needs the raised cap below).
+HOLD_TOKENS = 1_000_000
+LONG = pb.SampleRequest(prompt="And", max_tokens=HOLD_TOKENS, temperature=1.0)
 
 
 def wait_until(predicate, seconds: float = 20.0) -> bool:
@@ -40,7 +42,7 @@ def gauge(port: int, name: str, queue: str) -> float:
 @pytest.fixture
 def one_slot(serve):
     """One sequence at a time, one more queued."""
-    running = serve(tiny_lm_repository(), batch_max_size=1, batch_queue_size=1)
+    running = serve(tiny_lm_repository(), batch_max_size=1, batch_queue_size=1, sample_max_tokens=HOLD_TOKENS)
     return running, running.server.repository.resolve("tiny-lm", "Sample")
 
 
@@ -82,7 +84,7 @@ def test_a_slow_reader_gets_the_same_text(serve):
 
 
 def test_past_the_call_limit_calls_are_refused_at_once_with_a_retry_hint(serve):
-    running = serve(tiny_lm_repository(), max_concurrent_rpcs=1)
+    running = serve(tiny_lm_repository(), max_concurrent_rpcs=1, sample_max_tokens=HOLD_TOKENS)
     holder = running.stub.SampleStream(LONG)
     next(holder)
     with pytest.raises(grpc.RpcError) as err:
