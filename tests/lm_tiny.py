@@ -76,3 +76,37 @@ def tiny_manifest():
 
     version_dir = tiny_lm_repository() / "tiny-lm" / "1"
     return Manifest.model_validate(json.loads((version_dir / "model.json").read_text())), version_dir
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_transformer_repository() -> Path:
+    """A model repository holding ``tiny-transformer/1`` (2 layers x 16, window 12) beside ``tiny-lm/1``.
+
+    Its checkpoint is ``<repository>/../transformer-run/final.pt``; built once per test process.
+    """
+    import shutil
+
+    from oneiros_export.transformer import main as export_main
+    from oneiros_training.transformer_train import main as train_main
+
+    root = Path(tempfile.mkdtemp(prefix="oneiros-transformer-"))
+    text = root / "verses.txt"
+    text.write_text(VERSES * 2)
+    run = root / "transformer-run"
+    args = "--block 16 --window 12 --layers 2 --heads 2 --d-model 16 --batch 8 --steps 40 --eval-every 20 --warmup 5"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        train_main(["--text", str(text), "--out", str(run), *args.split()])
+        export_main([str(run / "final.pt"), "--out", str(root / "models" / "tiny-transformer" / "1")])
+    shutil.copytree(tiny_lm_repository() / "tiny-lm", root / "models" / "tiny-lm")
+    return root / "models"
+
+
+def tiny_transformer():
+    """The tiny Transformer's (torch model, manifest, version folder)."""
+    from oneiros_server.repository.manifest import Manifest
+    from oneiros_training.transformer_train import load_checkpoint
+
+    models = tiny_transformer_repository()
+    version_dir = models / "tiny-transformer" / "1"
+    model, _, _ = load_checkpoint(models.parent / "transformer-run" / "final.pt")
+    return model, Manifest.model_validate(json.loads((version_dir / "model.json").read_text())), version_dir

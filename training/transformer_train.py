@@ -82,6 +82,15 @@ def optimizer(model: CharTransformer, lr: float, weight_decay: float) -> torch.o
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
 
 
+def totals(before: dict, step: int, seconds: float, tokens: int) -> dict:
+    """Counters over this run and the runs its ``--init-from`` checkpoint came from."""
+    return {
+        "steps_total": before["steps"] + step,
+        "minutes_total": round(before["minutes"] + seconds / 60, 2),
+        "chars_seen_total": before["chars_seen"] + tokens,
+    }
+
+
 def train(args: argparse.Namespace) -> dict:
     """Train, evaluating held-out bpc every ``eval_every`` steps; returns the final record."""
     from tqdm import tqdm
@@ -94,6 +103,18 @@ def train(args: argparse.Namespace) -> dict:
         len(data.vocab), args.block, args.window or args.block, args.layers, args.heads, args.d_model, args.dropout
     )
     model = CharTransformer(config)
+    before = {"minutes": 0.0, "chars_seen": 0, "steps": 0}
+    if args.init_from:  # continue from earlier weights with a fresh schedule; the log keeps counting
+        ckpt = torch.load(args.init_from, map_location="cpu", weights_only=True)
+        if TransformerConfig(**ckpt["config"]) != config:
+            raise SystemExit(f"--init-from {args.init_from}: its config differs from these arguments")
+        model.load_state_dict(ckpt["state_dict"])
+        prior = ckpt["meta"]
+        before = {
+            "minutes": prior.get("minutes_total", prior.get("minutes", 0.0)),
+            "chars_seen": prior.get("chars_seen_total", prior.get("chars_seen", 0)),
+            "steps": prior.get("steps_total", prior.get("step", 0)),
+        }
     opt = optimizer(model, args.lr, args.weight_decay)
     eval_ids = data.heldout[: args.eval_chars] if args.eval_chars else data.heldout
     train_ids = torch.from_numpy(data.train)
@@ -106,6 +127,7 @@ def train(args: argparse.Namespace) -> dict:
         "heldout_chars": len(data.heldout),
         "parameters": sum(p.numel() for p in model.parameters()),
         "args": vars(args),
+        "before": before,
     }
     log = open(out / "train.log.jsonl", "a")
     start, step, best, tokens = time.monotonic(), 0, float("inf"), 0
@@ -144,6 +166,7 @@ def train(args: argparse.Namespace) -> dict:
                 "chars_seen": tokens,
                 "tokens_per_s": round(tokens / seconds, 1),
                 "lr": lr,
+                **totals(before, step, seconds, tokens),
             }
             print(json.dumps(rec), file=log, flush=True)
             tqdm.write(json.dumps(rec))
@@ -160,6 +183,7 @@ def train(args: argparse.Namespace) -> dict:
         "chars_seen": tokens,
         "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
         "final": True,
+        **totals(before, step, seconds, tokens),
     }
     print(json.dumps(rec), file=log, flush=True)
     tqdm.write(json.dumps(rec))
@@ -191,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-chars", type=int, default=30000, help="held-out chars per periodic eval (0 = all)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init-from", default="", help="checkpoint whose weights to start from (same config)")
     return p
 
 

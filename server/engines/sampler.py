@@ -1,7 +1,9 @@
 """Language-model engine: validated Sample requests -> text, one ONNX step per character.
 
-The model is the graph ``export/charlm.py`` writes, wrapped as a ``StepRuntime``
-(``oneiros_server.runtime.gru``). Every request goes through the continuous batcher
+The model is a step graph wrapped as a ``StepRuntime``: the GRU of ``export/charlm.py``
+(``files.step``, ``oneiros_server.runtime.gru``) or the Transformer of
+``export/transformer.py`` with its key/value cache (``files.kv_step``,
+``oneiros_server.runtime.transformer``). Every request goes through the continuous batcher
 (``oneiros_server.continuous``): prompts are prefilled in chunks between decode
 steps, every active sequence advances in one ONNX Runtime call per step, and the
 whole batch is sampled at once (vectorised temperature, top-k, top-p and draws;
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from oneiros_server import metrics
-from oneiros_server.continuous import ContinuousBatcher
+from oneiros_server.continuous import ContinuousBatcher, StepRuntime
 from oneiros_server.control import CallControl
 from oneiros_server.engines.base import EngineInfo
 from oneiros_server.engines.generation import (
@@ -34,7 +36,8 @@ from oneiros_server.engines.sampling import distributions, draw_with, entropy_bi
 from oneiros_server.errors import FieldError, Violation
 from oneiros_server.repository.manifest import Manifest
 from oneiros_server.runtime.gru import GruRuntime
-from oneiros_server.runtime.onnx import create_session
+from oneiros_server.runtime.onnx import create_session, device_of
+from oneiros_server.runtime.transformer import TransformerRuntime
 from oneiros_server.settings import Settings
 
 __all__ = ["Chunk", "Completion", "SampleRequest", "SamplerEngine", "load"]
@@ -43,7 +46,7 @@ __all__ = ["Chunk", "Completion", "SampleRequest", "SamplerEngine", "load"]
 class SamplerEngine:
     """Samples text from one character language model (see ``sample`` and ``stream``)."""
 
-    def __init__(self, manifest: Manifest, session, settings: Settings):
+    def __init__(self, manifest: Manifest, runtime: StepRuntime, settings: Settings, device: str = "cpu"):
         spec = manifest.spec
         self.name = manifest.name
         self.vocab: str = spec.get("vocabulary", "")
@@ -53,14 +56,10 @@ class SamplerEngine:
         special = spec.get("special_tokens") or {}
         self.bos: str = special.get("bos") or ""
         self.unknown: str | None = special.get("unknown")
-        state = spec["state"]
-        self.state_in, self.state_out = state["input"], state["output"]
-        self.layers, _, self.hidden = state["shape"]
         self.defaults = manifest.parameters
         self.settings = settings
-        self.session = session
-        self.info = EngineInfo(device="cpu", vocabulary=self.vocab)
-        self.runtime = GruRuntime(session, self.state_in, self.layers, self.hidden)
+        self.info = EngineInfo(device=device, vocabulary=self.vocab)
+        self.runtime = runtime
         self.batcher = ContinuousBatcher(
             self.runtime,
             self._sample,
@@ -197,5 +196,14 @@ class SamplerEngine:
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> SamplerEngine:
-    """Engine factory (``oneiros_server.engines.ENGINES``): the ONNX step graph of ``files.step``."""
-    return SamplerEngine(manifest, create_session(version_dir / manifest.files["step"].path, settings), settings)
+    """Engine factory (``oneiros_server.engines.ENGINES``): a GRU ``files.step`` or a Transformer ``files.kv_step``."""
+    files = manifest.files
+    if "kv_step" in files:
+        session = create_session(version_dir / files["kv_step"].path, settings)
+        runtime: StepRuntime = TransformerRuntime.from_spec(session, manifest.spec)
+    elif "step" in files:
+        session = create_session(version_dir / files["step"].path, settings)
+        runtime = GruRuntime.from_spec(session, manifest.spec)
+    else:
+        raise ValueError("a LANGUAGE_MODEL needs files.step (GRU) or files.kv_step (Transformer)")
+    return SamplerEngine(manifest, runtime, settings, device_of(session))

@@ -24,6 +24,13 @@ class GruRuntime:
         self.states: dict[int, np.ndarray] = {}  # seq id -> (L, 1, H)
         self._zeros = np.zeros((layers, 1, hidden), np.float32)
 
+    @classmethod
+    def from_spec(cls, session, spec: dict) -> GruRuntime:
+        """Build from ``model.json``'s ``spec.state`` (input name and shape (L, batch, H))."""
+        state = spec["state"]
+        layers, _, hidden = state["shape"]
+        return cls(session, state["input"], int(layers), int(hidden))
+
     def _run(self, seq_ids: Sequence[int], ids: np.ndarray) -> np.ndarray:
         state = np.concatenate([self.states.get(s, self._zeros) for s in seq_ids], axis=1)  # (L, B, H)
         logits, out = self.session.run(None, {"ids": ids, self.state_in: state})

@@ -33,6 +33,9 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
     info.default_parameters.CopyFrom(_struct(manifest.parameters))
     info.training.CopyFrom(_struct(manifest.training))
     info.metrics.update(manifest.metrics)
+    architecture = manifest.spec.get("architecture")
+    if isinstance(architecture, dict):
+        info.architecture.CopyFrom(_struct(architecture))
     if model.engine is not None:
         meta = model.engine.info
         info.device = meta.device

@@ -106,7 +106,7 @@ class GetModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "version", "kind", "runtime", "device", "status", "status_reason", "description", "default_for", "vocabulary_size", "vocabulary", "latent_size", "image_shape", "attributes", "layers", "default_parameters", "metrics", "training", "precision")
+    __slots__ = ("name", "version", "kind", "runtime", "device", "status", "status_reason", "description", "default_for", "vocabulary_size", "vocabulary", "latent_size", "image_shape", "attributes", "layers", "default_parameters", "metrics", "training", "precision", "architecture")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +133,7 @@ class ModelInfo(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FIELD_NUMBER: _ClassVar[int]
     PRECISION_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     kind: ModelKind
@@ -152,7 +153,8 @@ class ModelInfo(_message.Message):
     metrics: _containers.ScalarMap[str, float]
     training: _struct_pb2.Struct
     precision: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., runtime: _Optional[str] = ..., device: _Optional[str] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., status_reason: _Optional[str] = ..., description: _Optional[str] = ..., default_for: _Optional[_Iterable[str]] = ..., vocabulary_size: _Optional[int] = ..., vocabulary: _Optional[str] = ..., latent_size: _Optional[int] = ..., image_shape: _Optional[_Iterable[int]] = ..., attributes: _Optional[_Iterable[str]] = ..., layers: _Optional[_Iterable[str]] = ..., default_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., training: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., precision: _Optional[str] = ...) -> None: ...
+    architecture: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., runtime: _Optional[str] = ..., device: _Optional[str] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., status_reason: _Optional[str] = ..., description: _Optional[str] = ..., default_for: _Optional[_Iterable[str]] = ..., vocabulary_size: _Optional[int] = ..., vocabulary: _Optional[str] = ..., latent_size: _Optional[int] = ..., image_shape: _Optional[_Iterable[int]] = ..., attributes: _Optional[_Iterable[str]] = ..., layers: _Optional[_Iterable[str]] = ..., default_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., training: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., precision: _Optional[str] = ..., architecture: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class SampleRequest(_message.Message):
     __slots__ = ("model", "prompt", "max_tokens", "temperature", "top_k", "top_p", "seed", "stop", "n")
