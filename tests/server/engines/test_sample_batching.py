@@ -10,7 +10,7 @@ import pytest
 
 from oneiros_server.control import CallControl
 from oneiros_server.engines.sampler import SampleRequest
-from tests.server.engines.test_sample_engine import lm, make_engine, same_completions  # noqa: F401 (lm: the fixture)
+from tests.server.engines.sample_helpers import make_engine, same_completions
 
 PROMPT = "And God said, Let there be light: and there was light. And God saw the light, that it was good."
 

@@ -8,33 +8,9 @@ import time
 import pytest
 
 from oneiros_server.control import CallControl
-from oneiros_server.engines.sampler import SampleRequest, load
+from oneiros_server.engines.sampler import SampleRequest
 from oneiros_server.errors import Cancelled, FieldError, Overloaded
-from oneiros_server.settings import Settings
-from tests.lm_tiny import tiny_manifest, tiny_transformer
-
-LANGUAGE_MODELS = ("tiny-lm", "tiny-transformer")  # the GRU and the Transformer with its cache
-
-
-def make_engine(model: str = "tiny-lm", **overrides):
-    manifest, version_dir = tiny_manifest() if model == "tiny-lm" else tiny_transformer()[1:]
-    engine = load(manifest, version_dir, Settings(metrics_port=-1, **overrides))
-    engine.warmup()
-    return engine
-
-
-def same_completions(a: list, b: list) -> bool:
-    """Equal texts, reasons and counts; entropies equal to float rounding (a batched Transformer
-    step adds its numbers in another order than a step alone: logits agree to ~1e-6)."""
-    key = [(c.index, c.text, c.finish_reason, c.token_count) for c in a]
-    return key == [(c.index, c.text, c.finish_reason, c.token_count) for c in b] and all(
-        x.mean_entropy_bits == pytest.approx(y.mean_entropy_bits, rel=1e-6) for x, y in zip(a, b, strict=True)
-    )
-
-
-@pytest.fixture(scope="module", params=LANGUAGE_MODELS)
-def lm(request) -> str:
-    return request.param
+from tests.server.engines.sample_helpers import make_engine, same_completions
 
 
 @pytest.fixture(scope="module")
