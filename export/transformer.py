@@ -1,11 +1,12 @@
 """Export a trained character Transformer to ONNX (one graph: prefill and decode) + model.json.
 
-``model.onnx`` takes ``ids``, ``positions`` (B, T) int64 and the cache ``past_keys``,
-``past_values`` (L, B, H, P, D) float32 with ``past_positions`` (B, P) int64; it returns
-``logits`` (B, T, V) and ``present_keys``, ``present_values`` (L, B, H, P + T, D). A prefill
-is a call with P = 0 (a prompt chunk), a decode step one with T = 1. Position -1 marks
-padding, so sequences with different past lengths share a batch (docs/transformer-cache.md).
-Batch, time and past axes are dynamic.
+``model.onnx`` takes ``ids``, ``positions`` (B, T) int64, ``past_positions`` (B, P) int64 and
+the cache one layer per input, ``past_keys.{l}``, ``past_values.{l}`` (B, H, P, D) float32
+(so a server passes views of its cache, never a stacked copy); it returns ``logits``
+(B, T, V) and the new tokens' ``new_keys``, ``new_values`` (L, B, H, T, D). A prefill is a
+call with P = 0 (a prompt chunk), a decode step one with T = 1. Position -1 marks padding,
+so sequences with different past lengths share a batch (docs/transformer-cache.md). Batch,
+time and past axes are dynamic.
 
     python -m oneiros_export.transformer runs/transformer-kjv/final.pt --out models/transformer-kjv/1
 """
@@ -28,36 +29,46 @@ from oneiros_training.corpus import load_text, split
 from oneiros_training.transformer import CharTransformer
 from oneiros_training.transformer_train import bits_per_char, load_checkpoint
 
-INPUTS = ["ids", "positions", "past_keys", "past_values", "past_positions"]
-OUTPUTS = ["logits", "present_keys", "present_values"]
+OUTPUTS = ["logits", "new_keys", "new_values"]
 GRAPH = "model.onnx"
 
 
+def input_names(n_layer: int) -> list[str]:
+    """ids, positions, past_positions, past_keys.0 .. past_keys.{L-1}, past_values.0 .. ."""
+    layers = range(n_layer)
+    return [
+        "ids",
+        "positions",
+        "past_positions",
+        *(f"past_keys.{i}" for i in layers),
+        *(f"past_values.{i}" for i in layers),
+    ]
+
+
 class CachedStep(nn.Module):
-    """ids, positions (B, T), past (L, B, H, P, D), past_positions (B, P) -> logits, present (P + T)."""
+    """ids, positions (B, T), past_positions (B, P), L past keys then L past values (B, H, P, D)
+    -> logits (B, T, V), new keys and values (L, B, H, T, D)."""
 
     def __init__(self, model: CharTransformer):
         super().__init__()
         self.model = model
 
-    def forward(self, ids, positions, past_keys, past_values, past_positions):
-        return self.model(ids, positions, past_keys, past_values, past_positions)
+    def forward(self, ids, positions, past_positions, *past):
+        n = self.model.config.n_layer
+        return self.model(ids, positions, past[:n], past[n:], past_positions)
 
 
-def shapes(model: CharTransformer) -> dict[str, list]:
-    """Symbolic shapes of the graph's inputs and outputs."""
+def shapes(model: CharTransformer) -> tuple[dict[str, list], dict[str, list]]:
+    """Symbolic shapes of the graph's inputs, and of its outputs."""
     c = model.config
-    kv = [c.n_layer, "batch", c.n_head, "past", c.head_dim]
-    present = [c.n_layer, "batch", c.n_head, "past + time", c.head_dim]
-    return {
-        "ids": ["batch", "time"],
-        "positions": ["batch", "time"],
-        "past_keys": kv,
-        "past_values": kv,
-        "past_positions": ["batch", "past"],
+    kv = ["batch", c.n_head, "past", c.head_dim]
+    new = [c.n_layer, "batch", c.n_head, "time", c.head_dim]
+    cache = {name: kv for name in input_names(c.n_layer)[3:]}
+    seq = ["batch", "time"]
+    return {"ids": seq, "positions": seq, "past_positions": ["batch", "past"], **cache}, {
         "logits": ["batch", "time", c.vocab_size],
-        "present_keys": present,
-        "present_values": present,
+        "new_keys": new,
+        "new_values": new,
     }
 
 
@@ -67,23 +78,24 @@ def export_graph(model: CharTransformer, path: Path) -> Path:
     c = model.config
     ids = torch.zeros(2, 3, dtype=torch.int64)
     pos = torch.arange(4, 7).expand(2, 3).contiguous()
-    past = torch.zeros(c.n_layer, 2, c.n_head, 4, c.head_dim)
+    past = [torch.zeros(2, c.n_head, 4, c.head_dim) for _ in range(2 * c.n_layer)]
     past_pos = torch.arange(4).expand(2, 4).contiguous()
+    names = input_names(c.n_layer)
     seq = {0: "batch", 1: "time"}
-    kv = {1: "batch", 3: "past"}
-    present = {1: "batch", 3: "present"}
-    axes = {"ids": seq, "positions": seq, "past_keys": kv, "past_values": kv, "past_positions": {0: "batch", 1: "past"}}
+    new = {1: "batch", 3: "time"}
+    axes = {"ids": seq, "positions": seq, "past_positions": {0: "batch", 1: "past"}}
+    axes |= {name: {0: "batch", 2: "past"} for name in names[3:]}
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation notes
         warnings.simplefilter("ignore")
         torch.onnx.export(
             CachedStep(model).eval(),
-            (ids, pos, past, past.clone(), past_pos),
+            (ids, pos, past_pos, *past),
             str(path),
             dynamo=False,
             opset_version=17,
-            input_names=INPUTS,
+            input_names=names,
             output_names=OUTPUTS,
-            dynamic_axes={**axes, "logits": seq, "present_keys": present, "present_values": present},
+            dynamic_axes={**axes, "logits": seq, "new_keys": new, "new_values": new},
         )
     return path
 
@@ -126,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     prompt = "In the beginning" if set("In the beginning") <= set(vocab.chars) else ""
     entropies = temperature_entropies(graph, vocab, model.config.window, bos, prompt)
     c = model.config
+    inputs, outputs = shapes(model)
     runs = curve(checkpoint.parent / "train.log.jsonl")
     manifest = Manifest(
         name=args.name or out.parent.name,
@@ -141,13 +154,14 @@ def main(argv: list[str] | None = None) -> None:
         spec={
             "vocabulary": vocab.chars,
             "special_tokens": {"bos": bos, "unknown": None, "end": None},
-            "inputs": {k: shapes(model)[k] for k in INPUTS},
-            "outputs": {k: shapes(model)[k] for k in OUTPUTS},
+            "inputs": inputs,
+            "outputs": outputs,
             "cache": {
-                "keys": ["past_keys", "present_keys"],
-                "values": ["past_values", "present_values"],
+                "keys": ["past_keys.{layer}", "new_keys"],
+                "values": ["past_values.{layer}", "new_values"],
                 "positions": "past_positions",
-                "layout": ["layer", "batch", "head", "past", "head_dim"],
+                "layout": ["batch", "head", "past", "head_dim"],
+                "new_layout": ["layer", "batch", "head", "time", "head_dim"],
                 "padding_position": -1,
                 "keep_last": c.window - 1,
                 "doc": "docs/transformer-cache.md",

@@ -2,7 +2,7 @@
 
 Both drive the graph the way a server would (docs/transformer-cache.md): prompts of
 different lengths right-padded with position -1 in one prefill, then decode steps with
-the cache concatenated and trimmed to the window.
+the new entries appended to the cache and the cache trimmed to the window.
 """
 
 from __future__ import annotations
@@ -29,11 +29,19 @@ def session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def cache_feed(keys: np.ndarray, values: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
+    """The graph's cache inputs from stacked keys, values (L, B, H, P, D) and positions (B, P)."""
+    feed = {f"past_keys.{i}": np.ascontiguousarray(k) for i, k in enumerate(keys)}
+    feed |= {f"past_values.{i}": np.ascontiguousarray(v) for i, v in enumerate(values)}
+    return {"past_positions": positions, **feed}
+
+
 def empty_cache(sess, batch: int) -> dict[str, np.ndarray]:
-    """Zero-length past inputs (a prefill): keys/values (L, B, H, 0, D), positions (B, 0)."""
-    L, _, H, _, D = next(i.shape for i in sess.get_inputs() if i.name == "past_keys")
-    kv = np.zeros((L, batch, H, 0, D), np.float32)
-    return {"past_keys": kv, "past_values": kv, "past_positions": np.zeros((batch, 0), np.int64)}
+    """Zero-length cache inputs (a prefill): keys/values (B, H, 0, D) per layer, positions (B, 0)."""
+    H, _, D = next(i.shape for i in sess.get_inputs() if i.name == "past_keys.0")[1:]
+    layers = sum(i.name.startswith("past_keys.") for i in sess.get_inputs())
+    kv = np.zeros((layers, batch, H, 0, D), np.float32)
+    return cache_feed(kv, kv, np.zeros((batch, 0), np.int64))
 
 
 def padded_prompts(lengths: list[int], vocab_size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -73,16 +81,11 @@ def check_parity(model: CharTransformer, graph: Path, atol: float = 1e-4, steps:
     step_pos = np.array(lengths, np.int64)[:, None]  # (B, 1)
     for _ in range(steps):
         nxt = gen.integers(0, c.vocab_size, (len(lengths), 1))
-        feeds = {
-            "ids": nxt,
-            "positions": step_pos,
-            "past_keys": keys,
-            "past_values": values,
-            "past_positions": past_pos,
-        }
-        got = sess.run(None, feeds)
-        worst = max(worst, _diff(model(*(torch.from_numpy(feeds[k]) for k in feeds)), got))
-        logits, keys, values = got
+        got = sess.run(None, {"ids": nxt, "positions": step_pos, **cache_feed(keys, values, past_pos)})
+        want = model(*map(torch.from_numpy, (nxt, step_pos, keys, values, past_pos)))
+        worst = max(worst, _diff(want, got))
+        logits = got[0]
+        keys, values = np.concatenate([keys, got[1]], axis=3), np.concatenate([values, got[2]], axis=3)
         past_pos = np.concatenate([past_pos, step_pos], axis=1)
         for i, s in enumerate(seqs):
             s.append(int(nxt[i, 0]))
@@ -124,7 +127,7 @@ def temperature_entropies(
         nxt = draw(probs, rngs)[:, None]  # (B, 1)
         keys, values, pos = keys[:, :, :, 1 - window :], values[:, :, :, 1 - window :], pos[:, 1 - window :]
         step = np.full((n, 1), t, np.int64)
-        feeds = {"ids": nxt, "positions": step, "past_keys": keys, "past_values": values, "past_positions": pos}
-        logits, keys, values = sess.run(None, feeds)
+        logits, new_k, new_v = sess.run(None, {"ids": nxt, "positions": step, **cache_feed(keys, values, pos)})
+        keys, values = np.concatenate([keys, new_k], axis=3), np.concatenate([values, new_v], axis=3)
         logits, pos, t = logits[:, -1], np.concatenate([pos, step], axis=1), t + 1
     return {f"mean_entropy_bits_t{t:g}": round(float(e), 4) for t, e in zip(TEMPERATURES, total / tokens)}

@@ -1,12 +1,17 @@
 """Decoder-only character Transformer with rotary positions, a sliding window and a key/value cache.
 
 Every call takes the new tokens with their absolute positions and, optionally, the cached
-keys/values of earlier tokens with theirs; it returns logits and the present keys/values
-(past and new, concatenated). Position ``-1`` marks padding (a cache slot or a new token that
-is not there), so sequences with different past lengths share one batch:
+keys/values of earlier tokens with theirs (one (B, H, P, D) tensor per layer); it returns
+logits and the keys/values of the new tokens only, for the caller to cache. Position ``-1``
+marks padding (a cache entry or a new token that is not there), so sequences with different
+past lengths share one batch:
 
     logits, k, v = model(ids, positions)                       # prefill a prompt chunk
-    logits, k, v = model(next_ids, next_pos, k, v, positions)  # one more token per sequence
+    cache = torch.cat([cache, k], dim=3)                       # (L, B, H, P, D), and so for v
+    logits, k, v = model(next_ids, next_pos, cache_k, cache_v, cache_positions)  # one more token
+
+With a cache, each layer scores the cached keys and the new ones apart and joins the scores,
+so the cache is only read, never copied into a bigger tensor.
 
 A query at position ``p`` attends to keys at positions ``p - window < q <= p``; with rotary
 embeddings the scores depend only on the distance, so generation runs past the training
@@ -17,6 +22,7 @@ block, and cache entries older than the window may be dropped at any time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -54,15 +60,15 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)  # (B, H, T, D)
 
 
-def attention_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int) -> torch.Tensor:
-    """Boolean (B, 1, T, S) mask: causal, within the window, padding (-1) excluded.
+def attention_bias(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int) -> torch.Tensor:
+    """Additive (B, 1, T, S) mask, 0 or -inf: causal, within the window, padding (-1) excluded.
 
     A padded query (position -1) may see every key, so its row is never empty (no NaN).
     """
     q = q_pos[:, :, None]  # (B, T, 1)
     k = k_pos[:, None, :]  # (B, 1, S)
-    allowed = (k >= 0) & (k <= q) & (k > q - window)  # (B, T, S)
-    return (allowed | (q < 0))[:, None]  # (B, 1, T, S)
+    allowed = (k >= 0) & (k <= q) & (k > q - window) | (q < 0)  # (B, T, S)
+    return torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))[:, None]  # (B, 1, T, S)
 
 
 class SelfAttention(nn.Module):
@@ -73,22 +79,23 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(config.d_model, config.d_model, bias=False)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x, cos, sin, mask, past_k, past_v):
-        """x (B, T, C); past (B, H, P, D) or None -> y (B, T, C), k and v (B, H, P + T, D)."""
+    def forward(self, x, cos, sin, bias, past_k, past_v):
+        """x (B, T, C); bias (B, 1, T, P + T) or None (causal); past (B, H, P, D) or None
+        -> y (B, T, C) and the new tokens' k, v (B, H, T, D)."""
         B, T, C = x.shape
         H, D = self.config.n_head, self.config.head_dim
         q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
         q = apply_rotary(q.view(B, T, H, D).transpose(1, 2), cos, sin)  # (B, H, T, D)
         k = apply_rotary(k.view(B, T, H, D).transpose(1, 2), cos, sin)  # (B, H, T, D)
         v = v.view(B, T, H, D).transpose(1, 2)  # (B, H, T, D)
-        if past_k is not None:
-            k = torch.cat([past_k, k], dim=2)  # (B, H, P + T, D)
-            v = torch.cat([past_v, v], dim=2)
-        p = self.config.dropout if self.training else 0.0
-        if mask is None:  # training: no cache, no padding, T <= window
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, H, T, D)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, D)
+        if past_k is None:
+            p = self.config.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p, is_causal=bias is None)
+        else:  # the cache and the new keys scored apart, then one softmax over both
+            P = past_k.shape[2]
+            scores = torch.cat([q @ past_k.transpose(2, 3), q @ k.transpose(2, 3)], dim=3)  # (B, H, T, P + T)
+            weights = (scores * D**-0.5 + bias).softmax(dim=3)
+            y = weights[..., :P] @ past_v + weights[..., P:] @ v  # (B, H, T, D)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
         return self.dropout(self.proj(y)), k, v
 
@@ -108,8 +115,8 @@ class Block(nn.Module):
             nn.Dropout(config.dropout),
         )
 
-    def forward(self, x, cos, sin, mask, past_k, past_v):
-        a, k, v = self.attn(self.ln1(x), cos, sin, mask, past_k, past_v)  # (B, T, C)
+    def forward(self, x, cos, sin, bias, past_k, past_v):
+        a, k, v = self.attn(self.ln1(x), cos, sin, bias, past_k, past_v)  # (B, T, C)
         x = x + a
         return x + self.mlp(self.ln2(x)), k, v  # (B, T, C)
 
@@ -145,34 +152,35 @@ class CharTransformer(nn.Module):
         self,
         ids: torch.Tensor,
         positions: torch.Tensor | None = None,
-        past_keys: torch.Tensor | None = None,
-        past_values: torch.Tensor | None = None,
+        past_keys: Sequence[torch.Tensor] | torch.Tensor | None = None,
+        past_values: Sequence[torch.Tensor] | torch.Tensor | None = None,
         past_positions: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """ids (B, T); positions (B, T), -1 = padding; past (L, B, H, P, D), past_positions (B, P).
+        """ids (B, T); positions (B, T), -1 = padding; past: n_layer (B, H, P, D) each (a list or
+        one (L, B, H, P, D) tensor), past_positions (B, P).
 
-        Returns logits (B, T, V) and present keys, values (L, B, H, P + T, D). Without
+        Returns logits (B, T, V) and the new tokens' keys, values (L, B, H, T, D). Without
         positions and past, the tokens sit at 0..T-1 and the causal fast path is used.
         """
         B, T = ids.shape
         c = self.config
         if positions is None:
             positions = torch.arange(T, device=ids.device).expand(B, T)  # (B, T)
-        mask = None
+        bias = None
         if self._traced() or past_keys is not None or T > c.window or bool((positions < 0).any()):
             k_pos = positions if past_positions is None else torch.cat([past_positions, positions], dim=1)  # (B, S)
-            mask = attention_mask(positions, k_pos, c.window)  # (B, 1, T, S)
+            bias = attention_bias(positions, k_pos, c.window)  # (B, 1, T, S)
         cos, sin = rotary(positions, c.head_dim, c.rope_base)  # (B, 1, T, D/2)
         x = self.drop(self.embed(ids))  # (B, T, C)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             pk = None if past_keys is None else past_keys[i]  # (B, H, P, D)
             pv = None if past_values is None else past_values[i]
-            x, k, v = block(x, cos, sin, mask, pk, pv)  # (B, T, C), (B, H, P + T, D)
+            x, k, v = block(x, cos, sin, bias, pk, pv)  # (B, T, C), (B, H, T, D)
             keys.append(k)
             values.append(v)
         logits = self.head(self.ln_f(x))  # (B, T, V)
-        return logits, torch.stack(keys), torch.stack(values)  # (B, T, V), (L, B, H, P + T, D)
+        return logits, torch.stack(keys), torch.stack(values)  # (B, T, V), (L, B, H, T, D)
 
     @staticmethod
     def _traced() -> bool:

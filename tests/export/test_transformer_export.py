@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from oneiros_export.transformer import INPUTS, OUTPUTS
+from oneiros_export.transformer import OUTPUTS, input_names
 from oneiros_export.transformer import main as export_main
 from oneiros_export.transformer_checks import check_parity, empty_cache, padded_prompts, session
 from oneiros_server.repository.manifest import Manifest, sha256_file
@@ -42,7 +42,7 @@ def test_model_json_is_complete(exported):
     arch = manifest.spec["architecture"]
     assert (arch["n_layer"], arch["n_head"], arch["head_dim"], arch["block"], arch["window"]) == (2, 2, 8, 16, 12)
     assert manifest.spec["cache"]["keep_last"] == 11
-    assert set(manifest.spec["inputs"]) == set(INPUTS) and set(manifest.spec["outputs"]) == set(OUTPUTS)
+    assert set(manifest.spec["inputs"]) == set(input_names(2)) and set(manifest.spec["outputs"]) == set(OUTPUTS)
     for key in ("heldout_bits_per_char", "parameters", "onnx_parity_max_abs", "mean_entropy_bits_t1"):
         assert key in manifest.metrics
     assert manifest.metrics["onnx_parity_max_abs"] <= 1e-4
@@ -55,9 +55,11 @@ def test_model_json_is_complete(exported):
 def test_graph_interface(exported):
     _, out = exported
     sess = session(out / "model.onnx")
-    assert [i.name for i in sess.get_inputs()] == INPUTS
+    assert [i.name for i in sess.get_inputs()] == input_names(2)
+    assert input_names(2)[3:] == ["past_keys.0", "past_keys.1", "past_values.0", "past_values.1"]
     assert [o.name for o in sess.get_outputs()] == OUTPUTS
-    assert sess.get_inputs()[2].shape == [2, "batch", 2, "past", 8]
+    assert sess.get_inputs()[3].shape == ["batch", 2, "past", 8]
+    assert sess.get_outputs()[1].shape == [2, "batch", 2, "time", 8]  # only the new tokens' entries
 
 
 def test_parity_with_mixed_lengths_in_one_batch(exported):
@@ -73,7 +75,7 @@ def test_onnx_prefill_of_padded_prompts_equals_each_prompt_alone(exported):
     lengths = [3, 11, 20, 1]
     ids, pos = padded_prompts(lengths, model.config.vocab_size, seed=5)
     logits, keys, _ = sess.run(None, {"ids": ids, "positions": pos, **empty_cache(sess, len(lengths))})
-    assert keys.shape[3] == max(lengths)
+    assert keys.shape[3] == max(lengths)  # a prefill's new entries: every (padded) prompt position
     for i, n in enumerate(lengths):
         alone = sess.run(None, {"ids": ids[i : i + 1, :n], "positions": pos[i : i + 1, :n], **empty_cache(sess, 1)})
         np.testing.assert_allclose(logits[i, :n], alone[0][0], atol=1e-4, rtol=0)

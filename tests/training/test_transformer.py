@@ -34,7 +34,9 @@ def test_decode_steps_with_cache_equal_a_full_forward(model):
         pos = torch.arange(3).expand(3, 3)
         for t in range(3, 8):
             p = torch.full((3, 1), t)
-            logits, k, v = model(ids[:, t : t + 1], p, k, v, pos)
+            logits, new_k, new_v = model(ids[:, t : t + 1], p, k, v, pos)
+            assert new_k.shape == (2, 3, 2, 1, 8)  # only the new token's entries
+            k, v = torch.cat([k, new_k], dim=3), torch.cat([v, new_v], dim=3)
             pos = torch.cat([pos, p], dim=1)
             steps.append(logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=ATOL, rtol=0)
@@ -121,5 +123,5 @@ def test_ring_buffer_of_window_minus_one_slots_equals_a_full_forward(model):
             p = torch.full((2, 1), t)
             logits, k, v = model(ids[:, t : t + 1], p, keys, values, pos)
             torch.testing.assert_close(logits[:, 0], full[:, t], atol=ATOL, rtol=0)
-            keys[:, :, :, t % slots], values[:, :, :, t % slots] = k[:, :, :, -1], v[:, :, :, -1]
+            keys[:, :, :, t % slots], values[:, :, :, t % slots] = k[:, :, :, 0], v[:, :, :, 0]
             pos[:, t % slots] = t

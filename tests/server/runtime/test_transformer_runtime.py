@@ -109,8 +109,32 @@ def test_released_slots_are_reused_and_start_empty(tiny):
     runtime = make(tiny, slots=1)
     runtime.prefill([1], [np.array(tokens(5, 20, model.config.vocab_size))])
     runtime.release([1])
-    assert runtime.free == [0]
+    assert runtime.count == 0
     fresh = tokens(6, 3, model.config.vocab_size)
     out = runtime.prefill([2], [np.array(fresh)])  # same slot, nothing left of sequence 1
     np.testing.assert_allclose(out[0], full_forward(model, fresh), atol=ATOL, rtol=0)
     assert runtime.capacity == 1
+
+
+def test_slots_stay_packed_and_each_sequence_keeps_its_cache_when_others_leave(tiny):
+    model = tiny[0]
+    runtime = make(tiny, slots=2)
+    vocab = model.config.vocab_size
+    contexts = {s: tokens(20 + s, 4 + 3 * s, vocab) for s in range(5)}
+    for s, ids in contexts.items():
+        runtime.prefill([s], [np.array(ids)])
+    runtime.release([1, 0])  # sequences 3 and 4 move into the freed slots
+    assert runtime.count == 3 and sorted(runtime.slot_of.values()) == [0, 1, 2]
+    live = [4, 2, 3]  # any order
+    for step in range(15):
+        feed = np.array(tokens(step, 3, vocab))
+        out = runtime.decode(live, feed)
+        for row, s in enumerate(live):
+            contexts[s].append(int(feed[row]))
+            np.testing.assert_allclose(out[row], full_forward(model, contexts[s]), atol=ATOL, rtol=0)
+        if step == 5:  # a sequence still prefilling rides along in the decode steps as padding
+            contexts[9] = tokens(9, 30, vocab)
+            runtime.prefill([9], [np.array(contexts[9][:10])])
+    runtime.prefill([9], [np.array(contexts[9][10:])])
+    out = runtime.decode([9], np.array([1]))
+    np.testing.assert_allclose(out[0], full_forward(model, [*contexts[9], 1]), atol=ATOL, rtol=0)
