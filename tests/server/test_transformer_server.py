@@ -60,3 +60,13 @@ def test_greedy_stop_and_seeds(running):
     assert cut.finish_reason == pb.STOP and cut.text == greedy.text[: greedy.text.index(stop)]
     a, b = (running.stub.Sample(pb.SampleRequest(**base, temperature=1.0, seed=s)).completions[0].text for s in (1, 2))
     assert a != b
+
+
+def test_the_sdk_shows_the_architecture(running):
+    from oneiros_client import Client
+
+    with Client(f"127.0.0.1:{running.server.port}", timeout=10) as client:
+        info = client.model("tiny-transformer")
+        text = client.sample("And", model="tiny-transformer", max_tokens=3 * WINDOW, seed=1)[0].text
+    assert info.architecture["window"] == WINDOW and info.architecture["positions"] == "rotary"
+    assert len(text) == 3 * WINDOW

@@ -52,6 +52,7 @@ def model_info(m: pb.ModelInfo) -> ModelInfo:
         default_parameters=json_format.MessageToDict(m.default_parameters),
         metrics=dict(m.metrics),
         training=json_format.MessageToDict(m.training),
+        architecture=json_format.MessageToDict(m.architecture),
     )
 
 

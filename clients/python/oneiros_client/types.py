@@ -32,6 +32,7 @@ class ModelInfo:
     default_parameters: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    architecture: dict[str, Any] = field(default_factory=dict)  # the network, as its model.json records it
 
     @property
     def ready(self) -> bool:
