@@ -62,6 +62,7 @@ async def stream(target: str, method: str, request: bytes, clients: int, seconds
     chars = 0
     errors = 0
     codes: dict[str, int] = {}
+    details: dict[str, int] = {}  # "CODE: details (seconds into the call, rounded)" -> count
     streams = 0
     async with grpc.aio.insecure_channel(target, options=[("grpc.max_concurrent_streams", 4096)]) as channel:
         call = channel.unary_stream(method, request_serializer=_identity, response_deserializer=_identity)
@@ -88,6 +89,8 @@ async def stream(target: str, method: str, request: bytes, clients: int, seconds
                 except grpc.RpcError as err:
                     errors += 1
                     codes[err.code().name] = codes.get(err.code().name, 0) + 1
+                    key = f"{err.code().name}: {err.details()} (after ~{round(time.perf_counter() - started)} s)"
+                    details[key] = details.get(key, 0) + 1
                     continue
                 streams += 1
 
@@ -106,6 +109,7 @@ async def stream(target: str, method: str, request: bytes, clients: int, seconds
         "gap_p99_ms": percentile(gaps, 99) * 1e3,
         "errors": errors,
         "error_codes": codes,
+        "error_details": dict(sorted(details.items(), key=lambda kv: -kv[1])[:10]),
     }
 
 

@@ -74,7 +74,10 @@ def main() -> None:
             for streams in rounds["floor"]:
                 rounds["floor"][streams].append(load("stream", target, METHOD, body, streams, args.seconds))
     med = {
-        name: {c: {k: median([r[k] for r in runs]) for k in runs[0] if k != "error_codes"} for c, runs in per.items()}
+        name: {
+            c: {k: median([r[k] for r in runs]) for k in runs[0] if k not in ("error_codes", "error_details")}
+            for c, runs in per.items()
+        }
         for name, per in rounds.items()
     }
     cpu = machine()

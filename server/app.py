@@ -70,6 +70,11 @@ class OneirosServer:
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_recv_ping_interval_without_data_ms", int(s.keepalive_min_ping_s * 1000)),
             ("grpc.http2.max_ping_strikes", 0),
+            # A call grpc core has accepted but grpc.aio has not yet handed to a handler is
+            # cancelled after this long (core's default: 30 s). grpc.aio takes one new call per
+            # event-loop round trip, so under a heavy streaming load (1,024 SampleStreams) calls
+            # wait there for tens of seconds and ended CANCELLED; their own deadlines still apply.
+            ("grpc.server_max_unrequested_time_in_server", s.grpc_pending_call_timeout_s),
         ]
         tokens = auth.load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file)
         self._auth = bool(tokens)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         64, ge=1, le=1024, description="unused since the asyncio core (one event loop, no handler threads)"
     )
     max_concurrent_rpcs: int = Field(4096, ge=1, description="calls in flight before RESOURCE_EXHAUSTED")
+    grpc_pending_call_timeout_s: int = Field(
+        3600, ge=1, description="longest a call may wait in grpc before a handler takes it (grpc's default: 30)"
+    )
     max_message_bytes: int = Field(32 << 20, ge=1 << 16, description="largest request/response message")
     keepalive_min_ping_s: float = Field(10.0, ge=1, description="shortest client keepalive ping interval allowed")
     grace_period_s: float = Field(10.0, ge=0, description="time in-flight calls get on SIGTERM")
