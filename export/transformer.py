@@ -101,17 +101,40 @@ def export_graph(model: CharTransformer, path: Path) -> Path:
 
 
 def _command(args: dict) -> str:
-    flags = (f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v is not None)
+    flags = (f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v not in (None, ""))
     return "python -m oneiros_training.transformer " + " ".join(flags)
 
 
 def curve(log: Path) -> list[dict]:
-    """The held-out records of a run's train.log.jsonl (step, minutes, chars_seen, heldout_bpc)."""
+    """The held-out records of a run's train.log.jsonl (step, minutes, chars_seen, heldout_bpc).
+
+    A run started ``--init-from`` an earlier one counts on from it (its ``*_total`` fields);
+    an earlier run's last record is marked ``run_end``, the last one ``final``.
+    """
     if not log.exists():
         return []
-    keys = ("step", "minutes", "chars_seen", "train_bpc", "heldout_bpc")
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    return [{k: r[k] for k in keys if k in r} | ({"final": True} if r.get("final") else {}) for r in rows]
+    out = []
+    for i, r in enumerate(rows):
+        rec = {
+            "step": r.get("steps_total", r.get("step")),
+            "minutes": r.get("minutes_total", r.get("minutes")),
+            "chars_seen": r.get("chars_seen_total", r.get("chars_seen")),
+        }
+        rec |= {k: r[k] for k in ("train_bpc", "heldout_bpc") if k in r}
+        if r.get("final"):
+            rec["final" if i == len(rows) - 1 else "run_end"] = True
+        out.append(rec)
+    return out
+
+
+def commands(meta: dict) -> list[str]:
+    """The training commands that made a checkpoint, first run first (following ``--init-from``)."""
+    earlier = meta["args"].get("init_from")
+    before: list[str] = []
+    if earlier and Path(earlier).exists():
+        before = commands(torch.load(earlier, map_location="cpu", weights_only=True)["meta"])
+    return [*before, _command(meta["args"])]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -197,11 +220,11 @@ def main(argv: list[str] | None = None) -> None:
             else f"the first {meta['args']['eval_chars']} held-out chars (a periodic evaluation)",
             "train_chars": meta["train_chars"],
             "heldout_chars": meta["heldout_chars"],
-            "steps": meta["step"],
-            "minutes": meta["minutes"],
-            "chars_seen": meta["chars_seen"],
+            "steps": meta.get("steps_total", meta["step"]),
+            "minutes": meta.get("minutes_total", meta["minutes"]),
+            "chars_seen": meta.get("chars_seen_total", meta["chars_seen"]),
             "checkpoint": checkpoint.name,
-            "commands": [_command(meta["args"])],
+            "commands": commands(meta),
             "curve": runs,
             "curve_heldout": f"periodic points on the first {meta['args']['eval_chars'] or 'all'} held-out chars, "
             "the final one on all",

@@ -82,3 +82,25 @@ def test_onnx_prefill_of_padded_prompts_equals_each_prompt_alone(exported):
         with torch.no_grad():
             want = model(torch.from_numpy(ids[i : i + 1, :n]))[0][0].numpy()
         np.testing.assert_allclose(logits[i, :n], want, atol=1e-4, rtol=0)
+
+
+def test_a_run_continued_from_a_checkpoint_counts_on_and_keeps_both_commands(exported, tmp_path):
+    checkpoint, _ = exported
+    run, out = tmp_path / "run2", tmp_path / "models" / "tiny-transformer" / "2"
+    run.mkdir()
+    (run / "train.log.jsonl").write_text((checkpoint.parent / "train.log.jsonl").read_text())
+    text = tmp_path / "verses.txt"
+    text.write_text(VERSES * 2)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        train_main(["--text", str(text), "--out", str(run), *ARGS.split(), "--init-from", str(checkpoint)])
+        export_main([str(run / "final.pt"), "--out", str(out)])
+    training = Manifest.model_validate(json.loads((out / "model.json").read_text())).training
+    assert training["steps"] == 80 and len(training["commands"]) == 2
+    assert "--init-from" in training["commands"][1] and "--init-from" not in training["commands"][0]
+    steps = [r["step"] for r in training["curve"]]
+    assert steps == sorted(steps) and steps[-1] == 80
+    assert [r for r in training["curve"] if r.get("run_end")] and training["curve"][-1]["final"]
+    with pytest.raises(SystemExit, match="config differs"):
+        train_main(
+            ["--text", str(text), "--out", str(run), *ARGS.split(), "--d-model", "32", "--init-from", str(checkpoint)]
+        )
