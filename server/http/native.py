@@ -96,6 +96,8 @@ class NativeEndpoints:
                 return await _image_response(self.plane, route.images(response), message, request, rid)
             big = response.ByteSize() > LARGE_BYTES
             body = await self.plane.offload(codec.to_json, response) if big else codec.to_json(response)
+            if route.json_extra is not None:
+                body = route.json_extra(body)
             return JSONResponse(body, headers={"x-request-id": rid})
         except ClientGone:
             return Response(status_code=499)

@@ -4,6 +4,31 @@ from __future__ import annotations
 
 COMPLETIONS_PATH = "/v1/completions"
 
+# GET /v1/models answers OpenAI's model list ("object", "data") beside the native "models".
+MODEL_LIST_PROPERTIES = {
+    "object": {"type": "string", "enum": ["list"], "description": "OpenAI's list shape"},
+    "data": {
+        "type": "array",
+        "description": "the models as OpenAI's clients read them (client.models.list())",
+        "items": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "object": {"type": "string", "enum": ["model"]},
+                "created": {"type": "integer"},
+                "owned_by": {"type": "string"},
+            },
+        },
+    },
+}
+
+
+def openai_model_list(body: dict) -> dict:
+    """The native ListModels JSON with OpenAI's ``object``/``data`` added (names only)."""
+    data = [{"id": m["name"], "object": "model", "created": 0, "owned_by": "oneiros"} for m in body.get("models", [])]
+    return body | {"object": "list", "data": data}
+
+
 _STRINGS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 REQUEST = {
     "type": "object",

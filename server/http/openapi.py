@@ -134,6 +134,8 @@ def document(version: str) -> dict:
         for message in (route.request, route.response, route.stream_message):
             if message is not None:
                 _message(message.DESCRIPTOR, schemas)
+        if route.extra_properties:
+            schemas[route.response.DESCRIPTOR.name]["properties"] |= route.extra_properties
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, stream=False)
         if route.stream_handler is not None:
             paths[f"{route.path}/stream"] = {"post": _operation(route, stream=True)}

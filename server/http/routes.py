@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from google.protobuf.message import Message
 
 from oneiros.v1 import oneiros_pb2 as pb
+from oneiros_server.http.openai_schema import MODEL_LIST_PROPERTIES, openai_model_list
 from oneiros_server.transport import dream, latent, models, sample, stylize
 
 
@@ -33,6 +34,8 @@ class Route:
     stream_message: type[Message] | None = None
     images: Callable[[Message], list] | None = None  # the response's images, for Accept: image/*
     image_fields: tuple[str, ...] = ()  # request fields that may be multipart file uploads
+    json_extra: Callable[[dict], dict] | None = None  # adds to the JSON answer (OpenAI's shapes)
+    extra_properties: dict | None = None  # and their OpenAPI schema
 
 
 def _one(response) -> list:
@@ -51,8 +54,10 @@ ROUTES: tuple[Route, ...] = (
         pb.ListModelsRequest,
         pb.ListModelsResponse,
         models.list_models,
-        "The models in the repository (?kind=VAE filters by kind)",
+        "The models in the repository (?kind=VAE filters by kind); also OpenAI's model list",
         model=lambda m: "",
+        json_extra=openai_model_list,
+        extra_properties=MODEL_LIST_PROPERTIES,
     ),
     Route(
         "GetModel",

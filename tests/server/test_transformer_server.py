@@ -70,3 +70,20 @@ def test_the_sdk_shows_the_architecture(running):
         text = client.sample("And", model="tiny-transformer", max_tokens=3 * WINDOW, seed=1)[0].text
     assert info.architecture["window"] == WINDOW and info.architecture["positions"] == "rotary"
     assert len(text) == 3 * WINDOW
+
+
+def test_the_openai_door_serves_it_too(running):
+    from openai import OpenAI
+
+    with OpenAI(base_url=running.http_url + "/v1", api_key="unused", max_retries=0, timeout=30) as client:
+        listed = {m.id for m in client.models.list()}
+        reply = client.completions.create(model="tiny-transformer", prompt="And", max_tokens=30, seed=4)
+        streamed = "".join(
+            c.choices[0].text
+            for c in client.completions.create(
+                model="tiny-transformer", prompt="And", max_tokens=30, seed=4, stream=True
+            )
+        )
+    assert {"tiny-lm", "tiny-transformer"} <= listed
+    assert reply.model == "tiny-transformer" and len(reply.choices[0].text) == 30
+    assert streamed == reply.choices[0].text

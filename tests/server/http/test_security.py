@@ -27,7 +27,7 @@ def _context(pki, client_cert: bool) -> ssl.SSLContext:
 def test_https_with_the_server_certificate(serve, tmp_path, pki):
     running = serve(tmp_path, tls_cert=pki["server"].cert, tls_key=pki["server"].key)
     url = f"https://localhost:{running.server.http_port}/v1/models"
-    assert httpx.get(url, verify=_context(pki, client_cert=False), timeout=10).json() == {}
+    assert httpx.get(url, verify=_context(pki, client_cert=False), timeout=10).json()["data"] == []  # empty repository
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://localhost:{running.server.http_port}/v1/models", timeout=10)  # plaintext is refused
 
