@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 import warnings
@@ -31,6 +32,7 @@ from oneiros_training.transformer_train import bits_per_char, load_checkpoint
 
 OUTPUTS = ["logits", "new_keys", "new_values"]
 GRAPH = "model.onnx"
+WEIGHTS = "model.pt"  # the checkpoint beside the graph: to continue training (--init-from), or to compare
 
 
 def input_names(n_layer: int) -> list[str]:
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     graph = export_graph(model, out / GRAPH)
+    if checkpoint.resolve() != (out / WEIGHTS).resolve():
+        shutil.copyfile(checkpoint, out / WEIGHTS)
     parity = check_parity(model, graph)
     heldout = meta.get("heldout_bpc")
     if args.text:
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
             f"window {c.window}, {meta['parameters']:,} parameters) trained on {meta['data']}"
         ),
         default_for=[],
-        files={"kv_step": file_ref(out, GRAPH)},
+        files={"kv_step": file_ref(out, GRAPH), "torch": file_ref(out, WEIGHTS)},
         spec={
             "vocabulary": vocab.chars,
             "special_tokens": {"bos": bos, "unknown": None, "end": None},
@@ -223,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
             "steps": meta.get("steps_total", meta["step"]),
             "minutes": meta.get("minutes_total", meta["minutes"]),
             "chars_seen": meta.get("chars_seen_total", meta["chars_seen"]),
-            "checkpoint": checkpoint.name,
+            "checkpoint": WEIGHTS,
             "commands": commands(meta),
             "curve": runs,
             "curve_heldout": f"periodic points on the first {meta['args']['eval_chars'] or 'all'} held-out chars, "
