@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 class StepRuntime(Protocol):
     """A model that advances sequences whose state it keeps, by id."""
 
+    reach: int | None
+    """How many of the last tokens can still change the next logits (a windowed Transformer's
+    n_layer x (window - 1) + 1); None = all of them (a GRU). Longer prompts are cut to it."""
+
     def prefill(self, seq_ids: Sequence[int], chunks: Sequence[np.ndarray]) -> np.ndarray:
         """Feed each sequence its next prompt chunk (1-D token ids, any lengths); a new id
         starts from the empty state. Returns logits (B, V) after each chunk's last token."""

@@ -124,6 +124,8 @@ class SamplerEngine:
         """Queue validated ``params``; Overloaded at once at capacity. Read ``chunks()``/``achunks()``;
         cancelling ``control`` frees the queue slot at once (a running one leaves at the next step)."""
         ids = [self.index[c] for c in self.bos + params.prompt] or [0]  # no BOS, no prompt: token 0
+        if self.runtime.reach is not None:
+            ids = ids[-self.runtime.reach :]  # what lies further back cannot change the text
         generation = Generation.create(
             params, control, np.array(ids, dtype=np.int64), self.settings.sample_stream_flush_ms / 1e3
         )

@@ -17,6 +17,8 @@ import numpy as np
 class GruRuntime:
     """Per-sequence GRU hidden states behind ``prefill``/``decode``/``fork``/``release``."""
 
+    reach = None  # every token so far shapes the state
+
     def __init__(self, session, state_in: str, layers: int, hidden: int):
         self.session = session
         self.state_in = state_in

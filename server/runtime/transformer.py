@@ -15,7 +15,8 @@ are not decoding (still prefilling, or finished within their request) ride along
 Each step writes the new entry over the one that just left the window, so a step reads at
 most R entries whatever the context length: per-token cost is flat and memory per sequence
 fixed (2 x L x H x R x D floats). Prefill feeds prompt chunks of different lengths in one
-call, right-padded with position -1, and keeps each prompt's last R entries.
+call, right-padded with position -1, and keeps each prompt's last R entries; the engine
+feeds at most ``reach`` prompt tokens, the most that can change the result.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class TransformerRuntime:
         self.session = session
         self.layers, self.heads, self.head_dim = layers, heads, head_dim
         self.ring = window - 1  # R: cached entries a query can still need besides itself
+        # Each layer looks back R tokens, so the next logits depend on the last L x R + 1 only:
+        # a longer prompt gives the same logits from its tail (scores depend on distances only).
+        self.reach = layers * self.ring + 1
         self.keys = [np.zeros((slots, heads, self.ring, head_dim), np.float32) for _ in range(layers)]
         self.values = [np.zeros_like(k) for k in self.keys]
         self.positions = np.full((slots, self.ring), -1, np.int64)  # -1 = empty entry

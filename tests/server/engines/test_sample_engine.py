@@ -175,3 +175,21 @@ def test_flush_window_sends_fewer_chunks_with_the_same_text(engine, batching):
         grouped.close()
     assert "".join(c.text for c in chunks) == engine.sample(request, CallControl())[0].text
     assert len(chunks) < 50 and chunks[-1].finish_reason == "LENGTH"
+
+
+def test_a_transformer_prompt_is_cut_to_what_can_still_matter():
+    """Past n_layer x (window - 1) + 1 tokens a windowed Transformer cannot see: prompts that
+    differ only further back give the same text, and only the reach is prefilled."""
+    engine = make_engine("tiny-transformer")
+    try:
+        reach = engine.runtime.reach
+        assert reach == 2 * 11 + 1  # the tiny model: 2 layers, window 12
+        tail = ("And God said, Let there be light: and there was light. " * 2)[:reach]
+        texts = []
+        for head in ("In the beginning God created the heaven. ", "And the evening and the morning. " * 3):
+            before = engine.batcher.prefilled
+            texts.append(engine.sample(SampleRequest(prompt=head + tail, max_tokens=60, seed=5), CallControl()))
+            assert engine.batcher.prefilled - before == reach
+        assert same_completions(*texts)
+    finally:
+        engine.close()
