@@ -8,7 +8,8 @@ In one process, over the served step runtimes (``oneiros_server.runtime``) with 
 served session settings and the batch's vectorised sampling: each configuration prefills
 ``streams`` KJV passages of ``context`` characters, then times ``--steps`` decode steps
 (one character per stream each). Figures: median step time (= per-character latency of
-each stream) and characters/s over all streams. Re-feeding runs the last ``window``
+each stream) and characters/s over all streams, and the prefill's time (the served
+Transformer prefills only a prompt's last n_layer x (window - 1) + 1 characters). Re-feeding runs the last ``window``
 characters (positions restarted at 0) from an empty cache/state every step, as the
 keras-io text generators do. The same weights, the same machine, one run.
 """
@@ -86,6 +87,8 @@ def measure(model: Model, method: str, prompts: np.ndarray, steps: int, chunk: i
     times = []
     if method == "cache":
         runtime = model.runtime()
+        if runtime.reach is not None:  # as the engine does: nothing further back can matter
+            prompts = prompts[:, -runtime.reach :]
         started = time.perf_counter()
         for start in range(0, prompts.shape[1], chunk):
             logits = runtime.prefill(seq_ids, list(prompts[:, start : start + chunk]))
