@@ -114,3 +114,18 @@ def test_1024_concurrent_streams_are_admitted_at_defaults_and_all_finish(serve):
     assert len(last) == 1024 and all(c.finish_reason == pb.LENGTH and c.token_count == 32 for c in last)
     assert engine.batcher.stats.largest > 1
     assert wait_until(lambda: engine.active == 0 and engine.batcher.depth == 0)
+
+
+@pytest.mark.parametrize("pending_timeout_s, expected", [(1, "CANCELLED"), (None, "OK")])
+def test_calls_waiting_for_a_busy_event_loop_are_not_cancelled_by_grpc(serve, pending_timeout_s, expected):
+    """grpc core cancels a call no handler has taken within ``grpc_pending_call_timeout_s`` (its
+    own default: 30 s). grpc.aio takes new calls on its event loop, so a loop kept busy (here
+    blocked outright; under load, 1,024 streams) leaves them waiting: at the server's default
+    (an hour) they are served once the loop is free."""
+    overrides = {} if pending_timeout_s is None else {"grpc_pending_call_timeout_s": pending_timeout_s}
+    running = serve(tiny_lm_repository(), **overrides)
+    running.stub.Sample(pb.SampleRequest(max_tokens=3), timeout=20)  # connected
+    running.server.loop.call_soon_threadsafe(time.sleep, 2.5)  # no call is taken meanwhile
+    calls = [running.stub.Sample.future(pb.SampleRequest(max_tokens=3), timeout=30) for _ in range(3)]
+    codes = [c.code().name for c in calls]  # waits for each
+    assert codes[1:] == [expected, expected]  # the first may meet a request grpc.aio had already posted
