@@ -34,10 +34,10 @@ from oneiros_training.corpus import load_text
 
 
 def model_dir(name: str) -> Path:
-    for root in ("models", "models-next"):
-        if (REPO / root / name / "1" / "model.json").exists():
-            return REPO / root / name / "1"
-    raise SystemExit(f"{name} is in neither models/ nor models-next/")
+    version = REPO / "models" / name / "1"
+    if not (version / "model.json").exists():
+        raise SystemExit(f"{name} is not in models/")
+    return version
 
 
 class Model:
