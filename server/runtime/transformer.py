@@ -58,11 +58,6 @@ class TransformerRuntime:
         """Sequences holding a slot."""
         return len(self.seq_of)
 
-    @property
-    def bytes_per_sequence(self) -> int:
-        """Memory of one slot: its keys, values and positions."""
-        return 2 * sum(k[0].nbytes for k in self.keys) + self.positions[0].nbytes
-
     # ---------------------------------------------------------------- slots
     def _grow(self) -> None:
         self.keys = [np.concatenate([k, np.zeros_like(k)]) for k in self.keys]
