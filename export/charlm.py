@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -21,10 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from oneiros_export.lm_manifest import add_export_args, corpus_fields, export_fields, training_command
 from oneiros_server.engines.sampling import distributions, draw, entropy_bits, rng_for
 from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
 from oneiros_training.charlm import CharLM, bits_per_char, load_checkpoint, save_checkpoint
 from oneiros_training.corpus import Vocabulary, load_text, split
+
+TRAINER = "oneiros_training.charlm"
 
 STATE_NAME, STATE_OUT_NAME = "state", "state_out"
 TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
@@ -109,20 +110,10 @@ def temperature_entropies(
     return {f"mean_entropy_bits_t{t:g}": round(float(e), 4) for t, e in zip(TEMPERATURES, total / tokens)}
 
 
-def _command(args: dict) -> str:
-    flags = (f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v is not None)
-    return "python -m oneiros_training.charlm " + " ".join(flags)
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m oneiros_export.charlm", description=__doc__.split("\n")[0])
-    p.add_argument("checkpoint", help="a .pt written by python -m oneiros_training.charlm")
-    p.add_argument("--out", default="models/charlm-kjv/1", help="version folder to write")
-    p.add_argument("--name", default=None, help="model name (default: the parent folder's name)")
-    p.add_argument("--text", default=None, help="re-measure held-out bpc on this text ('kjv' = the KJV)")
+    add_export_args(p, TRAINER, out="models/charlm-kjv/1")
     p.add_argument("--default-for-sample", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--temperature", type=float, default=0.5, help="default temperature in model.json")
-    p.add_argument("--max-tokens", type=int, default=200, help="default max_tokens in model.json")
     args = p.parse_args(argv)
 
     model, vocab, meta = load_checkpoint(args.checkpoint)
@@ -173,14 +164,11 @@ def main(argv: list[str] | None = None) -> None:
             **entropies,
         },
         training={
-            "data": meta["data"],
-            "heldout": f"last {meta['heldout_fraction']:.0%} of the characters",
-            "train_chars": meta["train_chars"],
-            "heldout_chars": meta["heldout_chars"],
+            **corpus_fields(meta),
             "steps": meta["step"] + sum(e["step"] for e in earlier),
             "minutes": round(meta["minutes"] + sum(e["minutes"] for e in earlier), 2),
             "chars_seen": meta["chars_seen"] + sum(e["chars_seen"] for e in earlier),
-            "commands": [_command(e["args"]) for e in earlier] + [_command(meta["args"])],
+            "commands": [training_command(TRAINER, e["args"]) for e in [*earlier, meta]],
             "phases": [{k: e[k] for k in ("step", "minutes", "chars_seen", "heldout_bpc")} for e in earlier]
             + [
                 {
@@ -190,8 +178,7 @@ def main(argv: list[str] | None = None) -> None:
                     "heldout_bpc": heldout,
                 }
             ],
-            "export": "python -m oneiros_export.charlm " + " ".join(sys.argv[1:] if argv is None else argv),
-            "exported_at": time.strftime("%Y-%m-%d"),
+            **export_fields("oneiros_export.charlm", argv),
         },
     )
     write_manifest(out, manifest)

@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
-import time
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from oneiros_export.lm_manifest import add_export_args, corpus_fields, export_fields, training_command
 from oneiros_export.transformer_checks import check_parity, temperature_entropies
 from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
 from oneiros_training.corpus import load_text, split
@@ -102,11 +101,6 @@ def export_graph(model: CharTransformer, path: Path) -> Path:
     return path
 
 
-def _command(args: dict) -> str:
-    flags = (f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v not in (None, ""))
-    return "python -m oneiros_training.transformer " + " ".join(flags)
-
-
 def curve(log: Path) -> list[dict]:
     """The held-out records of a run's train.log.jsonl (step, minutes, chars_seen, heldout_bpc).
 
@@ -136,18 +130,13 @@ def commands(meta: dict) -> list[str]:
     before: list[str] = []
     if earlier and Path(earlier).exists():
         before = commands(torch.load(earlier, map_location="cpu", weights_only=True)["meta"])
-    return [*before, _command(meta["args"])]
+    return [*before, training_command("oneiros_training.transformer", meta["args"])]
 
 
 def main(argv: list[str] | None = None) -> None:
     """Export a checkpoint: the graph, its parity with torch, the entropies, model.json."""
     p = argparse.ArgumentParser(prog="python -m oneiros_export.transformer", description=__doc__.split("\n")[0])
-    p.add_argument("checkpoint", help="a .pt written by python -m oneiros_training.transformer")
-    p.add_argument("--out", default="models/transformer-kjv/1", help="version folder to write")
-    p.add_argument("--name", default=None, help="model name (default: the parent folder's name)")
-    p.add_argument("--text", default=None, help="re-measure held-out bpc on this text ('kjv' = the KJV)")
-    p.add_argument("--temperature", type=float, default=0.5, help="default temperature in model.json")
-    p.add_argument("--max-tokens", type=int, default=200, help="default max_tokens in model.json")
+    add_export_args(p, "oneiros_training.transformer", out="models/transformer-kjv/1")
     args = p.parse_args(argv)
 
     checkpoint = Path(args.checkpoint)
@@ -215,15 +204,12 @@ def main(argv: list[str] | None = None) -> None:
             **entropies,
         },
         training={
-            "data": meta["data"],
-            "heldout": f"last {meta['heldout_fraction']:.0%} of the characters",
+            **corpus_fields(meta),
             "heldout_method": f"windows of {c.block} chars, stride {c.block // 2}: each char scored once, "
             f"with >= {c.block // 2} chars of context",
             "heldout_measured_on": "all held-out chars"
             if args.text or meta.get("final")
             else f"the first {meta['args']['eval_chars']} held-out chars (a periodic evaluation)",
-            "train_chars": meta["train_chars"],
-            "heldout_chars": meta["heldout_chars"],
             "steps": meta.get("steps_total", meta["step"]),
             "minutes": meta.get("minutes_total", meta["minutes"]),
             "chars_seen": meta.get("chars_seen_total", meta["chars_seen"]),
@@ -232,8 +218,7 @@ def main(argv: list[str] | None = None) -> None:
             "curve": runs,
             "curve_heldout": f"periodic points on the first {meta['args']['eval_chars'] or 'all'} held-out chars, "
             "the final one on all",
-            "export": "python -m oneiros_export.transformer " + " ".join(sys.argv[1:] if argv is None else argv),
-            "exported_at": time.strftime("%Y-%m-%d"),
+            **export_fields("oneiros_export.transformer", argv),
         },
     )
     write_manifest(out, manifest)

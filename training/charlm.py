@@ -14,7 +14,6 @@ of the training text; the state is carried from one window to the next.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oneiros_training.corpus import KJV_SOURCE, Vocabulary, load_text, split
+from oneiros_training.corpus import Vocabulary, load_text, split
+from oneiros_training.lm_run import RunFiles, add_corpus_args, corpus_meta, learning_rate
 
 
 @dataclass(frozen=True)
@@ -121,15 +121,9 @@ def train(args: argparse.Namespace) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     train_rows = streams(data.train, args.batch)  # (B, N)
     eval_ids = data.heldout[: args.eval_chars] if args.eval_chars else data.heldout
-    out = Path(args.out)
     n_params = sum(p.numel() for p in model.parameters())
     meta = {
-        "data": KJV_SOURCE if args.text in (None, "kjv") else str(args.text),
-        "heldout_fraction": args.heldout,
-        "train_chars": len(data.train),
-        "heldout_chars": len(data.heldout),
-        "parameters": n_params,
-        "args": vars(args),
+        **corpus_meta(args, data, n_params),
         "earlier": [
             *previous.get("earlier", []),
             {k: previous[k] for k in ("args", "step", "minutes", "chars_seen", "heldout_bpc") if k in previous},
@@ -137,21 +131,16 @@ def train(args: argparse.Namespace) -> dict:
         if previous
         else [],
     }
-    out.mkdir(parents=True, exist_ok=True)
-    log = open(out / "train.log.jsonl", "a")
+    files = RunFiles(Path(args.out), lambda path, rec: save_checkpoint(path, model, data.vocab, {**meta, **rec}))
     state = model.initial_state(args.batch)
-    t_pos, start, step, best = 0, time.monotonic(), 0, float("inf")
-    budget = args.minutes * 60 if args.minutes else float("inf")
+    t_pos, start, step = 0, time.monotonic(), 0
     bar = tqdm(total=args.steps, desc="charlm", unit="step", mininterval=2.0)
     while step < args.steps:
-        elapsed = time.monotonic() - start
-        progress = max(step / args.steps, elapsed / budget)
-        if progress >= 1:
+        lr = learning_rate(args, step, time.monotonic() - start)
+        if lr is None:
             break
-        warm = min(1.0, (step + 1) / args.warmup)
-        lr = args.lr_min + (args.lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
-            g["lr"] = lr * warm
+            g["lr"] = lr
         if t_pos + args.bptt + 1 > train_rows.shape[1]:
             t_pos, state = 0, model.initial_state(args.batch)
         x = train_rows[:, t_pos : t_pos + args.bptt]  # (B, T)
@@ -177,12 +166,7 @@ def train(args: argparse.Namespace) -> dict:
                 "chars_seen": step * args.batch * args.bptt,
                 "lr": lr,
             }
-            print(json.dumps(rec), file=log, flush=True)
-            tqdm.write(json.dumps(rec))
-            save_checkpoint(out / "last.pt", model, data.vocab, {**meta, **rec})
-            if bpc < best:
-                best = bpc
-                save_checkpoint(out / "best.pt", model, data.vocab, {**meta, **rec})
+            files.periodic(rec)
     bar.close()
     minutes = (time.monotonic() - start) / 60
     bpc = bits_per_char(model, data.heldout)
@@ -193,17 +177,13 @@ def train(args: argparse.Namespace) -> dict:
         "chars_seen": step * args.batch * args.bptt,
         "final": True,
     }
-    print(json.dumps(rec), file=log, flush=True)
-    tqdm.write(json.dumps(rec))
-    save_checkpoint(out / "final.pt", model, data.vocab, {**meta, **rec})
+    files.final(rec)
     return rec
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m oneiros_training.charlm", description=__doc__.split("\n")[0])
-    p.add_argument("--text", default="kjv", help="text file to train on, or 'kjv' (default)")
-    p.add_argument("--out", default="runs/charlm-kjv", help="folder for checkpoints and the log")
-    p.add_argument("--heldout", type=float, default=0.05, help="last fraction of the text held out")
+    add_corpus_args(p, out="runs/charlm-kjv")
     p.add_argument("--embed", type=int, default=64)
     p.add_argument("--hidden", type=int, default=512)
     p.add_argument("--layers", type=int, default=1)

@@ -11,7 +11,6 @@ to ``train.log.jsonl`` and ``last.pt`` is rewritten, so a stopped run loses litt
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from dataclasses import asdict
@@ -21,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from oneiros_training.corpus import KJV_SOURCE, Vocabulary, load_text, split
+from oneiros_training.corpus import Vocabulary, load_text, split
+from oneiros_training.lm_run import RunFiles, add_corpus_args, corpus_meta, learning_rate
 from oneiros_training.transformer import CharTransformer, TransformerConfig
 
 
@@ -118,30 +118,16 @@ def train(args: argparse.Namespace) -> dict:
     opt = optimizer(model, args.lr, args.weight_decay)
     eval_ids = data.heldout[: args.eval_chars] if args.eval_chars else data.heldout
     train_ids = torch.from_numpy(data.train)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "data": KJV_SOURCE if args.text in (None, "kjv") else str(args.text),
-        "heldout_fraction": args.heldout,
-        "train_chars": len(data.train),
-        "heldout_chars": len(data.heldout),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "args": vars(args),
-        "before": before,
-    }
-    log = open(out / "train.log.jsonl", "a")
-    start, step, best, tokens = time.monotonic(), 0, float("inf"), 0
-    budget = args.minutes * 60 if args.minutes else float("inf")
+    meta = {**corpus_meta(args, data, sum(p.numel() for p in model.parameters())), "before": before}
+    files = RunFiles(Path(args.out), lambda path, rec: save_checkpoint(path, model, data.vocab, {**meta, **rec}))
+    start, step, tokens = time.monotonic(), 0, 0
     bar = tqdm(total=args.steps, desc="transformer", unit="step", mininterval=5.0)
     while step < args.steps:
-        elapsed = time.monotonic() - start
-        progress = max(step / args.steps, elapsed / budget)
-        if progress >= 1:
+        lr = learning_rate(args, step, time.monotonic() - start)
+        if lr is None:
             break
-        warm = min(1.0, (step + 1) / args.warmup)
-        lr = args.lr_min + (args.lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
-            g["lr"] = lr * warm
+            g["lr"] = lr
         starts = torch.from_numpy(rng.integers(0, len(train_ids) - args.block - 1, args.batch))
         idx = starts[:, None] + torch.arange(args.block + 1)  # (B, T + 1)
         x, y = train_ids[idx[:, :-1]], train_ids[idx[:, 1:]]  # (B, T), (B, T)
@@ -168,12 +154,7 @@ def train(args: argparse.Namespace) -> dict:
                 "lr": lr,
                 **totals(before, step, seconds, tokens),
             }
-            print(json.dumps(rec), file=log, flush=True)
-            tqdm.write(json.dumps(rec))
-            save_checkpoint(out / "last.pt", model, data.vocab, {**meta, **rec})
-            if rec["heldout_bpc"] < best:
-                best = rec["heldout_bpc"]
-                save_checkpoint(out / "best.pt", model, data.vocab, {**meta, **rec})
+            files.periodic(rec)
     bar.close()
     seconds = time.monotonic() - start
     rec = {
@@ -185,18 +166,14 @@ def train(args: argparse.Namespace) -> dict:
         "final": True,
         **totals(before, step, seconds, tokens),
     }
-    print(json.dumps(rec), file=log, flush=True)
-    tqdm.write(json.dumps(rec))
-    save_checkpoint(out / "final.pt", model, data.vocab, {**meta, **rec})
+    files.final(rec)
     return rec
 
 
 def parser() -> argparse.ArgumentParser:
     """The training command line."""
     p = argparse.ArgumentParser(prog="python -m oneiros_training.transformer", description=__doc__.split("\n")[0])
-    p.add_argument("--text", default="kjv", help="text file to train on, or 'kjv' (default)")
-    p.add_argument("--out", default="runs/transformer-kjv", help="folder for checkpoints and the log")
-    p.add_argument("--heldout", type=float, default=0.05, help="last fraction of the text held out")
+    add_corpus_args(p, out="runs/transformer-kjv")
     p.add_argument("--block", type=int, default=256, help="training sequence length (characters)")
     p.add_argument("--window", type=int, default=0, help="attention window (0 = block)")
     p.add_argument("--layers", type=int, default=4)
