@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from oneiros_training.corpus import Vocabulary, load_text, split
-from oneiros_training.lm_run import RunFiles, add_corpus_args, corpus_meta, learning_rate
+from oneiros_training.lm_run import RunFiles, add_corpus_args, add_schedule_args, corpus_meta, learning_rate
 
 
 @dataclass(frozen=True)
@@ -189,22 +189,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--batch", type=int, default=64, help="parallel streams of the training text")
     p.add_argument("--bptt", type=int, default=128, help="truncated-BPTT window (characters)")
-    p.add_argument("--steps", type=int, default=20000, help="most optimiser steps")
-    p.add_argument(
-        "--minutes",
-        type=float,
-        default=0,
-        help="wall-clock budget (0 = none); the cosine schedule follows whichever of steps/minutes runs out first",
-    )
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--lr-min", type=float, default=1e-4)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--clip", type=float, default=1.0)
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--eval-chars", type=int, default=60000, help="held-out chars per periodic eval (0 = all)")
+    add_schedule_args(p, steps=20000, lr=3e-3, warmup=100, eval_chars=60000)
     p.add_argument("--init", default=None, help="continue training from this checkpoint's weights")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
-    p.add_argument("--seed", type=int, default=0)
     return p
 
 

@@ -42,6 +42,25 @@ def add_corpus_args(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("--heldout", type=float, default=0.05, help="last fraction of the text held out")
 
 
+def add_schedule_args(p: argparse.ArgumentParser, *, steps: int, lr: float, warmup: int, eval_chars: int) -> None:
+    """Steps or minutes, the learning-rate schedule (see ``learning_rate``), evaluation, threads, seed."""
+    p.add_argument("--steps", type=int, default=steps, help="most optimiser steps")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=0,
+        help="wall-clock budget (0 = none); the schedule follows whichever ends first",
+    )
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--lr-min", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=warmup)
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--eval-every", type=int, default=250)
+    p.add_argument("--eval-chars", type=int, default=eval_chars, help="held-out chars per periodic eval (0 = all)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    p.add_argument("--seed", type=int, default=0)
+
+
 class RunFiles:
     """A run's folder: ``train.log.jsonl`` (appended), ``last.pt``, ``best.pt`` (the lowest
     held-out bpc so far) and ``final.pt``; ``save(path, rec)`` writes one checkpoint."""

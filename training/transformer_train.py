@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from oneiros_training.corpus import Vocabulary, load_text, split
-from oneiros_training.lm_run import RunFiles, add_corpus_args, corpus_meta, learning_rate
+from oneiros_training.lm_run import RunFiles, add_corpus_args, add_schedule_args, corpus_meta, learning_rate
 from oneiros_training.transformer import CharTransformer, TransformerConfig
 
 
@@ -181,17 +181,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--d-model", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--batch", type=int, default=32, help="sequences per step")
-    p.add_argument("--steps", type=int, default=100000, help="most optimiser steps")
-    p.add_argument("--minutes", type=float, default=0, help="wall-clock budget (0 = none); the schedule follows it")
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--lr-min", type=float, default=1e-4)
-    p.add_argument("--warmup", type=int, default=200)
+    add_schedule_args(p, steps=100000, lr=2e-3, warmup=200, eval_chars=30000)
     p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--clip", type=float, default=1.0)
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--eval-chars", type=int, default=30000, help="held-out chars per periodic eval (0 = all)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init-from", default="", help="checkpoint whose weights to start from (same config)")
     return p
 
