@@ -34,5 +34,5 @@ USER 10001
 
 EXPOSE 50051 8080 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "oneiros_server.healthcheck"]
+    CMD ["python", "-m", "oneiros_server.transport.grpc.healthcheck"]
 CMD ["oneiros-server"]

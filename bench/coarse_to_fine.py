@@ -24,12 +24,12 @@ from PIL import Image
 from bench.common import cpu_bf16_report, describe_cpu
 from bench.style_score import common_loss, model_defaults, quantise
 from bench.stylize_vs_pastiche import load_image
-from oneiros_server.control import CallControl
-from oneiros_server.engines.style_cache import StyleCache
-from oneiros_server.engines.stylize import Stylizer, style_size
-from oneiros_server.engines.stylize_params import StylizeDefaults, StylizeParams
+from oneiros_server.engines.convnet.style_cache import StyleCache
+from oneiros_server.engines.convnet.stylize import Stylizer, style_size
+from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
 from oneiros_server.runtime.precision import resolve_precision
 from oneiros_server.runtime.vgg19 import load_vgg19
+from oneiros_server.scheduling.control import CallControl
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -29,12 +29,12 @@ import numpy as np
 import torch
 
 from bench.common import cpu_bf16_report, describe_cpu
-from oneiros_server.control import CallControl
-from oneiros_server.engines.convnet import pick_device
-from oneiros_server.engines.dream import BUILTIN_DEFAULTS, DreamParams, dream_loss, run_dream
-from oneiros_server.jobs import JobPool
+from oneiros_server.engines.convnet.dream import BUILTIN_DEFAULTS, DreamParams, dream_loss, run_dream
+from oneiros_server.engines.convnet.engine import pick_device
 from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import load_vgg19
+from oneiros_server.scheduling.control import CallControl
+from oneiros_server.scheduling.jobs import JobPool
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

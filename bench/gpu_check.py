@@ -30,15 +30,15 @@ import torch
 from bench.common import cpu_bf16_report
 from bench.dream_bench import test_image
 from bench.style_score import common_loss, model_defaults, quantise
-from oneiros_server.control import CallControl
-from oneiros_server.engines.dream import DreamParams, dream_loss, run_dream
-from oneiros_server.engines.latent import DecodeRequest
-from oneiros_server.engines.style_cache import StyleCache
-from oneiros_server.engines.stylize import Stylizer
-from oneiros_server.engines.stylize_params import StylizeDefaults, StylizeParams
+from oneiros_server.engines.convnet.dream import DreamParams, dream_loss, run_dream
+from oneiros_server.engines.convnet.style_cache import StyleCache
+from oneiros_server.engines.convnet.stylize import Stylizer
+from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
+from oneiros_server.engines.latent.engine import DecodeRequest
 from oneiros_server.repository import ModelRepository
 from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import load_vgg19
+from oneiros_server.scheduling.control import CallControl
 from oneiros_server.settings import Settings, default_model_repository
 
 CPU = torch.device("cpu")

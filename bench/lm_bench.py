@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import REPO, cpu_bf16_report, describe_cpu, median, print_table, write_results
-from oneiros_server.engines.sampling import distributions, draw_with, uniforms
+from oneiros_server.engines.language_model.sampling import distributions, draw_with, uniforms
 from oneiros_server.repository.manifest import Manifest
 from oneiros_server.runtime.gru import GruRuntime
 from oneiros_server.runtime.onnx import create_session

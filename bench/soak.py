@@ -5,7 +5,7 @@
 Three checks, each printing its figures: a mixed workload of every RPC with only
 OK / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED allowed; resident memory growth over
 many Decode and Sample calls; and cancelling in-flight streams leaves no job or
-sequence running (read from /metrics). ``tests/server/test_load.py`` runs small versions.
+sequence running (read from /metrics). ``tests/server/e2e/test_load.py`` runs small versions.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import torch
 
-from oneiros_server.engines.style_loss import Targets, Weights, gram, objective
-from oneiros_server.engines.stylize import to_tensor
-from oneiros_server.engines.stylize_params import BUILTIN_DEFAULTS
+from oneiros_server.engines.convnet.style_loss import Targets, Weights, gram, objective
+from oneiros_server.engines.convnet.stylize import to_tensor
+from oneiros_server.engines.convnet.stylize_params import BUILTIN_DEFAULTS
 from oneiros_server.settings import default_model_repository
 
 

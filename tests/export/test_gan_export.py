@@ -11,7 +11,7 @@ import torch
 from oneiros_export.gan import export_gan
 from oneiros_export.onnx_utils import session
 from oneiros_export.vae import PARITY_TOLERANCE
-from oneiros_server.engines.latent import DecodeRequest, EditRequest, load
+from oneiros_server.engines.latent.engine import DecodeRequest, EditRequest, load
 from oneiros_server.errors import WrongModelKind
 from oneiros_server.repository.manifest import Manifest
 from oneiros_server.settings import Settings

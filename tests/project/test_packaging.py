@@ -152,3 +152,16 @@ def test_missing_model_repository_is_a_start_up_error(tmp_path):
     )
     assert out.returncode == 2
     assert "model_repository" in out.stderr and str(missing) in out.stderr
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    import tomllib
+
+    setuptools = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set()
+    for name, folder in setuptools["package-dir"].items():
+        for init in (REPO_ROOT / folder).rglob("__init__.py"):
+            found.add(".".join([name, *init.parent.relative_to(REPO_ROOT / folder).parts]))
+    assert found <= set(setuptools["packages"]), (
+        f"missing from pyproject.toml: {sorted(found - set(setuptools['packages']))}"
+    )

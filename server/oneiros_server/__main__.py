@@ -1,0 +1,26 @@
+"""``python -m oneiros_server [--port N] [--model-repository DIR] ...``: serve the model repository."""
+
+from __future__ import annotations
+
+import sys
+
+from pydantic import ValidationError
+
+from oneiros_server.app import serve
+from oneiros_server.observability import logs as log
+from oneiros_server.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings(_cli_parse_args=sys.argv[1:] if argv is None else argv)
+    except ValidationError as exc:
+        print(f"invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    log.configure(settings.log_level, settings.log_json)
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

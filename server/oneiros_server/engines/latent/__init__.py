@@ -1,0 +1,1 @@
+"""VAE and GAN: decoding latent points, attribute vectors and interpolation (ONNX decoders and encoders)."""

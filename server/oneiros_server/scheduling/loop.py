@@ -1,0 +1,150 @@
+"""Dynamic batching for coroutines: one thread hand-off per batch, not per request.
+
+``LoopBatcher.run(x)`` (awaited on the event loop): when the runtime is idle and
+nothing is queued, the first call of a loop tick runs at once, right there (one
+client pays no hand-off); the calls that arrive in the rest of the tick, or
+while a batch runs, are queued and run as one batch on the batcher's own worker
+thread (the session releases the GIL, so compute overlaps the loop's I/O), and
+its results come back with one ``call_soon_threadsafe`` for the whole batch.
+With ``on_loop`` every batch runs on the event loop instead (no thread at all).
+Requests that arrive while a batch runs form the next one, which starts as soon
+as the runtime is free: nothing ever waits for a batch to fill. The queue is
+bounded (``Overloaded`` at once); a cancelled caller's item leaves it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from oneiros_server.errors import Overloaded
+from oneiros_server.observability import metrics
+from oneiros_server.scheduling.dynamic import BatchStats
+
+
+class LoopBatcher:
+    """Batches awaited calls of ``run_batch(items) -> results`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        run_batch: Callable[[Sequence[Any]], Sequence[Any]],
+        *,
+        name: str,
+        max_size: int,
+        max_queue: int,
+        on_loop: bool = False,
+    ):
+        self.run_batch = run_batch
+        self.name = name
+        self.max_size = max_size
+        self.max_queue = max_queue
+        self.stats = BatchStats()
+        self._queue: deque[tuple[Any, int, asyncio.Future, float]] = deque()
+        self._queued_size = 0
+        self._busy = False
+        self._scheduled = False
+        self._tick_open = False
+        self.on_loop = on_loop  # run batches on the event loop itself (small models: no hand-off)
+        self._worker = None if on_loop else ThreadPoolExecutor(1, thread_name_prefix=f"batcher-{name}")
+        self._depth = metrics.QUEUE_DEPTH.labels(name)
+
+    @property
+    def depth(self) -> int:
+        return self._queued_size
+
+    async def run(self, item: Any, size: int = 1) -> Any:
+        """``item``'s result; cancelling the caller drops a queued item at once."""
+        if self._queued_size + size > self.max_queue and self._queue:
+            metrics.QUEUE_REJECTED.labels(self.name).inc()
+            raise Overloaded(f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)", 0.05)
+        loop = asyncio.get_running_loop()
+        if not self._busy and not self._tick_open and not self._queue:
+            # The first call of a loop tick runs at once (nothing to wait for); the calls that
+            # arrive in the rest of this tick form one batch when it ends.
+            self._tick_open = True
+            loop.call_soon(self._close_tick, loop)
+            started = time.monotonic()
+            result = self.run_batch([item])[0]
+            self._count(size, time.monotonic() - started)
+            return result
+        future = loop.create_future()
+        entry = (item, size, future, time.monotonic())
+        self._queue.append(entry)
+        self._queued_size += size
+        self._depth.set(self._queued_size)
+        if not self._busy and not self._scheduled and not self._tick_open:
+            self._scheduled = True
+            loop.call_soon(self._flush, loop)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            try:
+                self._queue.remove(entry)
+                self._queued_size -= size
+                self._depth.set(self._queued_size)
+            except ValueError:
+                pass  # already taken: the runtime call finishes, its result is dropped
+            raise
+
+    def _close_tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._tick_open = False
+        if self._queue and not self._scheduled and not self._busy:
+            self._flush(loop)
+
+    def _count(self, total: int, waited: float) -> None:
+        self.stats.batches += 1
+        self.stats.items += total
+        self.stats.largest = max(self.stats.largest, total)
+        metrics.observe_batch(self.name, total, waited)
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled = False
+        batch, total = [], 0
+        while self._queue and (not batch or total + self._queue[0][1] <= self.max_size):
+            entry = self._queue.popleft()
+            self._queued_size -= entry[1]
+            if not entry[2].done():
+                batch.append(entry)
+                total += entry[1]
+        self._depth.set(self._queued_size)
+        if not batch:
+            return
+        self._busy = True
+        waited = time.monotonic() - batch[0][3]
+        if self._worker is None:
+            done: Future = Future()
+            try:
+                done.set_result(self.run_batch([e[0] for e in batch]))
+            except Exception as exc:  # handed to every caller of the batch
+                done.set_exception(exc)
+            self._finish(loop, batch, done, total, waited)
+            return
+        done = self._worker.submit(self.run_batch, [e[0] for e in batch])
+        done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finish, loop, batch, f, total, waited))
+
+    def _finish(self, loop, batch, done: Future, total: int, waited: float) -> None:
+        self._busy = False
+        error = done.exception()
+        results = [None] * len(batch) if error is not None else done.result()
+        for (_, _, future, _), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+        self._count(total, waited)
+        if self._queue:
+            if self._worker is None:  # let this tick's arrivals join the next batch
+                self._scheduled = True
+                loop.call_soon(self._flush, loop)
+            else:
+                self._flush(loop)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)

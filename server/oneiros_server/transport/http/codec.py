@@ -1,0 +1,184 @@
+"""Request bodies -> proto messages and proto messages -> JSON, in protobuf's canonical JSON mapping.
+
+The JSON schema is the proto's (``google.protobuf.json_format``): field names in lowerCamelCase
+or as in the proto, enums by name, 64-bit integers as strings or numbers, bytes (images) as
+base64. Image fields may also be sent as files in ``multipart/form-data``, with the other
+fields as form fields (scalars as text, messages, maps and lists as JSON).
+
+Two fields belong to HTTP, not to the message: ``stream`` (answer with server-sent events)
+and ``timeout`` (seconds, like the header).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from oneiros_server.errors import FieldError
+from oneiros_server.transport.http.errors import HttpError
+
+JSON = "application/json"
+MULTIPART = "multipart/form-data"
+URLENCODED = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 1000
+HTTP_FIELDS = ("stream", "timeout")
+
+
+@dataclass
+class Extras:
+    """The HTTP-only fields of a body."""
+
+    stream: bool = False
+    timeout: object = None  # as sent; ``calls.timeout_s`` reads it
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (413) one larger than ``limit`` bytes before reading it all."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise HttpError(413, "INVALID_ARGUMENT", f"the body is {length} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HttpError(413, "INVALID_ARGUMENT", f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def parse(request: Request, cls: type[Message], limit: int) -> tuple[Message, Extras]:
+    """The request message of type ``cls`` from a JSON, multipart or urlencoded body."""
+    body = await read_body(request, limit)
+    kind = media_type(request)
+    if kind == JSON or kind.endswith("+json") or not kind:
+        data = json_object(body)
+    elif kind in (MULTIPART, URLENCODED):
+        if kind == URLENCODED and body.lstrip().startswith(b"{"):
+            raise HttpError(415, "INVALID_ARGUMENT", f"a JSON body needs 'Content-Type: {JSON}'")
+        data = await _form_object(request, body, cls.DESCRIPTOR, limit)
+    else:
+        raise HttpError(415, "INVALID_ARGUMENT", f"send Content-Type {JSON} or {MULTIPART}, not {kind or 'none'}")
+    extras = Extras(stream=flag(data.pop("stream", False)), timeout=data.pop("timeout", None))
+    return to_message(data, cls), extras
+
+
+def to_message(data: dict, cls: type[Message]) -> Message:
+    """``data`` (a decoded JSON object) as a ``cls`` message; FieldError names what does not fit."""
+    descriptor = cls.DESCRIPTOR
+    for key in data:
+        if _field(descriptor, key) is None:
+            names = ", ".join(f.json_name for f in descriptor.fields)
+            raise FieldError(key, f"{descriptor.name} has no field {key!r}; its fields are {names}")
+    try:
+        return json_format.ParseDict(data, cls())
+    except json_format.ParseError as exc:
+        # The parser's own words describe the client's input (never server state): pass the first line on.
+        first_line = str(exc).splitlines()[0] if str(exc) else "does not fit the message"
+        named = re.search(r"Failed to parse (\w+) field", first_line)
+        raise FieldError(named.group(1) if named else "body", first_line[:300]) from None
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        raise FieldError("body", f"does not fit {descriptor.name}") from None
+
+
+def to_json(message: Message) -> dict:
+    """A message as its canonical JSON object (fields at their default value are left out)."""
+    return json_format.MessageToDict(message)
+
+
+def json_object(body: bytes) -> dict:
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except UnicodeDecodeError:
+        raise HttpError(400, "INVALID_ARGUMENT", "the body is not UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise HttpError(
+            400, "INVALID_ARGUMENT", f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise HttpError(400, "INVALID_ARGUMENT", "the body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise HttpError(400, "INVALID_ARGUMENT", f"the body must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def _field(descriptor: Descriptor, key: str) -> FieldDescriptor | None:
+    field = descriptor.fields_by_name.get(key)
+    if field is None:
+        field = next((f for f in descriptor.fields if f.json_name == key), None)
+    return field
+
+
+async def _form_object(request: Request, body: bytes, descriptor: Descriptor, limit: int) -> dict:
+    async def replay():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=16, max_fields=MAX_FORM_FIELDS, max_part_size=limit)
+    except Exception:  # starlette raises its own and python-multipart's errors for malformed forms
+        raise HttpError(400, "INVALID_ARGUMENT", "the form body could not be parsed") from None
+    data: dict = {}
+    for key, value in form.multi_items():
+        if key in HTTP_FIELDS and isinstance(value, str):
+            data[key] = value
+            continue
+        field = _field(descriptor, key)
+        if field is None:
+            names = ", ".join(f.name for f in descriptor.fields)
+            raise FieldError(key, f"{descriptor.name} has no field {key!r}; its fields are {names}")
+        if isinstance(value, UploadFile):
+            if field.message_type is None or field.message_type.name != "Image":
+                raise FieldError(key, "is not an image field; send it as a plain form field")
+            data[key] = {"data": base64.b64encode(await value.read()).decode()}
+        elif _is_map(field) or field.type == FieldDescriptor.TYPE_MESSAGE:
+            data[key] = _form_json(key, value)
+        elif _is_repeated(field):
+            parsed = _form_json(key, value) if value.lstrip().startswith("[") else [_scalar(field, key, value)]
+            data.setdefault(key, []).extend(parsed if isinstance(parsed, list) else [parsed])
+        else:
+            data[key] = _scalar(field, key, value)
+    return data
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    return field.is_repeated
+
+
+def _scalar(field: FieldDescriptor, key: str, value: str):
+    if field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_ENUM, FieldDescriptor.TYPE_BYTES):
+        return value
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return flag(value, key)
+    return _form_json(key, value)
+
+
+def _form_json(key: str, value: str):
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, RecursionError):
+        raise FieldError(key, f"{value[:40]!r} is not a number or a JSON value") from None
+
+
+def flag(value, key: str = "stream") -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no", ""):
+        return value.lower() in ("true", "1", "yes")
+    raise FieldError(key, "must be true or false")

@@ -1,0 +1,101 @@
+"""uvicorn serving the HTTP app on the gRPC server's event loop, on a port of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+from importlib import metadata
+
+import uvicorn
+
+from oneiros_server.dataplane import Dataplane
+from oneiros_server.settings import Settings
+from oneiros_server.transport.http.app import build_app
+
+log = logging.getLogger("oneiros.http")
+STARTUP_TIMEOUT_S = 30.0
+
+
+def _version() -> str:
+    try:
+        return metadata.version("oneiros")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+async def start_http(plane: Dataplane, settings: Settings, tokens: list[str]) -> HttpServer:
+    """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC)."""
+    s = settings
+    tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
+    app = build_app(plane, tokens, s.max_message_bytes, _version(), s.http_cors_origins)
+    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls)
+    await server.start()
+    return server
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0 = any free port); IPv6 for an IPv6 host."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=2048)
+    # Accepted sockets inherit this. asyncio sets it only on sockets made with proto=IPPROTO_TCP, so
+    # without it every answer written in two parts (head, body) waits out Nagle + delayed ACK (~40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class HttpServer:
+    """One uvicorn server; ``start()`` and ``stop()`` run on the event loop."""
+
+    def __init__(self, app, host: str, port: int, grace_s: float, tls: tuple | None = None):
+        self.app = app
+        self.host = host
+        self.requested_port = port
+        self.grace_s = grace_s
+        self.tls = tls  # (cert, key, client CA or None)
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> int:
+        """Bind, start serving and return the bound port."""
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # "listening" (app.py) says it once
+        sock = bind(self.host, self.requested_port)
+        self.port = sock.getsockname()[1]
+        options: dict = {}
+        if self.tls is not None:
+            cert, key, client_ca = self.tls
+            options = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+            if client_ca is not None:
+                options |= {"ssl_ca_certs": str(client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            **options,
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[sock]))
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while not self._server.started:
+                if self._task.done():
+                    self._task.result()  # raises what failed
+                    raise RuntimeError(f"the HTTP server on {self.host}:{self.port} did not start")
+                await asyncio.sleep(0.01)
+        return self.port
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop accepting, let in-flight requests finish within ``grace_s``, then close."""
+        if self._server is None or self._task is None:
+            return
+        grace = self.grace_s if grace_s is None else grace_s
+        self._server.config.timeout_graceful_shutdown = max(1, round(grace))
+        self._server.should_exit = True
+        try:
+            async with asyncio.timeout(grace + 5):
+                await self._task
+        except TimeoutError:
+            self._server.force_exit = True
+            self._task.cancel()
