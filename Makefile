@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e proto -e clients/python -e '.[dev]'
+	$(PY) -m pip install -q -e ./proto -e ./clients/python -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,9 +26,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# Wheels of the three distributions (oneiros-proto, oneiros-client, oneiros) into dist/.
+# Wheels of the three distributions (oneiros-proto, oneiros-client, oneiros) into dist/ (DIST=...).
+# Folders are named with ./: a bare `proto` is a package name to pip, and would fetch a stranger's.
+DIST ?= dist
 wheels: $(STAMP)
-	rm -rf dist build proto/build clients/python/build && $(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist proto clients/python .
+	rm -rf $(DIST) build proto/build clients/python/build
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w $(DIST) ./proto ./clients/python .
 
 # Regenerate the gRPC stubs (and .pyi) from proto/; a test fails when they drift.
 proto: $(STAMP)
