@@ -6,7 +6,7 @@ import sys
 
 from pydantic import ValidationError
 
-from oneiros_server.app import serve
+from oneiros_server.app import PortUnavailable, serve
 from oneiros_server.observability import logs as log
 from oneiros_server.settings import Settings
 
@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid settings:\n{exc}", file=sys.stderr)
         return 2
     log.configure(settings.log_level, settings.log_json)
-    serve(settings)
+    try:
+        serve(settings)
+    except PortUnavailable as exc:
+        print(f"oneiros-server: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -35,7 +35,9 @@ def wheels(tmp_path_factory) -> dict[str, Path]:
     skip = shutil.ignore_patterns(".*", "build", "dist", "data", "runs", "*.egg-info", "__pycache__", "tests", "bench")
     shutil.copytree(REPO_ROOT, src, symlinks=True, ignore=skip)
     # -o: the venv is this interpreter's, make must not build one.
-    subprocess.run(["make", "-s", "-o", ".venv/.installed", "wheels", f"PY={sys.executable}", f"DIST={dist}"], check=True, cwd=src)
+    subprocess.run(
+        ["make", "-s", "-o", ".venv/.installed", "wheels", f"PY={sys.executable}", f"DIST={dist}"], check=True, cwd=src
+    )
     built = {path.name.split("-")[0]: path for path in dist.iterdir()}
     version = (REPO_ROOT / "VERSION").read_text().strip()
     assert sorted(p.name for p in built.values()) == sorted(
