@@ -3,10 +3,12 @@
 The server is the Makefile's `serve` recipe (`make serve`), started in a scratch folder that
 mirrors the repository root (its entries linked, `.venv` linked to this interpreter's venv),
 with ONEIROS_PORT, ONEIROS_HTTP_PORT and ONEIROS_METRICS_PORT at 0 (free ports). Blocks run in
-that folder, in document order, as a user in one terminal would: shell blocks with `bash -e -o
-pipefail` (curl with --fail-with-body unless it shows the status with -i), Python blocks with this interpreter, `.venv/bin` first on PATH and ONEIROS_TARGET set.
-The docs' `localhost:50051`, `:8080` and `:9464` are rewritten to the server's ports. Markers in
-the docs skip a block (with its reason) or substitute smaller sizes (tests/docs_blocks.py).
+that folder, in document order, as a user in one terminal would, with `.venv/bin` first on PATH
+and ONEIROS_TARGET set: shell blocks with `bash -e -o pipefail` (curl with --fail-with-body
+unless it shows the status with -i; make with -o .venv/.installed, so that it never installs),
+Python blocks with this interpreter. The docs' `localhost:50051`, `:8080` and `:9464` are
+rewritten to the server's ports. Markers in the docs skip a block (with its reason) or
+substitute smaller sizes (tests/docs_blocks.py).
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ NOT_MIRRORED = {".git", ".venv", "build", "dist", "data", "runs", ".pytest_cache
 DOC_PORTS = re.compile(r"\b(?:localhost|127\.0\.0\.1):(50051|8080|9464)\b")
 BLOCK_TIMEOUT_S = 300
 # curl exits 0 on an HTTP error: in the blocks it fails on one, unless it shows the status (-i).
-CURL_FAILS = r"""curl() {
+# make never (re)installs: .venv is this interpreter's venv.
+SHELL_PRELUDE = r"""curl() {
     local arg fail=--fail-with-body
     for arg in "$@"; do [[ $arg =~ ^-[a-zA-Z]*i[a-zA-Z]*$ || $arg == --include ]] && fail=; done
     command curl $fail "$@"
 }
+make() { command make -o .venv/.installed "$@"; }
 """
 SERVING_TIMEOUT_S = 300
 
@@ -120,7 +124,7 @@ def docs_server(tmp_path_factory):
 def _command(block: Block, code: str) -> list[str]:
     if block.language == "python":
         return [sys.executable, "-c", code]
-    return ["bash", "-e", "-o", "pipefail", "-c", CURL_FAILS + code]
+    return ["bash", "-e", "-o", "pipefail", "-c", SHELL_PRELUDE + code]
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.where for b in BLOCKS])
