@@ -134,21 +134,33 @@ class JobPool:
         with self._cv:
             if self._closed:
                 raise ShuttingDown(f"{self.name} is shutting down")
-            idle = len(self._threads) - self._active
-            if len(self._queue) >= self.max_queue + idle:
+            refusal = self._refusal()
+            if refusal is not None:
                 self.stats.rejected += 1
                 metrics.QUEUE_REJECTED.labels(self.name).inc()
-                raise Overloaded(
-                    f"{self.name} is busy: {self._active} running, {len(self._queue)} queued "
-                    f"(limit {self.max_queue}); retry later",
-                    retry_after_s=1.0,
-                )
+                raise refusal
             self._queue.append(job)
             self.stats.submitted += 1
             self._publish()
             self._cv.notify()
         job.control.on_cancel(lambda: self._abandon(job))
         return job
+
+    def check_room(self) -> None:
+        """Overloaded now if ``submit`` would refuse (to refuse before costly preparation)."""
+        refusal = self._refusal()
+        if refusal is not None:
+            raise refusal
+
+    def _refusal(self) -> Overloaded | None:
+        idle = len(self._threads) - self._active
+        if len(self._queue) < self.max_queue + idle:
+            return None
+        return Overloaded(
+            f"{self.name} is busy: {self._active} running, {len(self._queue)} queued "
+            f"(limit {self.max_queue}); retry later",
+            retry_after_s=1.0,
+        )
 
     def close(self, timeout: float = 5.0) -> None:
         """Refuse new work, stop queued jobs with ShuttingDown, cancel running ones."""

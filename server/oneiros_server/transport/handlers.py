@@ -3,8 +3,8 @@
 ``engine_unary`` and ``engine_stream`` build an RPC's handler from its family's converters
 (``transport.convert``): check the message's enums, resolve the engine, convert the message
 into the engine's request (once), run it through the dataplane and convert each event out
-(once). Converters that decode or encode large images run on a worker thread, so the event
-loop never waits on them. ``repository_unary`` does the same for the RPCs that only read the
+(once). Images are decoded (by the engine's ``validate``, through the decoders the converter
+hands it) and encoded on a worker thread, so the event loop never waits on them. ``repository_unary`` does the same for the RPCs that only read the
 repository (ListModels, GetModel).
 """
 
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from google.protobuf.message import Message
 
 from oneiros_server.dataplane import Call, Dataplane
+from oneiros_server.engines.base import last_event
 from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.enums import check_enums
 
@@ -35,16 +36,20 @@ async def offload(fn: Callable[..., T], *args: Any) -> T:
 def engine_unary(
     family: str, to_request: ToRequest, to_response: ToMessage, *, heavy_request=False, heavy_response=False
 ) -> UnaryHandler:
-    """A unary RPC on the engine of ``family``: the response comes from the last event."""
+    """A unary RPC on the engine of ``family``: the response comes from the last event.
+
+    ``heavy_request``: the request carries images as their decoders, which the engine's
+    ``validate`` calls (after its cheap checks), so validation and submission run on a worker thread.
+    """
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> Message:
         check_enums(message)
         engine = plane.engine(call, family)
+        request = to_request(message, plane.settings)
         if heavy_request:
-            request = await offload(to_request, message, plane.settings)
+            result = await last_event(await offload(plane.run, call, engine, request))
         else:
-            request = to_request(message, plane.settings)
-        result = await plane.result(call, engine, request)
+            result = await plane.result(call, engine, request)
         return await offload(to_response, result, message) if heavy_response else to_response(result, message)
 
     return handle
@@ -60,17 +65,19 @@ def engine_stream(
 ) -> StreamHandler:
     """A server-streaming RPC on the engine of ``family``: one message per event.
 
-    ``heavy(event)`` says which events are converted on a worker thread (large previews).
+    ``heavy_request`` as for ``engine_unary``; ``heavy(event)`` says which events are converted
+    on a worker thread (large previews).
     """
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> AsyncIterator[Message]:
         check_enums(message)
         engine = plane.engine(call, family)
+        request = to_request(message, plane.settings)
         if heavy_request:
-            request = await offload(to_request, message, plane.settings)
+            events = await offload(plane.run, call, engine, request)
         else:
-            request = to_request(message, plane.settings)
-        async for event in plane.run(call, engine, request):
+            events = plane.run(call, engine, request)
+        async for event in events:
             if heavy is not None and heavy(event):
                 yield await offload(to_message, event, message)
             else:

@@ -48,7 +48,7 @@ BUILTIN_DEFAULTS = dict(
 class DreamParams:
     """A Dream request on plain types; zero/empty fields mean "the model's default"."""
 
-    image: np.ndarray  # (H, W, 3) float32 RGB in [0, 1]
+    image: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (in a request: or the function that decodes it)
     layer_weights: dict[str, float] = field(default_factory=dict)
     octaves: int = 0
     octave_scale: float = 0.0

@@ -20,9 +20,11 @@ with (torchvision: RGB, scale 1, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from oneiros_server.engines.base import EngineInfo, FamilyEngine
@@ -56,6 +58,11 @@ from oneiros_server.scheduling.jobs import Emit, JobPool
 from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def decoded(image: np.ndarray | Callable[[], np.ndarray]) -> np.ndarray:
+    """An image given as an array, or as the function that decodes it (called here, once)."""
+    return image() if callable(image) else image
 
 
 def pick_device(setting: str) -> torch.device:
@@ -107,13 +114,26 @@ class ConvNetEngine:
         )
         self.engines = {
             "Dream": FamilyEngine(self.validate_dream, self.submit_dream),
-            "Stylize": FamilyEngine(self.stylizer.validate, self.submit_stylize),
+            "Stylize": FamilyEngine(self.validate_stylize, self.submit_stylize),
         }
 
     def validate_dream(self, params: DreamParams) -> DreamParams:
-        """Fill the model's defaults and validate (FieldError) before any work is queued."""
-        s = self.settings
-        return validate_dream(params, self.dream_defaults, self.backbone.layer_names, s.job_max_side, s.job_max_steps)
+        """Decode the image, fill the model's defaults and validate (FieldError) before any work is
+        queued; a full pool refuses first (Overloaded), before any image is decoded."""
+        self.jobs.check_room()
+        s, image = self.settings, decoded(params.image)
+        return validate_dream(
+            replace(params, image=image),
+            self.dream_defaults,
+            self.backbone.layer_names,
+            s.job_max_side,
+            s.job_max_steps,
+        )
+
+    def validate_stylize(self, params: StylizeParams) -> StylizeParams:
+        """``validate_dream``'s steps for a style transfer (two images)."""
+        self.jobs.check_room()
+        return self.stylizer.validate(replace(params, content=decoded(params.content), style=decoded(params.style)))
 
     def submit_dream(self, params: DreamParams, control: CallControl) -> AsyncIterator[DreamProgress | DreamResult]:
         """Queue the dream in the pool (Overloaded at once when it is full)."""

@@ -34,8 +34,8 @@ BUILTIN_DEFAULTS: dict = dict(
 class StylizeParams:
     """A Stylize request (proto field names); None/zero/empty mean "the model's default"."""
 
-    content: np.ndarray  # (H, W, 3) float32 RGB in [0, 1]
-    style: np.ndarray  # (H, W, 3) float32 RGB in [0, 1]
+    content: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (in a request: or the function that decodes it)
+    style: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (idem)
     content_weight: float | None = None
     style_weight: float | None = None
     tv_weight: float | None = None

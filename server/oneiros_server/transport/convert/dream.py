@@ -11,7 +11,7 @@ from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.images import decode_image, encode_image, to_array
 
 
-def _params(request: pb.DreamRequest, settings: Settings, preview_every: int) -> DreamParams:
+def _image(request: pb.DreamRequest, settings: Settings) -> np.ndarray:
     if not request.HasField("image"):
         raise FieldError("image", "an input image is required (an encoded PNG, JPEG or WebP file)")
     image = decode_image(  # reduced while decoding: no float copy of a huge photo
@@ -21,8 +21,13 @@ def _params(request: pb.DreamRequest, settings: Settings, preview_every: int) ->
         max_pixels=settings.max_image_pixels,
         max_side=settings.job_max_side,
     )
+    return to_array(image)
+
+
+def _params(request: pb.DreamRequest, settings: Settings, preview_every: int) -> DreamParams:
+    """The image goes as its decoder: the engine refuses a full pool before decoding it."""
     return DreamParams(
-        image=to_array(image),
+        image=lambda: _image(request, settings),
         layer_weights=dict(request.layer_weights),
         octaves=request.octaves,
         octave_scale=request.octave_scale,

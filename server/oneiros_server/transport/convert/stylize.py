@@ -27,9 +27,10 @@ def _optional(request, field: str) -> float | None:
 
 
 def _params(request: pb.StylizeRequest, settings: Settings, preview_every: int) -> StylizeParams:
+    """The images go as their decoders: the engine refuses a full pool before decoding them."""
     return StylizeParams(
-        content=_image(settings, request, "content"),
-        style=_image(settings, request, "style"),
+        content=lambda: _image(settings, request, "content"),
+        style=lambda: _image(settings, request, "style"),
         content_weight=_optional(request, "content_weight"),
         style_weight=_optional(request, "style_weight"),
         tv_weight=_optional(request, "tv_weight"),
