@@ -56,7 +56,7 @@ class Dataplane:
 
         Raises ModelNotFound, WrongModelKind or ModelUnavailable.
         """
-        return self.repository.resolve(call.model, family).engines.engines[family]
+        return self.repository.resolve(call.model, family).engine_set.engines[family]
 
     def run(self, call: Call, engine: Engine, request: Any) -> AsyncIterator[Any]:
         """The events of ``request`` on ``engine``; the last one is the result.

@@ -36,13 +36,13 @@ class LoadedModel:
     version: str
     path: Path
     manifest: Manifest | None = None
-    engines: Any = None  # the model's ``oneiros_server.engines.base.EngineSet`` once loaded
+    engine_set: Any = None  # the model's ``oneiros_server.engines.base.EngineSet`` once loaded
     families: tuple[str, ...] = ()  # the RPC families its kind serves
     reason: str = ""  # why it is unavailable
 
     @property
     def ready(self) -> bool:
-        return self.engines is not None
+        return self.engine_set is not None
 
     def serves(self, family: str) -> bool:
         return family in self.families
@@ -105,7 +105,7 @@ class ModelRepository:
                 self._close_quietly(engines)
             model.reason = f"failed to load: {exc.__class__.__name__}"
             return model
-        model.engines = engines
+        model.engine_set = engines
         return model
 
     @staticmethod
@@ -117,8 +117,8 @@ class ModelRepository:
 
     def close(self) -> None:
         for model in self.models:
-            if model.engines is not None:
-                model.engines.close()
+            if model.engine_set is not None:
+                model.engine_set.close()
 
     # ---------------------------------------------------------------- lookup
     def find(self, name: str, version: str = "") -> LoadedModel:
