@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint wheels proto venv models models-vae models-gan models-charlm models-transformer bench soak clean
+.PHONY: serve test lint chromium wheels proto venv models models-vae models-gan models-charlm models-transformer bench soak clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,12 @@ venv: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/oneiros-server --model-repository models $(ARGS)
 
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The playground's browser tests drive Debian's chromium (Playwright's own download needs the internet).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 # Lint and types (part of `make test`): ruff on the tree, mypy on the SDK (the typed public surface).
 lint: $(STAMP)
