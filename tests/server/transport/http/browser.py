@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import REPO_ROOT
 
@@ -42,6 +42,7 @@ def chromium() -> Iterator[Browser]:
     """Debian's Chromium under Playwright (``make test`` installs the package when it is missing)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make test does it)")
+    expect.set_options(timeout=30_000)  # a CI machine under load is slow; a real failure still fails
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:

@@ -4,6 +4,7 @@ hooks, with no console errors; screenshots go to the test artifacts folder."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from oneiros_server.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.latent_models import make_latent_model
 from tests.server.transport.http.browser import PHONE, Session, chromium
-from tests.server.transport.http.helpers import digit_png, png, tiny_repository
+from tests.server.transport.http.helpers import b64, digit_png, png, tiny_repository
 from tests.server.transport.http.test_streams import requests_total
 from tests.waiting import wait_until
 
@@ -91,7 +92,7 @@ def test_models_are_listed_with_kind_status_and_figures(session):
 
 def test_text_streams_in_and_stop_stops_the_work(session, server):
     page = session.page
-    before = requests_total_of(server, "CANCELLED")
+    before = requests_total_of(server, "SampleStream", "CANCELLED")
     page.get_by_label("Max characters").fill("1000000")  # runs until stopped
     page.get_by_test_id("sample-prompt").fill("And God")
     page.get_by_test_id("sample-run").click()
@@ -99,7 +100,7 @@ def test_text_streams_in_and_stop_stops_the_work(session, server):
     expect(output).to_have_text(re.compile(r"\S{3}"))
     page.get_by_test_id("sample-stop").click()
     expect(page.get_by_test_id("sample-run")).to_be_enabled()
-    assert wait_until(lambda: requests_total_of(server, "CANCELLED") == before + 1)
+    assert wait_until(lambda: requests_total_of(server, "SampleStream", "CANCELLED") == before + 1)
     stopped = output.inner_text()
     assert page.get_by_test_id("sample-output").inner_text() == stopped
     session.screenshot("sample-stopped")
@@ -135,6 +136,46 @@ def test_dream_shows_previews_then_the_result(session):
     assert session.unexpected_errors() == []
 
 
+def test_cancel_stops_a_dream_on_the_server(session, server):
+    page = session.page
+    before = requests_total_of(server, "DreamStream", "CANCELLED")
+    page.get_by_test_id("dream-image").set_input_files(files=[file("photo.png", photo(256, 256))])
+    page.get_by_test_id("dream-run").click()
+    expect(page.get_by_test_id("dream-progress")).to_have_js_property("value", 1)  # the first step is in
+    page.get_by_test_id("dream-cancel").click()
+    expect(page.get_by_test_id("dream-run")).to_be_enabled()
+    assert wait_until(lambda: requests_total_of(server, "DreamStream", "CANCELLED") == before + 1)
+    expect(page.get_by_test_id("dream-result")).to_be_hidden()
+    assert session.unexpected_errors() == []
+
+
+def test_a_style_network_is_one_click_with_the_photo_only(session):
+    """Style networks (kind STYLE_NETWORK) are offered beside Gatys; the server's answers are faked."""
+    page = session.page
+    network = {"name": "starry-net", "version": "1", "kind": "STYLE_NETWORK", "status": "READY", "description": "x"}
+    sent: list[bytes] = []
+
+    def models(route):
+        listing = route.fetch().json()
+        route.fulfill(json=listing | {"models": listing["models"] + [network]})
+
+    def stylize(route):
+        sent.append(route.request.post_data_buffer)
+        result = {"result": {"image": {"data": b64(photo())}, "elapsedMs": 40}}
+        route.fulfill(status=200, content_type="text/event-stream", body=f"data: {json.dumps(result)}\n\n")
+
+    page.route("**/v1/models", models)
+    page.route("**/v1/stylize/stream", stylize)
+    page.reload()
+    page.get_by_role("button", name="Paint it as starry-net").click()
+    expect(page.get_by_test_id("stylize-result")).to_be_visible()
+    expect(page.get_by_test_id("stylize-model")).to_have_value("starry-net")
+    expect(page.get_by_test_id("stylize-style")).to_be_hidden()
+    fields = set(re.findall(rb'name="(\w+)"', sent[0]))
+    assert fields == {b"content", b"model", b"max_side", b"preview_every"}
+    assert session.unexpected_errors() == []
+
+
 def test_stylize_paints_the_photo(session):
     page = session.page
     page.get_by_test_id("stylize-content").set_input_files(files=[file("content.png", photo())])
@@ -164,6 +205,15 @@ def test_decode_plane_click_and_edit_latent(session):
     page.get_by_test_id("edit-strength").fill("2")
     expect(page.get_by_test_id("edit-result")).not_to_have_attribute("src", before)
     expect(page.locator("#edit-summary")).to_contain_text("thickness +2")
+
+    edited = page.get_by_test_id("edit-result").get_attribute("src")
+    box = page.get_by_label("Drawing area").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 20, steps=5)
+    page.mouse.up()
+    expect(page.locator("#edit-source")).to_contain_text("your drawing")
+    expect(page.get_by_test_id("edit-result")).not_to_have_attribute("src", edited)
     session.screenshot("latent")
     assert session.unexpected_errors() == []
 
@@ -219,8 +269,9 @@ def test_with_auth_tokens_the_page_asks_for_one(browser, tmp_path):
         token.press("Enter")
         expect(session.page.get_by_test_id("models-list")).to_contain_text("tiny-vae")
         expect(session.page.get_by_test_id("error")).to_have_count(0)
+        session.page.get_by_label("Max characters").fill("20")
         session.page.get_by_test_id("sample-run").click()
-        expect(session.page.locator("#sample-stats")).to_contain_text("characters")
+        expect(session.page.locator("#sample-stats")).to_contain_text("20 characters")
         session.screenshot("auth")
         assert session.unexpected_errors(401) == []
         assert session.page.evaluate("localStorage.length + sessionStorage.length + document.cookie.length") == 0
@@ -234,5 +285,5 @@ def file(name: str, data: bytes) -> dict:
     return {"name": name, "mimeType": mime, "buffer": data}
 
 
-def requests_total_of(server: OneirosServer, code: str) -> float:
-    return requests_total(SimpleNamespace(server=server), rpc="SampleStream", transport="http", code=code)
+def requests_total_of(server: OneirosServer, rpc: str, code: str) -> float:
+    return requests_total(SimpleNamespace(server=server), rpc=rpc, transport="http", code=code)

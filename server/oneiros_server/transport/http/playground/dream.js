@@ -9,7 +9,8 @@ const $ = (id) => document.getElementById(id);
 
 /** Wire the section's controls. */
 export function setupDream() {
-  const source = new PictureSource($("dream-image"), document.querySelector("[data-target=dream]"), $("dream-source"));
+  const picks = document.querySelector("[data-target=dream]");
+  const source = new PictureSource($("dream-image"), picks, $("dream-source"), { view: $("dream-input") });
   const panel = new JobPanel("dream", "/v1/dream/stream", "dream.png");
   let models = [];
 
@@ -20,7 +21,6 @@ export function setupDream() {
   $("dream-model").addEventListener("change", () => {
     const model = models.find((m) => m.name === $("dream-model").value);
     const defaults = model?.defaultParameters?.dream || {};
-    if (defaults.step_size) $("dream-step-size").value = defaults.step_size;
     layerChecks(model?.layers || [], Object.keys(defaults.layer_weights || {}));
   });
 
@@ -48,6 +48,11 @@ export function setupDream() {
 
 function layerChecks(layers, checked) {
   const box = $("dream-layers");
+  const summarise = () => {
+    const chosen = [...box.querySelectorAll("input:checked")].map((c) => c.value);
+    $("dream-layers-chosen").textContent = chosen.length ? chosen.join(", ") : "the model's default";
+  };
+  box.onchange = summarise;
   box.replaceChildren(
     ...layers
       .filter((name) => name.includes("conv"))
@@ -61,4 +66,5 @@ function layerChecks(layers, checked) {
         return label;
       }),
   );
+  summarise();
 }

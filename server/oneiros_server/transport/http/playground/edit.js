@@ -17,10 +17,9 @@ export function setupEdit() {
   const strength = $("edit-strength");
   const strengths = new Map(); // attribute -> strength; every non-zero one is applied
   let edit = () => {};
-  const source = new PictureSource($("edit-image"), document.querySelector("[data-target=edit]"), $("edit-source"), () => edit());
-  const target = new PictureSource(
-    $("interpolate-image"), document.querySelector("[data-target=interpolate]"), $("interpolate-source"), () => {}, 1,
-  );
+  const pick = (name) => document.querySelector(`[data-target=${name}]`);
+  const source = new PictureSource($("edit-image"), pick("edit"), $("edit-source"), { changed: () => edit() });
+  const target = new PictureSource($("interpolate-image"), pick("interpolate"), $("interpolate-source"), { first: 1 });
   drawing($("edit-canvas"), source, $("edit-clear"));
 
   async function post(fields, img) {

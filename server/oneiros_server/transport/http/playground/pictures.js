@@ -11,12 +11,13 @@ const BUNDLED = {
 /**
  * A picture source: `input` (a file input) or one of the bundled pictures named by
  * `picks.dataset.picks`, drawn into `picks` (the `first` of them chosen at the start); `note`
- * says which is in use. `changed()` runs after every new choice.
+ * says which is in use and `view` (an img, optional) shows it. `changed()` runs after every new choice.
  */
 export class PictureSource {
-  constructor(input, picks, note, changed = () => {}, first = 0) {
+  constructor(input, picks, note, { changed = () => {}, first = 0, view = null } = {}) {
     this.input = input;
     this.note = note;
+    this.view = view;
     this.changed = changed;
     this.buttons = [];
     const set = picks.dataset.picks;
@@ -37,7 +38,7 @@ export class PictureSource {
     }
     input.addEventListener("change", () => {
       const file = input.files[0];
-      if (file) this.use(async () => file, `your file ${file.name}`);
+      if (file) this.use(async () => file, `your file ${file.name}`, true, URL.createObjectURL(file));
     });
     const [file, title] = BUNDLED[set][first];
     this.pickBundled(file, title, this.buttons[first], false);
@@ -45,14 +46,19 @@ export class PictureSource {
 
   pickBundled(file, title, button, notify = true) {
     this.input.value = "";
-    this.use(() => bundled(file), title, notify);
+    this.use(() => bundled(file), title, notify, `/playground/samples/${file}`);
     button.setAttribute("aria-pressed", "true");
   }
 
-  /** Make `load()` (an async function returning a Blob) the source, described as `label`. */
-  use(load, label, notify = true) {
+  /** Make `load()` (an async function returning a Blob) the source, described as `label`, shown from `url`. */
+  use(load, label, notify = true, url = "") {
     this.load = load;
     this.name = label;
+    if (this.view && url) {
+      if (this.view.src.startsWith("blob:")) URL.revokeObjectURL(this.view.src);
+      this.view.src = url;
+      this.view.hidden = false;
+    }
     this.buttons.forEach((b) => b.setAttribute("aria-pressed", "false"));
     this.note.textContent = `Using: ${label}`;
     if (notify) this.changed();

@@ -12,8 +12,12 @@ const STYLE_NETWORK = "STYLE_NETWORK";
 /** Wire the section's controls. */
 export function setupStylize() {
   const pick = (name) => document.querySelector(`[data-target=stylize-${name}]`);
-  const content = new PictureSource($("stylize-content"), pick("content"), $("stylize-content-source"));
-  const style = new PictureSource($("stylize-style"), pick("style"), $("stylize-style-source"));
+  const content = new PictureSource($("stylize-content"), pick("content"), $("stylize-content-source"), {
+    view: $("stylize-content-view"),
+  });
+  const style = new PictureSource($("stylize-style"), pick("style"), $("stylize-style-source"), {
+    view: $("stylize-style-view"),
+  });
   const panel = new JobPanel("stylize", "/v1/stylize/stream", "stylized.png");
   const select = $("stylize-model");
   let models = [];
@@ -32,6 +36,7 @@ export function setupStylize() {
   });
   select.addEventListener("change", () => {
     document.querySelectorAll("#stylize .gatys").forEach((node) => (node.hidden = isNetwork()));
+    $("stylize-style-view").parentElement.hidden = isNetwork();
     const defaults = chosen()?.defaultParameters?.stylize || {};
     $("stylize-style-weight").placeholder = defaults.style_weight ?? "model's";
     $("stylize-content-weight").placeholder = defaults.content_weight ?? "model's";
