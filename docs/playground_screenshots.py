@@ -62,6 +62,10 @@ def latent(page: Page) -> None:
     expect(page.locator("#interpolate-result")).to_be_visible()
 
 
+SECTIONS = {"text": text, "dream": dream, "latent": latent}  # picture name -> what to do first
+SECTION_IDS = {"text": "sample"}  # where the picture's section id differs from its name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://localhost:8080/")
@@ -76,9 +80,9 @@ def main() -> None:
         page.goto(args.url)
         expect(page.get_by_test_id("models-list")).to_contain_text("charlm-kjv")
         page.evaluate("document.querySelector('header').style.position = 'static'")  # not over the sections
-        for name, run in [("text", text), ("dream", dream), ("latent", latent)]:
+        for name, run in SECTIONS.items():
             run(page)
-            page.locator(f"#{'sample' if name == 'text' else name}").screenshot(path=args.out / f"playground-{name}.png")
+            page.locator(f"#{SECTION_IDS.get(name, name)}").screenshot(path=args.out / f"playground-{name}.png")
         stylize(page, args.stylize_steps)
         page.locator("#stylize").screenshot(path=args.out / "playground-stylize.png")
         phone = browser.new_page(viewport=PHONE)
