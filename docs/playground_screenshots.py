@@ -13,6 +13,7 @@ import argparse
 import re
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -66,6 +67,12 @@ SECTIONS = {"text": text, "dream": dream, "latent": latent}  # picture name -> w
 SECTION_IDS = {"text": "sample"}  # where the picture's section id differs from its name
 
 
+def shrink(path: Path) -> None:
+    """256 colours (dithered): a third of the bytes, and the README stays light."""
+    picture = Image.open(path).convert("RGB")
+    picture.quantize(256, Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://localhost:8080/")
@@ -91,6 +98,8 @@ def main() -> None:
         text(phone)
         phone.screenshot(path=args.out / "playground-phone.png")
         browser.close()
+    for name in [*SECTIONS, "stylize", "phone"]:
+        shrink(args.out / f"playground-{name}.png")
     print(f"wrote {args.out}/playground-{{text,dream,stylize,latent,phone}}.png")
 
 
