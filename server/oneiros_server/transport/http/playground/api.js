@@ -97,7 +97,7 @@ export async function* events(response) {
 
 /** What went wrong, for a person. */
 export function describe(error) {
-  if (!(error instanceof ApiError)) return `Something failed in this page: ${error.message}`;
+  if (!(error instanceof ApiError)) return `Something went wrong: ${error.message}.`;
   const said = error.body?.message ? `: ${error.body.message}` : ".";
   const retry = error.retryAfter ? ` Try again in ${error.retryAfter} s.` : " Try again shortly.";
   switch (error.status) {

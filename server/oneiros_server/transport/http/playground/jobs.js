@@ -36,17 +36,19 @@ export class JobPanel {
     this.setRunning(true);
     bar.removeAttribute("value"); // indeterminate until the first event
     status.classList.remove("done");
-    status.textContent = "Sending…";
+    status.textContent = "Sending the pictures…";
     for (const img of [preview, result]) show(img, false);
     const started = performance.now();
     try {
       const form = await buildForm();
+      status.textContent = "Working: waiting for the first step…";
       const response = await call(this.path, { form, accept: "text/event-stream", signal: this.controller.signal });
-      status.textContent = "Working…";
+      let finished = false;
       for await (const message of events(response)) {
         if (message.progress) this.progress(message.progress);
-        if (message.result) this.finish(message.result, started);
+        if (message.result) finished = this.finish(message.result, started);
       }
+      if (!finished) throw new Error("the server closed the stream before the result");
     } catch (error) {
       bar.value = 0;
       if (error.name === "AbortError") status.textContent = "Cancelled: the server stopped the work.";
@@ -88,6 +90,7 @@ export class JobPanel {
     const status = this.element("status");
     status.textContent = `Done in ${seconds} s` + (losses.length ? ` · final loss ${formatLoss(losses.at(-1))}` : "");
     status.classList.add("done");
+    return true;
   }
 
   setRunning(running) {

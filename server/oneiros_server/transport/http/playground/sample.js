@@ -37,10 +37,15 @@ export function setupSample() {
 
   async function stream(body, onText, onEnd, signal) {
     const response = await call("/v1/sample/stream", { json: body, accept: "text/event-stream", signal });
+    let ended = false;
     for await (const chunk of events(response)) {
       if (chunk.text) onText(chunk.text);
-      if (chunk.finishReason) onEnd(chunk);
+      if (chunk.finishReason) {
+        ended = true;
+        onEnd(chunk);
+      }
     }
+    if (!ended) throw new Error("the server closed the stream before the end of the text");
   }
 
   async function run(work) {
