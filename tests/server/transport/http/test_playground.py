@@ -265,6 +265,9 @@ def test_with_auth_tokens_the_page_asks_for_one(browser, tmp_path):
         token = session.page.get_by_test_id("auth-token")
         expect(token).to_be_visible()
         expect(session.page.get_by_test_id("error")).to_contain_text("access token")
+        session.page.get_by_test_id("sample-run").click()  # refused too: still one message, by the token field
+        expect(session.page.get_by_test_id("sample-run")).to_be_enabled()
+        expect(session.page.get_by_test_id("error")).to_have_count(1)
         token.fill("s3cret")
         token.press("Enter")
         expect(session.page.get_by_test_id("models-list")).to_contain_text("tiny-vae")

@@ -117,8 +117,12 @@ export function describe(error) {
   }
 }
 
-/** Show `error` in `section`, beside the control it names (else beside the section's buttons). */
+/**
+ * Show `error` in `section`, beside the control it names (else beside the section's buttons); a
+ * missing or refused token (401) is shown once, beside the token field.
+ */
 export function showError(section, error) {
+  if (error instanceof ApiError && error.status === 401) section = document.getElementById("auth");
   clearErrors(section);
   let anchor = null;
   for (const violation of error instanceof ApiError ? error.fields : []) {

@@ -17,6 +17,7 @@ export async function loadModels() {
   try {
     const response = await call("/v1/models");
     const models = (await response.json()).models || [];
+    clearErrors(document.getElementById("auth")); // the token, if one was asked for, is accepted
     list.replaceChildren(...models.map(card));
     if (!models.length) list.textContent = "The repository holds no models.";
     listeners.forEach((listener) => listener(models));
