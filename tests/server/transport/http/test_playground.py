@@ -214,6 +214,17 @@ def test_decode_plane_click_and_edit_latent(session):
     page.mouse.up()
     expect(page.locator("#edit-source")).to_contain_text("your drawing")
     expect(page.get_by_test_id("edit-result")).not_to_have_attribute("src", edited)
+
+    for button, picture in [("Sweep this attribute", "#edit-sweep-result"), ("Interpolate", "#interpolate-result")]:
+        page.get_by_role("button", name=button).click()
+        expect(page.locator(picture)).to_be_visible()
+    prior = page.locator("#prior-result")
+    for model in ("tiny-vae", "tiny-gan"):
+        shown = prior.get_attribute("src") or ""
+        page.locator("#prior-model").select_option(model)
+        page.get_by_role("button", name="Sample", exact=True).click()
+        expect(prior).not_to_have_attribute("src", shown)
+        expect(prior).to_have_js_property("naturalWidth", 4 * 28 + 5 * 2)  # 16 digits, 4 x 4 with 2 px gaps
     session.screenshot("latent")
     assert session.unexpected_errors() == []
 
