@@ -35,17 +35,23 @@ export function setupSample() {
     };
   }
 
-  async function stream(body, onText, onEnd, signal) {
-    const response = await call("/v1/sample/stream", { json: body, accept: "text/event-stream", signal });
-    let ended = false;
-    for await (const chunk of events(response)) {
-      if (chunk.text) onText(chunk.text);
-      if (chunk.finishReason) {
-        ended = true;
-        onEnd(chunk);
+  /** Stream one completion of `body` into `box`; `onEnd(lastChunk)` runs once it is all drawn. */
+  async function stream(body, box, onEnd, signal) {
+    const text = new StreamedText(box);
+    try {
+      const response = await call("/v1/sample/stream", { json: body, accept: "text/event-stream", signal });
+      for await (const chunk of events(response)) {
+        if (chunk.text) text.add(chunk.text);
+        if (chunk.finishReason) {
+          text.flush();
+          onEnd(chunk);
+          return;
+        }
       }
+      throw new Error("the server closed the stream before the end of the text");
+    } finally {
+      text.flush();
     }
-    if (!ended) throw new Error("the server closed the stream before the end of the text");
   }
 
   async function run(work) {
@@ -74,11 +80,10 @@ export function setupSample() {
     event.preventDefault();
     compare.hidden = true;
     output.hidden = false;
-    output.textContent = "";
     stats.textContent = "Generating…";
     stats.classList.remove("done");
     run((signal) =>
-      stream(request(), (text) => append(output, text), (end) => {
+      stream(request(), output, (end) => {
         stats.textContent = `${end.tokenCount} characters · mean entropy ${(end.meanEntropyBits || 0).toFixed(3)} bits · ended by ${end.finishReason.toLowerCase()}`;
         stats.classList.add("done");
       }, signal),
@@ -100,7 +105,7 @@ export function setupSample() {
     run(async (signal) => {
       await Promise.all(
         columns.map((c) =>
-          stream(request({ temperature: c.temperature, seed, max_tokens: compareLength() }), (text) => append(c.text, text), (end) => {
+          stream(request({ temperature: c.temperature, seed, max_tokens: compareLength() }), c.text, (end) => {
             c.figure.textContent = `mean entropy ${(end.meanEntropyBits || 0).toFixed(3)} bits per character`;
           }, signal),
         ),
@@ -111,11 +116,35 @@ export function setupSample() {
   });
 }
 
-/** Add `text` to `box`, keeping the newest line in view. */
-function append(box, text) {
-  const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
-  box.textContent += text;
-  if (atEnd) box.scrollTop = box.scrollHeight;
+/**
+ * Text streaming into `box`: the pieces are joined and drawn once per frame (a fast stream never
+ * floods the page), with the newest line kept in view.
+ */
+class StreamedText {
+  constructor(box) {
+    this.box = box;
+    this.node = document.createTextNode("");
+    box.replaceChildren(this.node);
+    this.pending = "";
+    this.frame = 0;
+  }
+
+  add(text) {
+    this.pending += text;
+    this.frame ||= requestAnimationFrame(() => this.flush());
+  }
+
+  /** Draw what is pending now. */
+  flush() {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    if (!this.pending) return;
+    const box = this.box;
+    const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+    this.node.appendData(this.pending);
+    this.pending = "";
+    if (atEnd) box.scrollTop = box.scrollHeight;
+  }
 }
 
 function column(temperature) {
