@@ -31,6 +31,12 @@ def text(page: Page) -> None:
     expect(page.locator("#sample-stats")).to_contain_text("entropy", timeout=60_000)
 
 
+def temperatures(page: Page) -> None:
+    page.get_by_label("Seed").first.fill("0")
+    page.get_by_role("button", name="Compare temperatures").click()
+    expect(page.locator("#sample-stats")).to_contain_text("entropy rises", timeout=60_000)
+
+
 def dream(page: Page) -> None:
     page.locator("#dream").get_by_role("button", name="Use Chelsea the cat").click()
     page.get_by_test_id("dream-run").click()
@@ -63,7 +69,7 @@ def latent(page: Page) -> None:
     expect(page.locator("#interpolate-result")).to_be_visible()
 
 
-SECTIONS = {"text": text, "dream": dream, "latent": latent}  # picture name -> what to do first
+SECTIONS = {"text": temperatures, "dream": dream, "latent": latent}  # picture name -> what to do first
 SECTION_IDS = {"text": "sample"}  # where the picture's section id differs from its name
 
 
