@@ -20,6 +20,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
+from oneiros_server.dataplane.admin import RepositoryAdmin
 from oneiros_server.dataplane.lifecycle import Call, Lifecycle, ServerState
 from oneiros_server.engines.convnet.dream import DreamParams, DreamProgress, DreamResult
 from oneiros_server.engines.convnet.stylize_params import StylizeParams, StylizeProgress, StylizeResult
@@ -27,7 +28,7 @@ from oneiros_server.engines.language_model.generation import Chunk, Completion, 
 from oneiros_server.engines.latent.engine import DecodeRequest, EditRequest, LatentEngine, LatentResult
 from oneiros_server.errors import FieldError
 from oneiros_server.observability import metrics
-from oneiros_server.repository import LoadedModel, ModelRepository
+from oneiros_server.repository import ModelRepository, ModelVersion
 from oneiros_server.runtime.onnx import drive_async
 from oneiros_server.scheduling.jobs import Job
 
@@ -41,6 +42,7 @@ class Dataplane:
         self.state = state
         self.repository: ModelRepository = state.repository
         self.lifecycle = Lifecycle(state, state.repository.settings.max_concurrent_rpcs)
+        self.admin = RepositoryAdmin(state.repository)
 
     # ---------------------------------------------------------------- lifecycle
     def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None, transport: str = "grpc") -> Call:
@@ -56,10 +58,10 @@ class Dataplane:
         return self.lifecycle.stream(call, run)
 
     # ---------------------------------------------------------------- models
-    def list_models(self, kind: str = "") -> list[LoadedModel]:
+    def list_models(self, kind: str = "") -> list[ModelVersion]:
         return [m for m in self.repository.models if not kind or (m.manifest is not None and m.manifest.kind == kind)]
 
-    def get_model(self, name: str, version: str = "") -> LoadedModel:
+    def get_model(self, name: str, version: str = "") -> ModelVersion:
         if not name:
             names = sorted({m.name for m in self.repository.models})
             raise FieldError("name", f"a model name is required; the repository has {names}")

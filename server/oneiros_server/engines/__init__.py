@@ -37,4 +37,13 @@ def load_engine(manifest: Manifest, version_dir: Path, settings: Settings) -> En
     return getattr(importlib.import_module(module_name), factory)(manifest, version_dir, settings)
 
 
-__all__ = ["ENGINES", "Engine", "EngineInfo", "families_of", "load_engine"]
+class _Loader:
+    """The engines as the repository sees them (``repository.EngineLoader``)."""
+
+    families = staticmethod(families_of)
+    load = staticmethod(load_engine)
+
+
+LOADER = _Loader()
+
+__all__ = ["ENGINES", "LOADER", "Engine", "EngineInfo", "families_of", "load_engine"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import grpc
 
-EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)
+# Health is open; the ModelRepository service checks operators' admin tokens itself.
+EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/oneiros.v1.ModelRepository/")
 
 
 def load_tokens(inline: str, path: Path | None) -> list[str]:

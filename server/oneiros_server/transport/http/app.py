@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as StarletteRoute
 
 from oneiros_server.dataplane import Dataplane
-from oneiros_server.transport.http import openapi
+from oneiros_server.transport.grpc.repository import AdminTokens
+from oneiros_server.transport.http import openapi, repository
 from oneiros_server.transport.http.calls import Authenticator, HttpCalls, error_response, request_id
 from oneiros_server.transport.http.errors import HttpError
 from oneiros_server.transport.http.native import NativeEndpoints
@@ -24,10 +25,16 @@ from oneiros_server.transport.http.routes import ROUTES
 
 
 def build_app(
-    plane: Dataplane, tokens: Iterable[str], max_body_bytes: int, version: str = "", cors_origins: str = ""
+    plane: Dataplane,
+    tokens: Iterable[str],
+    max_body_bytes: int,
+    version: str = "",
+    cors_origins: str = "",
+    admin_tokens: Iterable[str] = (),
 ) -> Starlette:
     """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth); ``cors_origins``
-    the browser origins that may call it (comma-separated, ``*`` = any)."""
+    the browser origins that may call it (comma-separated, ``*`` = any); ``admin_tokens`` the
+    operators' tokens (none = no ``/v1/repository`` routes)."""
     calls = HttpCalls(plane, Authenticator(tokens), max_body_bytes)
     native = NativeEndpoints(calls)
     routes = []
@@ -36,6 +43,9 @@ def build_app(
         if route.stream_handler is not None:
             routes.append(StarletteRoute(f"{route.path}/stream", native.endpoint(route, stream=True), methods=["POST"]))
     routes.append(StarletteRoute(COMPLETIONS_PATH, Completions(calls).handle, methods=["POST"]))
+    admins = AdminTokens(admin_tokens)
+    if admins:
+        routes.extend(repository.routes(plane.admin, admins))
     document = openapi.document(version)
 
     async def openapi_json(request: Request) -> JSONResponse:
