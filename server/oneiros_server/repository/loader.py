@@ -46,6 +46,7 @@ class ModelRepository:
         self._lock = threading.Lock()  # guards the dicts above
         self._name_locks: dict[str, threading.Lock] = {}
         self.retiring: set[ModelVersion] = set()  # old copies finishing their calls
+        self.defaults: dict[str, set[str]] = {}  # RPC family -> models marked its default (loaded or not)
 
     # ---------------------------------------------------------------- views
     @property
@@ -76,18 +77,20 @@ class ModelRepository:
         return max(ready or candidates, key=lambda m: scan.version_key(m.version))
 
     def default_for(self, family: str) -> ModelVersion:
-        """The READY model marked default for ``family`` (else, when none is marked, any READY one serving it)."""
-        serving = [m for m in self.models if m.serves(family)]
-        marked = [m for m in serving if m.manifest is not None and family in m.manifest.default_for]
-        for group in (marked, serving):
-            ready = [m for m in group if m.ready]
-            if ready:
-                return max(ready, key=lambda m: scan.version_key(m.version))
-            if group and group is marked and any(m.state != UNAVAILABLE for m in marked):
-                break  # the default is loading or unloading: say so rather than answer from another model
-        if marked or serving:
-            names = sorted({m.name for m in marked or serving})
-            raise NotLoaded(f"no model is loaded for {family} (its default {names[0]!r} is not READY); name a model")
+        """The READY model marked default for ``family`` (else, when none was ever marked, any READY one serving it).
+
+        A marked default that is unloaded, loading or broken is not replaced by another model:
+        calls without a model name fail until a default is READY again."""
+        marked = self.defaults.get(family, set())
+        ready = [m for m in self.models if m.ready and m.serves(family) and (not marked or m.name in marked)]
+        if ready:
+            first = min(m.name for m in ready)
+            return max((m for m in ready if m.name == first), key=lambda m: scan.version_key(m.version))
+        if marked:
+            names = ", ".join(sorted(marked))
+            raise NotLoaded(f"no model is loaded for {family}: its default ({names}) is not READY; name a model")
+        if any(m.serves(family) for m in self.models):
+            raise ModelUnavailable(f"no model for {family} is READY; retry shortly")
         raise ModelNotFound(f"the repository has no model for {family}")
 
     def pick(self, name: str, family: str, version: str = "") -> ModelVersion:
@@ -163,6 +166,9 @@ class ModelRepository:
         for key in [k for k in self.versions if k not in found]:
             log.info("model folder removed", extra={"model": key[0], "version": key[1]})
             self.unload(*key, by_operator=False)
+        names = {name for name, _ in found}
+        for marked in self.defaults.values():
+            marked &= names  # a default whose folder is gone no longer holds its RPC
 
     def close(self) -> None:
         """Stop loading; close every engine (the server has drained its calls)."""
@@ -192,6 +198,7 @@ class ModelRepository:
         self._warm(copy)
         if self.closing.is_set():
             self._close_engine(copy)
+            copy.state, copy.reason = UNAVAILABLE, "abandoned: the server is stopping"
             return
         if copy.ready or current is None or not current.ready:
             with self._lock:
@@ -212,6 +219,8 @@ class ModelRepository:
             return
         model.manifest = manifest
         model.families = self.engines.families(manifest.kind)
+        for family in manifest.default_for:
+            self.defaults.setdefault(family, set()).add(model.name)
         problem = scan.files_problem(model.path, manifest)
         if problem:
             model.state, model.reason = UNAVAILABLE, problem
