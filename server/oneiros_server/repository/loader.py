@@ -72,6 +72,8 @@ class ModelRepository:
         candidates = [m for m in self.models if m.name == name and (not version or m.version == version)]
         if not candidates:
             what = f"{echo(name)} version {echo(version)}" if version else echo(name)
+            if any(n == name and (not version or v == version) for n, v in self.on_disk):
+                raise NotLoaded(f"model {what} is not loaded; an operator can load it (ModelRepository.LoadModel)")
             raise ModelNotFound(f"model {what} is not in the repository")
         ready = [m for m in candidates if m.ready]
         return max(ready or candidates, key=lambda m: scan.version_key(m.version))
@@ -100,7 +102,8 @@ class ModelRepository:
             raise WrongModelKind(f"model {model.name!r} is a {model.manifest.kind} and cannot serve {family}")
         if not model.ready:
             state = model.state.lower()
-            raise ModelUnavailable(f"model {model.name!r} version {model.version!r} is {state}: {model.reason}")
+            why = f": {model.reason}" if model.reason else "; retry shortly"
+            raise ModelUnavailable(f"model {model.name!r} version {model.version!r} is {state}{why}")
         return model
 
     def resolve(self, name: str, family: str) -> Any:
