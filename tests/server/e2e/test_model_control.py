@@ -146,3 +146,28 @@ def test_a_corrupt_model_beside_good_ones_is_unavailable_with_its_reason(serve, 
     assert info.status == pb.UNAVAILABLE and "sha256" in info.status_reason
     assert len(running.stub.Decode(pb.DecodeRequest(model="a", count=1), timeout=10).images) == 1
     assert health(running, "a") == "SERVING" and health(running, "b") == "NOT_SERVING"
+
+
+def test_an_unloaded_model_gives_its_memory_back(serve, tmp_path):
+    from oneiros_server.repository.memory import resident_bytes
+
+    make_latent_model(tmp_path, "big", latent_size=16384, default_for=())  # two 51 MB weight matrices
+    running = serve(tmp_path, model_control_mode="explicit", admin_tokens=ADMIN, grace_period_s=1)
+    stub = admin_stub(running)
+
+    def index() -> dict:
+        return states(stub.RepositoryIndex(pb.RepositoryIndexRequest(), metadata=bearer(), timeout=5))
+
+    def load_then_unload() -> tuple[int, int, int]:
+        before = resident_bytes()
+        stub.LoadModel(pb.LoadModelRequest(name="big"), metadata=bearer(), timeout=60)
+        loaded = resident_bytes()
+        stub.UnloadModel(pb.UnloadModelRequest(name="big"), metadata=bearer(), timeout=60)
+        assert wait_until(lambda: index() == {("big", "1"): "UNLOADED"}, 10)
+        return before, loaded, resident_bytes()
+
+    load_then_unload()  # the first round reuses what making the model freed in this process
+    before, loaded, after = load_then_unload()
+    print(f"resident MB: before {before / 2**20:.0f}, loaded {loaded / 2**20:.0f}, unloaded {after / 2**20:.0f}")
+    assert loaded - before > 90 * 2**20  # the weights were in memory
+    assert after - before < 0.25 * (loaded - before)  # and went back to the system
