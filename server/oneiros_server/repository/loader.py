@@ -19,14 +19,15 @@ from oneiros_server.errors import ModelNotFound, ModelUnavailable, NotLoaded, Wr
 from oneiros_server.repository import scan
 from oneiros_server.repository.manifest import RPC_FAMILIES, Manifest
 from oneiros_server.repository.memory import give_back_memory
-from oneiros_server.repository.versions import READY, UNAVAILABLE, UNLOADED, UNLOADING, ModelVersion
+from oneiros_server.repository.versions import READY, UNAVAILABLE, UNLOADED, ModelVersion
 from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class EngineLoader(Protocol):
-    """What the repository needs of the engines (``oneiros_server.engines`` provides it)."""
+class Loader(Protocol):
+    """What the repository needs of the engines: ``oneiros_server.engines.registry`` (the app hands it in;
+    the repository imports no engine)."""
 
     def families(self, kind: str) -> tuple[str, ...]: ...
 
@@ -34,9 +35,9 @@ class EngineLoader(Protocol):
 
 
 class ModelRepository:
-    def __init__(self, settings: Settings, engines: EngineLoader):
+    def __init__(self, settings: Settings, loader: Loader):
         self.settings = settings
-        self.engines = engines
+        self.loader = loader
         self.root = Path(settings.model_repository)
         self.versions: dict[tuple[str, str], ModelVersion] = {}  # the copy that serves (or failed, or loads)
         self.on_disk: dict[tuple[str, str], scan.Found] = {}  # what the last scan saw
@@ -106,9 +107,18 @@ class ModelRepository:
             raise ModelUnavailable(f"model {model.name!r} version {model.version!r} is {state}{why}")
         return model
 
+    def hold(self, name: str, family: str, version: str = "") -> ModelVersion:
+        """``pick``, and count a call on the version (``release`` it when the call ends), so an unload
+        waits for the call; a version retired between the two is picked again."""
+        for _ in range(10):
+            model = self.pick(name, family, version)
+            if model.acquire():
+                return model
+        raise ModelUnavailable(f"model {name!r} is being swapped; retry shortly")
+
     def resolve(self, name: str, family: str) -> Any:
         """The engine that serves ``family`` for model ``name`` ('' = the default)."""
-        return self.pick(name, family).engine
+        return self.pick(name, family).engines.engines[family]
 
     def families_ready(self) -> dict[str, bool]:
         """Per RPC family: is at least one model serving it ready?"""
@@ -221,7 +231,10 @@ class ModelRepository:
             model.state, model.reason = UNAVAILABLE, str(exc)
             return
         model.manifest = manifest
-        model.families = self.engines.families(manifest.kind)
+        model.families = self.loader.families(manifest.kind)
+        if not model.families:
+            model.state, model.reason = UNAVAILABLE, f"no engine is registered for kind {manifest.kind!r}"
+            return
         for family in manifest.default_for:
             self.defaults.setdefault(family, set()).add(model.name)
         problem = scan.files_problem(model.path, manifest)
@@ -229,8 +242,8 @@ class ModelRepository:
             model.state, model.reason = UNAVAILABLE, problem
             return
         try:
-            model.engine = self.engines.load(manifest, model.path, self.settings)
-            model.engine.warmup()
+            model.engines = self.loader.load(manifest, model.path, self.settings)
+            model.engines.warmup()
         except Exception as exc:  # any failure makes this one version unavailable
             log.exception("could not load %s/%s", model.name, model.version)
             self._close_engine(model)
@@ -240,10 +253,10 @@ class ModelRepository:
 
     def _retire(self, model: ModelVersion) -> None:
         """New calls no longer reach ``model``; on a thread of its own, drain its calls, then free it."""
-        if model.engine is None:
+        if model.engines is None:
             model.state = UNLOADED
             return
-        model.state = UNLOADING
+        model.retire()
         with self._lock:
             self.retiring.add(model)
         threading.Thread(target=self._drain_and_close, args=(model,), name=f"unload-{model.name}", daemon=True).start()
@@ -260,14 +273,14 @@ class ModelRepository:
 
     @staticmethod
     def _close_engine(model: ModelVersion) -> None:
-        engine, model.engine = model.engine, None
-        if engine is None:
+        engines, model.engines = model.engines, None
+        if engines is None:
             return
         try:
-            engine.close()
+            engines.close()
         except Exception:  # noqa: BLE001 - the version is going away anyway
             log.exception("closing %s/%s failed", model.name, model.version)
-        del engine
+        del engines
         gc.collect()
         give_back_memory()
 

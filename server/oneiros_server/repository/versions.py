@@ -26,7 +26,7 @@ class ModelVersion:
     path: Path
     fingerprint: str = ""
     manifest: Manifest | None = None
-    engine: Any = None  # the kind's engine (see ``oneiros_server.engines``)
+    engines: Any = None  # its ``oneiros_server.engines.base.EngineSet`` once loaded
     families: tuple[str, ...] = ()  # the RPC families its kind serves
     state: str = LOADING
     reason: str = ""  # why it is UNAVAILABLE or UNLOADED
@@ -40,10 +40,18 @@ class ModelVersion:
     def serves(self, family: str) -> bool:
         return family in self.families
 
-    def acquire(self) -> None:
-        """A call starts on this version (the caller checked that it is READY)."""
+    def acquire(self) -> bool:
+        """A call starts on this version: True while it is READY (else the caller picks again)."""
         with self._idle:
+            if self.state != READY:
+                return False
             self.in_flight += 1
+            return True
+
+    def retire(self) -> None:
+        """Take no new calls (``acquire`` answers False from now on)."""
+        with self._idle:
+            self.state = UNLOADING
 
     def release(self) -> None:
         """A call on this version ended."""

@@ -3,7 +3,7 @@
 ``JobPool(workers, max_queue, name)`` runs at most ``workers`` jobs at once and holds
 at most ``max_queue`` more; ``submit`` raises ``Overloaded`` at once when the queue is
 full. A job runs ``fn(control, emit)`` on a worker thread; ``emit(event)`` hands a
-progress event to the reader through a one-slot buffer (``oneiros_server.scheduling.handoff``):
+progress event (counted in ``JOB_STEPS`` when it has ``steps_done``) to the reader through a one-slot buffer (``oneiros_server.scheduling.handoff``):
 while the reader lags, progress events merge into the newest one, which keeps the
 newest preview, so a stalled reader costs one event, never a queue of previews.
 The reader iterates ``job.events()`` (a thread) or ``job.aevents()`` (a coroutine):
@@ -65,8 +65,14 @@ class Job:
         self.value: Any = None
         self.state = "queued"  # queued -> running -> done | dropped
         self.enqueued = time.monotonic()
+        self._steps = metrics.JOB_STEPS.labels(control.rpc)
+        self._steps_done = 0
 
     def emit(self, event: Any) -> None:
+        step = getattr(event, "steps_done", None)  # progress: count the steps done since the last one
+        if step is not None and step > self._steps_done:
+            self._steps.inc(step - self._steps_done)
+            self._steps_done = step
         self.output.put(event)
 
     def events(self) -> Iterator[Any]:
@@ -128,21 +134,33 @@ class JobPool:
         with self._cv:
             if self._closed:
                 raise ShuttingDown(f"{self.name} is shutting down")
-            idle = len(self._threads) - self._active
-            if len(self._queue) >= self.max_queue + idle:
+            refusal = self._refusal()
+            if refusal is not None:
                 self.stats.rejected += 1
                 metrics.QUEUE_REJECTED.labels(self.name).inc()
-                raise Overloaded(
-                    f"{self.name} is busy: {self._active} running, {len(self._queue)} queued "
-                    f"(limit {self.max_queue}); retry later",
-                    retry_after_s=1.0,
-                )
+                raise refusal
             self._queue.append(job)
             self.stats.submitted += 1
             self._publish()
             self._cv.notify()
         job.control.on_cancel(lambda: self._abandon(job))
         return job
+
+    def check_room(self) -> None:
+        """Overloaded now if ``submit`` would refuse (to refuse before costly preparation)."""
+        refusal = self._refusal()
+        if refusal is not None:
+            raise refusal
+
+    def _refusal(self) -> Overloaded | None:
+        idle = len(self._threads) - self._active
+        if len(self._queue) < self.max_queue + idle:
+            return None
+        return Overloaded(
+            f"{self.name} is busy: {self._active} running, {len(self._queue)} queued "
+            f"(limit {self.max_queue}); retry later",
+            retry_after_s=1.0,
+        )
 
     def close(self, timeout: float = 5.0) -> None:
         """Refuse new work, stop queued jobs with ShuttingDown, cancel running ones."""

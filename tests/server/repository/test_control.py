@@ -87,7 +87,7 @@ def test_poll_loads_new_models_and_versions_and_unloads_removed_ones(repo, tmp_p
     (tmp_path / "b").rmdir()
     repo.poll()
     assert ("b", "1") not in states(repo)
-    assert wait_until(lambda: old.engine is None and old.state == "UNLOADED", 5)
+    assert wait_until(lambda: old.engines is None and old.state == "UNLOADED", 5)
     with pytest.raises(ModelNotFound):
         repo.pick("b", "Decode")
 
@@ -96,21 +96,21 @@ def test_an_unchanged_folder_is_never_reloaded(repo, tmp_path):
     write_model(tmp_path, "a")
     for _ in range(3):
         repo.poll()
-    assert repo.engines.loads == [("a", "1")]
+    assert repo.loader.loads == [("a", "1")]
 
 
 def test_a_changed_file_swaps_in_a_fresh_copy_after_the_old_one_drains(repo, tmp_path):
     write_model(tmp_path, "a", weights=b"first")
     repo.poll()
     old = repo.pick("a", "Decode")
-    old.acquire()  # a call in flight on the old copy
+    assert old.acquire()  # a call in flight on the old copy
     write_model(tmp_path, "a", weights=b"second")
     repo.poll()
     new = repo.pick("a", "Decode")
-    assert new is not old and new.engine.weights == b"second"  # new calls reach the new copy at once
+    assert new is not old and new.engines.weights == b"second"  # new calls reach the new copy at once
     time.sleep(0.05)
-    assert old.state == "UNLOADING" and not old.engine.closed  # the call in flight still has its engine
-    engine = old.engine
+    assert old.state == "UNLOADING" and not old.engines.closed  # the call in flight still has its engine
+    engine = old.engines
     old.release()
     assert wait_until(lambda: engine.closed and old.state == "UNLOADED", 5)
 
@@ -121,7 +121,7 @@ def test_a_new_copy_that_fails_never_replaces_the_one_serving(repo, tmp_path):
     serving = repo.pick("a", "Decode")
     write_model(tmp_path, "a", weights=b"bad weights")
     repo.poll()
-    assert repo.pick("a", "Decode") is serving and serving.engine.weights == b"good"
+    assert repo.pick("a", "Decode") is serving and serving.engines.weights == b"good"
     assert "failed to load: RuntimeError" in serving.reason
 
 
@@ -131,10 +131,10 @@ def test_a_half_copied_folder_waits_until_its_files_match(repo, tmp_path):
     repo.poll()
     assert states(repo) == {("a", "1"): "UNAVAILABLE"}
     assert "does not match its sha256" in repo.find("a").reason
-    assert repo.engines.loads == []  # nothing loaded garbage
+    assert repo.loader.loads == []  # nothing loaded garbage
     (folder / "w.bin").write_bytes(b"complete weights")
     repo.poll()
-    assert states(repo) == {("a", "1"): "READY"} and repo.engines.loads == [("a", "1")]
+    assert states(repo) == {("a", "1"): "READY"} and repo.loader.loads == [("a", "1")]
 
 
 def test_a_corrupt_model_beside_good_ones(repo, tmp_path):
@@ -175,15 +175,15 @@ def test_explicit_loads_and_unloads(repo, tmp_path):
 
 def test_loads_of_one_model_are_serialised(repo, tmp_path):
     write_model(tmp_path, "a")
-    repo.engines.gate.clear()
+    repo.loader.gate.clear()
     threads = [threading.Thread(target=repo.load, args=("a",)) for _ in range(4)]
     for t in threads:
         t.start()
     time.sleep(0.05)
-    repo.engines.gate.set()
+    repo.loader.gate.set()
     for t in threads:
         t.join(10)
-    assert repo.engines.loads == [("a", "1")]  # the first load made it READY; the others found it unchanged
+    assert repo.loader.loads == [("a", "1")]  # the first load made it READY; the others found it unchanged
 
 
 def test_without_its_default_an_rpc_fails_with_a_clear_precondition(repo, tmp_path):
@@ -200,11 +200,11 @@ def test_without_its_default_an_rpc_fails_with_a_clear_precondition(repo, tmp_pa
 
 def test_a_load_running_when_the_server_drains_is_abandoned(repo, tmp_path):
     write_model(tmp_path, "a")
-    repo.engines.gate.clear()
+    repo.loader.gate.clear()
     loading = threading.Thread(target=repo.poll)
     loading.start()
     assert wait_until(lambda: states(repo).get(("a", "1")) == "LOADING", 5)
     repo.closing.set()
-    repo.engines.gate.set()
+    repo.loader.gate.set()
     loading.join(10)
-    assert repo.find("a").engine is None and not repo.find("a").ready
+    assert repo.find("a").engines is None and not repo.find("a").ready

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Iterable
-
 import grpc
 
 from oneiros.v1 import oneiros_pb2 as pb
@@ -13,28 +10,19 @@ from oneiros_server.dataplane.admin import RepositoryAdmin
 from oneiros_server.errors import FieldError
 from oneiros_server.repository import ModelVersion
 from oneiros_server.transport.grpc.status import to_status
+from oneiros_server.transport.policy import MISSING_TOKEN, Tokens
 
 SERVICE_PREFIX = "/oneiros.v1.ModelRepository/"
 
 
-class AdminTokens:
-    """Operators' bearer tokens (``--admin-tokens``), compared in constant time."""
-
-    def __init__(self, tokens: Iterable[str]):
-        self._tokens = [t.encode() for t in tokens]
-
-    def __bool__(self) -> bool:
-        return bool(self._tokens)
-
-    def check(self, header: str) -> tuple[str, str] | None:
-        """None when ``header`` (``Bearer <token>``) holds an admin token; else (status name, message)."""
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return "UNAUTHENTICATED", "missing admin token: send 'authorization: Bearer <admin token>'"
-        candidate = token.strip().encode()
-        if not any([hmac.compare_digest(candidate, t) for t in self._tokens]):
-            return "PERMISSION_DENIED", "this token may not change the model repository"
-        return None
+def admin_refusal(tokens: Tokens, authorization: str) -> tuple[str, str] | None:
+    """None when ``authorization`` carries an admin token; else (status name, message)."""
+    problem = tokens.problem(authorization)
+    if problem == MISSING_TOKEN:
+        return "UNAUTHENTICATED", "missing admin token: send 'authorization: Bearer <admin token>'"
+    if problem is not None:
+        return "PERMISSION_DENIED", "this token may not change the model repository"
+    return None
 
 
 def entry(model: ModelVersion) -> pb.RepositoryEntry:
@@ -49,13 +37,13 @@ def entry(model: ModelVersion) -> pb.RepositoryEntry:
 
 
 class ModelRepositoryServicer(oneiros_pb2_grpc.ModelRepositoryServicer):
-    def __init__(self, admin: RepositoryAdmin, tokens: AdminTokens):
+    def __init__(self, admin: RepositoryAdmin, tokens: Tokens):
         self.admin = admin
         self.tokens = tokens
 
     async def _run(self, context: grpc.aio.ServicerContext, work) -> pb.RepositoryIndexResponse:
         header = dict(context.invocation_metadata() or ()).get("authorization", "")
-        refused = self.tokens.check(header if isinstance(header, str) else header.decode(errors="replace"))
+        refused = admin_refusal(self.tokens, header if isinstance(header, str) else header.decode(errors="replace"))
         if refused is not None:
             await context.abort(grpc.StatusCode[refused[0]], refused[1])
         try:

@@ -12,18 +12,19 @@ from starlette.routing import Route
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane.admin import RepositoryAdmin
-from oneiros_server.transport.grpc.repository import AdminTokens, entry
-from oneiros_server.transport.http.calls import error_response, request_id
+from oneiros_server.transport.grpc.repository import admin_refusal, entry
+from oneiros_server.transport.http.calls import error_response, http_request_id
 from oneiros_server.transport.http.errors import HttpError
+from oneiros_server.transport.policy import Tokens
 
 PREFIX = "/v1/repository"
 _HTTP = {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
 
 
-def routes(admin: RepositoryAdmin, tokens: AdminTokens) -> list[Route]:
+def routes(admin: RepositoryAdmin, tokens: Tokens) -> list[Route]:
     async def answer(request: Request, work) -> JSONResponse:
-        rid = request_id(request)
-        refused = tokens.check(request.headers.get("authorization", ""))
+        rid = http_request_id(request)
+        refused = admin_refusal(tokens, request.headers.get("authorization", ""))
         try:
             if refused is not None:
                 raise HttpError(_HTTP[refused[0]], refused[0], refused[1])

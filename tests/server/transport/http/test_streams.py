@@ -68,7 +68,7 @@ def raw_request(port: int, path: str, body: dict) -> socket.socket:
 def one_slot(serve):
     """One sequence at a time, one more queued (as in tests/server/e2e/test_streams.py)."""
     running = serve(tiny_lm_repository(), batch_max_size=1, batch_queue_size=1, sample_max_tokens=1 << 20)
-    return running, running.server.repository.resolve("tiny-lm", "Sample")
+    return running, running.server.repository.resolve("tiny-lm", "Sample").engines
 
 
 @pytest.mark.parametrize("path", ["/v1/sample", "/v1/sample/stream", "/v1/completions"])
