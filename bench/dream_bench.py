@@ -19,6 +19,7 @@ AVX512-BF16 (and on CUDA): served bf16 at most 0.6x the floor.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import resource
 import statistics
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 
 from bench.common import cpu_bf16_report, describe_cpu
+from oneiros_server.engines.base import last_event
 from oneiros_server.engines.convnet.dream import (
     BUILTIN_DEFAULTS,
     DreamParams,
@@ -103,7 +105,7 @@ def served_steps(pool: JobPool, backbone, image, weights, steps: int, device, pr
         lambda control, _: run_dream(backbone, valid, control, emit, device=device, precision=precision),
         CallControl(),
     )
-    job.result()
+    asyncio.run(last_event(job.aevents()))
     return [b - a for a, b in zip(stamps, stamps[1:])]  # the first step is warm-up
 
 

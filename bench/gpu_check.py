@@ -65,7 +65,7 @@ def onnx_devices(repository: Path, device: str) -> dict[str, str]:
     repo.load_all()
     try:
         return {
-            m.name: (m.engines.info.device if m.engines is not None else f"unavailable: {m.reason}")
+            m.name: (m.engine_set.info.device if m.engine_set is not None else f"unavailable: {m.reason}")
             for m in repo.models
             if m.manifest is not None and m.manifest.runtime == "onnxruntime"
         }
@@ -199,7 +199,7 @@ def decode_timing(repository: Path, device: str) -> dict[str, float]:
     repo = ModelRepository(settings, default_registry())
     repo.load_all()
     try:
-        model = repo.resolve("", "Decode").engines
+        model = repo.resolve("", "Decode").engine_set
         run_to_result(model.engines["Decode"], DecodeRequest(count=64, seed=0))
         times = []
         for i in range(20):

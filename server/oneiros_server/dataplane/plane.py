@@ -62,7 +62,7 @@ class Dataplane:
         """
         model = self.repository.hold(call.model, family, version)
         call.held, call.version = model, model.version
-        return model.engines.engines[family]
+        return model.engine_set.engines[family]
 
     def run(self, call: Call, engine: Engine, request: Any) -> AsyncIterator[Any]:
         """The events of ``request`` on ``engine``; the last one is the result.

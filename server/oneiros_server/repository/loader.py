@@ -96,7 +96,7 @@ class ModelRepository:
             raise ModelUnavailable(f"no model for {family} is READY; retry shortly")
         raise ModelNotFound(f"the repository has no model for {family}")
 
-    def pick(self, name: str, family: str, version: str = "") -> ModelVersion:
+    def resolve(self, name: str, family: str, version: str = "") -> ModelVersion:
         """The READY version that serves ``family`` for model ``name`` ('' = the default)."""
         model = self.find(name, version) if name else self.default_for(family)
         if model.manifest is not None and not model.serves(family):
@@ -108,17 +108,13 @@ class ModelRepository:
         return model
 
     def hold(self, name: str, family: str, version: str = "") -> ModelVersion:
-        """``pick``, and count a call on the version (``release`` it when the call ends), so an unload
+        """``resolve``, and count a call on the version (``release`` it when the call ends), so an unload
         waits for the call; a version retired between the two is picked again."""
         for _ in range(10):
-            model = self.pick(name, family, version)
+            model = self.resolve(name, family, version)
             if model.acquire():
                 return model
         raise ModelUnavailable(f"model {name!r} is being swapped; retry shortly")
-
-    def resolve(self, name: str, family: str) -> Any:
-        """The engine that serves ``family`` for model ``name`` ('' = the default)."""
-        return self.pick(name, family).engines.engines[family]
 
     def families_ready(self) -> dict[str, bool]:
         """Per RPC family: is at least one model serving it ready?"""
@@ -242,8 +238,8 @@ class ModelRepository:
             model.state, model.reason = UNAVAILABLE, problem
             return
         try:
-            model.engines = self.loader.load(manifest, model.path, self.settings)
-            model.engines.warmup()
+            model.engine_set = self.loader.load(manifest, model.path, self.settings)
+            model.engine_set.warmup()
         except Exception as exc:  # any failure makes this one version unavailable
             log.exception("could not load %s/%s", model.name, model.version)
             self._close_engine(model)
@@ -253,7 +249,7 @@ class ModelRepository:
 
     def _retire(self, model: ModelVersion) -> None:
         """New calls no longer reach ``model``; on a thread of its own, drain its calls, then free it."""
-        if model.engines is None:
+        if model.engine_set is None:
             model.state = UNLOADED
             return
         model.retire()
@@ -273,7 +269,7 @@ class ModelRepository:
 
     @staticmethod
     def _close_engine(model: ModelVersion) -> None:
-        engines, model.engines = model.engines, None
+        engines, model.engine_set = model.engine_set, None
         if engines is None:
             return
         try:

@@ -26,7 +26,7 @@ class ModelVersion:
     path: Path
     fingerprint: str = ""
     manifest: Manifest | None = None
-    engines: Any = None  # its ``oneiros_server.engines.base.EngineSet`` once loaded
+    engine_set: Any = None  # its ``oneiros_server.engines.base.EngineSet`` once loaded
     families: tuple[str, ...] = ()  # the RPC families its kind serves
     state: str = LOADING
     reason: str = ""  # why it is UNAVAILABLE or UNLOADED

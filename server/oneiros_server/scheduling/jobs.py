@@ -6,8 +6,8 @@ full. A job runs ``fn(control, emit)`` on a worker thread; ``emit(event)`` hands
 progress event (counted in ``JOB_STEPS`` when it has ``steps_done``) to the reader through a one-slot buffer (``oneiros_server.scheduling.handoff``):
 while the reader lags, progress events merge into the newest one, which keeps the
 newest preview, so a stalled reader costs one event, never a queue of previews.
-The reader iterates ``job.events()`` (a thread) or ``job.aevents()`` (a coroutine):
-the progress events, then the value ``fn`` returned (its exception is raised instead).
+The reader (a coroutine) iterates ``job.aevents()``: the progress events, then the
+value ``fn`` returned (its exception is raised instead).
 
 Cancellation and deadlines come from the caller's ``CallControl``: cancelling it
 drops a queued job at once (its slot is free) and a running one stops at its next
@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +55,7 @@ class JobStats:
 
 
 class Job:
-    """One submitted piece of work; read ``events()`` or ``aevents()``."""
+    """One submitted piece of work; read ``aevents()``."""
 
     def __init__(self, fn: JobFn, control: CallControl, pool: JobPool):
         self.fn = fn
@@ -75,17 +75,8 @@ class Job:
             self._steps_done = step
         self.output.put(event)
 
-    def events(self) -> Iterator[Any]:
-        """Progress events, then the result, in this thread; raises the job's error (or Cancelled...)."""
-        while True:
-            try:
-                yield self.output.get_sync()
-            except Closed:
-                yield self.value
-                return
-
     async def aevents(self) -> AsyncIterator[Any]:
-        """``events`` for a coroutine."""
+        """Progress events, then the result; raises the job's error (or Cancelled, DeadlineExceeded...)."""
         while True:
             try:
                 event = await self.output.get()
@@ -93,13 +84,6 @@ class Job:
                 yield self.value
                 return
             yield event
-
-    def result(self) -> Any:
-        """Drain the progress events and return the result."""
-        value = None
-        for value in self.events():  # noqa: B007 - the last event is the result
-            pass
-        return value
 
 
 class JobPool:

@@ -101,7 +101,7 @@ def plane(tmp_path):
 
 
 def _engine(plane: Dataplane) -> Counter:
-    return plane.repository.find("counter").engines
+    return plane.repository.find("counter").engine_set
 
 
 def _unary(plane: Dataplane, n: int, rpc: str = FAMILY, timeout: float | None = None):

@@ -79,17 +79,17 @@ def test_poll_loads_new_models_and_versions_and_unloads_removed_ones(repo, tmp_p
     write_model(tmp_path, "b")
     repo.poll()
     assert states(repo) == {("a", "1"): "READY", ("a", "2"): "READY", ("b", "1"): "READY"}
-    assert repo.pick("a", "Decode").version == "2"  # the newest READY version answers
-    assert repo.pick("a", "Decode", version="1").version == "1"
+    assert repo.resolve("a", "Decode").version == "2"  # the newest READY version answers
+    assert repo.resolve("a", "Decode", version="1").version == "1"
     old = repo.find("b")
     for path in sorted((tmp_path / "b").rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     (tmp_path / "b").rmdir()
     repo.poll()
     assert ("b", "1") not in states(repo)
-    assert wait_until(lambda: old.engines is None and old.state == "UNLOADED", 5)
+    assert wait_until(lambda: old.engine_set is None and old.state == "UNLOADED", 5)
     with pytest.raises(ModelNotFound):
-        repo.pick("b", "Decode")
+        repo.resolve("b", "Decode")
 
 
 def test_an_unchanged_folder_is_never_reloaded(repo, tmp_path):
@@ -102,15 +102,15 @@ def test_an_unchanged_folder_is_never_reloaded(repo, tmp_path):
 def test_a_changed_file_swaps_in_a_fresh_copy_after_the_old_one_drains(repo, tmp_path):
     write_model(tmp_path, "a", weights=b"first")
     repo.poll()
-    old = repo.pick("a", "Decode")
+    old = repo.resolve("a", "Decode")
     assert old.acquire()  # a call in flight on the old copy
     write_model(tmp_path, "a", weights=b"second")
     repo.poll()
-    new = repo.pick("a", "Decode")
-    assert new is not old and new.engines.weights == b"second"  # new calls reach the new copy at once
+    new = repo.resolve("a", "Decode")
+    assert new is not old and new.engine_set.weights == b"second"  # new calls reach the new copy at once
     time.sleep(0.05)
-    assert old.state == "UNLOADING" and not old.engines.closed  # the call in flight still has its engine
-    engine = old.engines
+    assert old.state == "UNLOADING" and not old.engine_set.closed  # the call in flight still has its engine
+    engine = old.engine_set
     old.release()
     assert wait_until(lambda: engine.closed and old.state == "UNLOADED", 5)
 
@@ -118,10 +118,10 @@ def test_a_changed_file_swaps_in_a_fresh_copy_after_the_old_one_drains(repo, tmp
 def test_a_new_copy_that_fails_never_replaces_the_one_serving(repo, tmp_path):
     write_model(tmp_path, "a", weights=b"good")
     repo.poll()
-    serving = repo.pick("a", "Decode")
+    serving = repo.resolve("a", "Decode")
     write_model(tmp_path, "a", weights=b"bad weights")
     repo.poll()
-    assert repo.pick("a", "Decode") is serving and serving.engines.weights == b"good"
+    assert repo.resolve("a", "Decode") is serving and serving.engine_set.weights == b"good"
     assert "failed to load: RuntimeError" in serving.reason
 
 
@@ -144,7 +144,7 @@ def test_a_corrupt_model_beside_good_ones(repo, tmp_path):
     repo.poll()
     assert states(repo) == {("broken", "1"): "UNAVAILABLE", ("good", "1"): "READY"}
     with pytest.raises(ModelUnavailable, match="model.json is invalid"):
-        repo.pick("broken", "Decode")
+        repo.resolve("broken", "Decode")
 
 
 def test_an_operator_unload_sticks_until_the_folder_changes(repo, tmp_path):
@@ -166,7 +166,7 @@ def test_explicit_loads_and_unloads(repo, tmp_path):
     repo.load("a")  # every version on disk
     assert states(repo) == {("a", "1"): "READY", ("a", "2"): "READY"}
     repo.unload("a", "2")
-    assert repo.pick("a", "Decode").version == "1"
+    assert repo.resolve("a", "Decode").version == "1"
     with pytest.raises(ModelNotFound, match="not in the repository folder"):
         repo.load("nope")
     with pytest.raises(ModelNotFound, match="not loaded"):
@@ -207,4 +207,4 @@ def test_a_load_running_when_the_server_drains_is_abandoned(repo, tmp_path):
     repo.closing.set()
     repo.loader.gate.set()
     loading.join(10)
-    assert repo.find("a").engines is None and not repo.find("a").ready
+    assert repo.find("a").engine_set is None and not repo.find("a").ready

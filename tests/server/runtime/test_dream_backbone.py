@@ -62,7 +62,7 @@ def test_user_weights_model_folder_is_served_and_sha_checked(tmp_path, shipped):
     repo = ModelRepository(Settings(model_repository=tmp_path, torch_threads=1), default_registry())
     repo.load_all()
     try:
-        engine = repo.resolve("vgg19-mine", "Dream").engines
+        engine = repo.resolve("vgg19-mine", "Dream").engine_set
         assert _same_features(shipped, engine.backbone)
         assert engine.info.layers[-1] == "block5_pool"
     finally:
@@ -77,7 +77,7 @@ def test_default_model_is_the_dream_and_stylize_default(tmp_path):
         model = repo.default_for("Dream")
         assert model.name == "vgg19-imagenet" and model.ready
         assert repo.default_for("Stylize") is model
-        assert not any(p.requires_grad for p in model.engines.backbone.parameters())
+        assert not any(p.requires_grad for p in model.engine_set.backbone.parameters())
     finally:
         repo.close()
 

@@ -306,10 +306,14 @@ class LatentEngine:
     # ---------------------------------------------------------------- runtime
     async def _encode(self, digit: np.ndarray) -> np.ndarray:
         assert self.encoder is not None
-        return (await _run(self.encoder, self.encoder_batcher, digit[None]))[0]
+        x = digit[None]
+        batcher = self.encoder_batcher  # cancelling the caller drops a queued x at once
+        return (self.encoder.run(x) if batcher is None else await batcher.run(x, size=1))[0]
 
     async def _decode(self, z: np.ndarray) -> np.ndarray:
-        pixels = await _run(self.decoder, self.decoder_batcher, np.ascontiguousarray(z, np.float32))  # (N, H, W, C)
+        x = np.ascontiguousarray(z, np.float32)
+        batcher = self.decoder_batcher
+        pixels = self.decoder.run(x) if batcher is None else await batcher.run(x, size=len(x))  # (N, H, W, C)
         pixels = np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0)
         return (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
@@ -325,13 +329,6 @@ def _batcher(runner: OnnxRunner, settings: Settings) -> LoopBatcher | None:
         max_queue=settings.batch_queue_size,
         on_loop=settings.batch_on_loop,
     )
-
-
-async def _run(runner: OnnxRunner, batcher: LoopBatcher | None, x: np.ndarray) -> np.ndarray:
-    """``runner`` on ``x``; cancelling the caller drops a queued ``x`` at once."""
-    if batcher is None:
-        return runner.run(x)
-    return await batcher.run(x, size=len(x))
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> LatentEngine:

@@ -35,8 +35,8 @@ def model_info(model: ModelVersion) -> pb.ModelInfo:
     architecture = manifest.spec.get("architecture")
     if isinstance(architecture, dict):
         info.architecture.CopyFrom(_struct(architecture))
-    if model.engines is not None:
-        meta = model.engines.info
+    if model.engine_set is not None:
+        meta = model.engine_set.info
         info.device = meta.device
         info.precision = meta.precision
         info.vocabulary = meta.vocabulary
