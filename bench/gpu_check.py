@@ -41,7 +41,7 @@ from oneiros_server.engines.convnet.dream import (
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer
 from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
-from oneiros_server.engines.latent.engine import DecodeRequest
+from oneiros_server.engines.latent.requests import DecodeRequest
 from oneiros_server.engines.registry import default_registry
 from oneiros_server.repository import ModelRepository
 from oneiros_server.runtime.precision import Precision

@@ -12,7 +12,8 @@ from oneiros_export.gan import export_gan
 from oneiros_export.onnx_utils import session
 from oneiros_export.vae import PARITY_TOLERANCE
 from oneiros_server.engines.base import run_to_result
-from oneiros_server.engines.latent.engine import DecodeRequest, EditRequest, load
+from oneiros_server.engines.latent.engine import load
+from oneiros_server.engines.latent.requests import DecodeRequest, EditRequest
 from oneiros_server.errors import WrongModelKind
 from oneiros_server.repository.manifest import Manifest
 from oneiros_server.settings import Settings

@@ -21,7 +21,7 @@ from PIL import Image
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.engines.base import EngineInfo
-from oneiros_server.engines.latent.engine import DecodeRequest, LatentResult
+from oneiros_server.engines.latent.requests import DecodeRequest, LatentResult
 from oneiros_server.engines.registry import default_registry
 from oneiros_server.errors import FieldError
 from oneiros_server.scheduling.control import CallControl

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.engines.latent.engine import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentResult
+from oneiros_server.engines.latent.requests import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentResult
 from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.images import decode_image, encode_image
 

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from oneiros_server.engines.base import last_event, run_to_result
-from oneiros_server.engines.latent.engine import AttributeEdit, DecodeRequest, EditRequest, Grid, load
+from oneiros_server.engines.latent.engine import load
 from oneiros_server.engines.latent.images import to_digit
+from oneiros_server.engines.latent.requests import AttributeEdit, DecodeRequest, EditRequest, Grid
 from oneiros_server.engines.latent.vectors import interpolate
 from oneiros_server.errors import FieldError, WrongModelKind
 from oneiros_server.repository.manifest import Manifest
