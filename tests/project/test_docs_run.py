@@ -34,13 +34,11 @@ DOC_PORTS = re.compile(r"\b(?:localhost|127\.0\.0\.1):(50051|8080|9464)\b")
 BLOCK_TIMEOUT_S = 300
 # curl exits 0 on an HTTP error: in the blocks it fails on one, unless it shows the status (-i).
 # make never (re)installs: .venv is this interpreter's venv.
-SHELL_PRELUDE = r"""curl() {
-    local arg fail=--fail-with-body
-    for arg in "$@"; do [[ $arg =~ ^-[a-zA-Z]*i[a-zA-Z]*$ || $arg == --include ]] && fail=; done
-    command curl $fail "$@"
-}
-make() { command make -o .venv/.installed "$@"; }
-"""
+SHELL_PRELUDE = (  # one line, so that error line numbers stay the doc's
+    r"""curl() { local arg fail=--fail-with-body; for arg in "$@"; do"""
+    r""" [[ $arg =~ ^-[a-zA-Z]*i[a-zA-Z]*$ || $arg == --include ]] && fail=; done; command curl $fail "$@"; };"""
+    r""" make() { command make -o .venv/.installed "$@"; }"""
+)
 SERVING_TIMEOUT_S = 300
 
 BLOCKS = [block for doc in documents(REPO_ROOT) for block in parse(doc, REPO_ROOT)]
@@ -122,9 +120,10 @@ def docs_server(tmp_path_factory):
 
 
 def _command(block: Block, code: str) -> list[str]:
+    """The block's interpreter, with the code padded so that errors name the doc's own line numbers."""
     if block.language == "python":
-        return [sys.executable, "-c", code]
-    return ["bash", "-e", "-o", "pipefail", "-c", SHELL_PRELUDE + code]
+        return [sys.executable, "-c", "\n" * block.line + code]
+    return ["bash", "-e", "-o", "pipefail", "-c", SHELL_PRELUDE + "\n" * block.line + code]
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.where for b in BLOCKS])
