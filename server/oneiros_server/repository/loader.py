@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from oneiros_server.engines import Engine, families_of, load_engine
 from oneiros_server.errors import ModelNotFound, ModelUnavailable, WrongModelKind, echo
 from oneiros_server.observability import metrics
-from oneiros_server.repository.manifest import RPC_FAMILIES, Manifest, sha256_file
+from oneiros_server.repository.manifest import RPC_FAMILIES, Manifest
+from oneiros_server.repository.verify import file_problems, graph_problems, read_manifest
 from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,21 +60,17 @@ class ModelRepository:
 
     def _load_one(self, version_dir: Path) -> LoadedModel:
         model = LoadedModel(name=version_dir.parent.name, version=version_dir.name, path=version_dir)
-        try:
-            manifest = Manifest.model_validate(json.loads((version_dir / "model.json").read_text()))
-        except (OSError, ValueError, ValidationError) as exc:
-            model.reason = f"model.json is invalid: {exc.__class__.__name__}"
-            log.error("invalid model.json in %s: %s", version_dir, exc)
+        manifest, problems = read_manifest(version_dir)
+        if manifest is None:
+            model.reason = f"model.json is invalid: {problems[0]}"
+            log.error("invalid model.json in %s: %s", version_dir, "; ".join(problems))
             return model
         model.manifest = manifest
-        for role, ref in manifest.files.items():
-            path = version_dir / ref.path
-            if not path.is_file():
-                model.reason = f"file {ref.path!r} ({role}) is missing"
-                return model
-            if sha256_file(path) != ref.sha256:
-                model.reason = f"file {ref.path!r} ({role}) does not match its sha256"
-                return model
+        problems = file_problems(manifest, version_dir) or graph_problems(manifest, version_dir)
+        if problems:
+            model.reason = problems[0]
+            log.error("model %s/%s: %s", model.name, model.version, "; ".join(problems))
+            return model
         engine = None
         try:
             engine = load_engine(manifest, version_dir, self.settings)

@@ -1,7 +1,9 @@
 """``model.json``: the only thing the server reads to know a model.
 
-Common fields are checked here; ``spec`` is the kind-specific part, parsed by the
-engine of that kind (``oneiros_server.engines``). ``export/`` writes these files.
+Common fields are checked here; ``spec`` is the kind-specific part, checked against its
+kind's model in ``oneiros_server.specs`` (errors name the path, ``spec.decoder.output``) and
+kept as the dict it was. ``export/`` writes these files; ``repository/model.schema.json`` is
+the published JSON Schema of all of it (``oneiros-export schema``).
 """
 
 from __future__ import annotations
@@ -11,32 +13,60 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from oneiros_server.specs import SPECS
 
 ModelKind = Literal["LANGUAGE_MODEL", "CONVNET", "VAE", "GAN"]
 RPC_FAMILIES = ("Sample", "Dream", "Stylize", "Decode", "EditLatent")
 
 
 class FileRef(BaseModel):
+    """A file of the version folder and its sha256, checked before the model loads."""
+
     model_config = ConfigDict(extra="forbid")
-    path: str  # relative to the version folder
-    sha256: str
+    path: str = Field(description="relative to the version folder")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex digest of the file's bytes")
 
 
 class Manifest(BaseModel):
+    """Everything the server knows about one model version."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    version: str = Field(pattern=r"^[0-9A-Za-z._-]+$")
-    kind: ModelKind
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="the model's name; the folder's name")
+    version: str = Field(pattern=r"^[0-9A-Za-z._-]+$", description="the version folder's name")
+    kind: ModelKind = Field(description="which engine serves it (and so which RPCs)")
     runtime: Literal["onnxruntime", "torch"]
     description: str = ""
-    default_for: list[str] = []  # RPCs this model is the repository default for
-    files: dict[str, FileRef] = {}  # role ("decoder", "step", ...) -> file
-    spec: dict[str, Any] = {}  # kind-specific: latent size, vocabulary, layers, attributes...
-    parameters: dict[str, Any] = {}  # default request parameters
-    metrics: dict[str, float] = {}  # held-out quality figures
-    training: dict[str, Any] = {}  # data source, command, settings, timings
+    default_for: list[str] = Field(default=[], description="RPCs this model is the repository default for")
+    files: dict[str, FileRef] = Field(default={}, description='role ("decoder", "step", ...) -> file')
+    spec: dict[str, Any] = Field(default={}, description="kind-specific: the kind's spec model")
+    parameters: dict[str, Any] = Field(default={}, description="default request parameters")
+    metrics: dict[str, float] = Field(default={}, description="held-out quality figures")
+    training: dict[str, Any] = Field(default={}, description="data, command, settings, timings, parity")
+
+    @model_validator(mode="after")
+    def _spec_of_kind(self) -> Manifest:
+        model = SPECS.get(self.kind)
+        if model is None:
+            return self
+        try:
+            spec = model.model_validate(self.spec)
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("spec", *e["loc"])} for e in exc.errors(include_url=False)]
+            raise ValidationError.from_exception_data("Manifest", errors) from None
+        if self.runtime == "onnxruntime":
+            try:
+                spec.graphs(self.files)
+            except ValueError as exc:  # a file role the kind needs is missing
+                error = {"type": "value_error", "loc": ("files",), "input": list(self.files), "ctx": {"error": exc}}
+                raise ValidationError.from_exception_data("Manifest", [error]) from None
+        return self
+
+    def typed_spec(self) -> Any:
+        """``spec`` parsed by its kind's model (``oneiros_server.specs.SPECS``)."""
+        return SPECS[self.kind].model_validate(self.spec)
 
 
 def sha256_file(path: Path) -> str:

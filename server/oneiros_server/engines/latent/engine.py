@@ -3,7 +3,8 @@
 Plain dataclasses in and out; field names mirror the proto so ``FieldError`` paths match
 (``latents[3]``, ``grid.axis_x``, ``edits[0].attribute``). Decoder (and encoder) runs go through
 a ``DynamicBatcher`` when batching is on, so concurrent requests share one ONNX Runtime run.
-Images come back as uint8 ``(N, 28, 28, 1)`` arrays, white digits on black.
+Images come back as uint8 ``(N, H, W, C)`` arrays (MNIST: white digits on black), whatever the
+graph's layout (NHWC or NCHW) and pixel range (``spec.layout``, ``spec.pixel_range``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from oneiros_server.engines.base import EngineInfo
-from oneiros_server.engines.latent.images import to_digit
+from oneiros_server.engines.latent.images import to_model_image
 from oneiros_server.engines.latent.validate import Validator
 from oneiros_server.engines.latent.vectors import grid_points, interpolate, prior_sample
 from oneiros_server.errors import FieldError, WrongModelKind
@@ -24,6 +25,7 @@ from oneiros_server.repository.manifest import Manifest
 from oneiros_server.runtime.onnx import OnnxRunner, RuntimeSteps, drive
 from oneiros_server.scheduling.control import CallControl
 from oneiros_server.settings import Settings
+from oneiros_server.specs import LatentSpec
 
 DEFAULT_GRID_STEPS = 10
 DEFAULT_GRID_EXTENT = 2.0
@@ -88,17 +90,14 @@ class LatentEngine:
     """Serves one VAE or GAN from its ONNX decoder (and, for a VAE, encoder)."""
 
     def __init__(self, manifest: Manifest, decoder: OnnxRunner, encoder: OnnxRunner | None, settings: Settings):
-        spec = manifest.spec
+        spec = LatentSpec.model_validate(manifest.spec)
         self.name = manifest.name
         self.kind = manifest.kind
-        self.latent_size = int(spec["latent_size"])
-        self.image_shape = tuple(int(s) for s in spec.get("image_shape", (28, 28, 1)))
-        self.attributes = {k: np.asarray(v, np.float32) for k, v in spec.get("attributes", {}).items()}
-        for name, vector in self.attributes.items():
-            if vector.shape != (self.latent_size,) or not np.all(np.isfinite(vector)):
-                raise ValueError(f"attribute {name!r} is not a finite vector of {self.latent_size}")
-        if spec.get("prior", "standard_normal") != "standard_normal":
-            raise ValueError(f"prior {spec['prior']!r} is not supported (standard_normal only)")
+        self.latent_size = spec.latent_size
+        self.image_shape = spec.image_shape  # (H, W, C)
+        self.channels_first = spec.layout == "NCHW"
+        self.pixel_low, self.pixel_high = spec.pixel_range
+        self.attributes = {k: np.asarray(v, np.float32) for k, v in spec.attributes.items()}
         self.decoder, self.encoder = decoder, encoder
         self.check = Validator(self.latent_size, list(self.attributes), settings.max_images_per_request)
         self.info = EngineInfo(
@@ -112,7 +111,7 @@ class LatentEngine:
     def warmup(self) -> None:
         drive(self._decode(np.zeros((1, self.latent_size), np.float32)))
         if self.encoder is not None:
-            self.encoder.run(np.zeros((1, *self.image_shape), np.float32), None)
+            self.encoder.run(self._model_pixels(np.zeros((1, *self.image_shape), np.float32)), None)
 
     def close(self) -> None:
         self.decoder.close()
@@ -246,40 +245,50 @@ class LatentEngine:
 
     def _encode(self, image: ImageInput, field: str) -> RuntimeSteps:
         self.require_encoder(field)
+        height, width, channels = self.image_shape
         try:
-            digit = to_digit(image)  # (28, 28, 1)
+            pixels = to_model_image(image, self.image_shape)  # (H, W, C) in [0, 1]
         except ValueError:
-            raise FieldError(field, "image could not be converted to a 28x28 grayscale digit") from None
-        encoded = yield (self.encoder, digit[None])
+            raise FieldError(field, f"image could not be converted to {height}x{width}x{channels}") from None
+        encoded = yield (self.encoder, self._model_pixels(pixels[None]))
         return encoded[0]
+
+    def _model_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, H, W, C) in [0, 1] -> what the encoder takes (its layout and pixel range)."""
+        x = pixels * (self.pixel_high - self.pixel_low) + self.pixel_low
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2) if self.channels_first else x, np.float32)
 
     # ---------------------------------------------------------------- runtime
     def _decode(self, z: np.ndarray) -> RuntimeSteps:
-        pixels = yield (self.decoder, np.ascontiguousarray(z, np.float32))  # (N, H, W, C) in [0, 1]
+        pixels = yield (self.decoder, np.ascontiguousarray(z, np.float32))  # (N, H, W, C) or (N, C, H, W)
+        if self.channels_first:
+            pixels = pixels.transpose(0, 2, 3, 1)
+        if (self.pixel_low, self.pixel_high) != (0.0, 1.0):
+            pixels = (pixels - self.pixel_low) / (self.pixel_high - self.pixel_low)
         pixels = np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0)
         return (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> LatentEngine:
     """Factory for kinds VAE and GAN: ONNX decoder ("decoder" or "generator") and optional "encoder"."""
-    spec = manifest.spec
-    role = "decoder" if "decoder" in manifest.files else "generator"
-    decoder_io = spec.get(role, {"input": "latent", "output": "image"})
+    spec = LatentSpec.model_validate(manifest.spec)
+    role = spec.decoder_role(manifest.files)
+    decoder_io = spec.decoder_io(role)
     decoder = OnnxRunner(
         version_dir / manifest.files[role].path,
         settings,
         f"{manifest.name}-{role}",
-        decoder_io["input"],
-        decoder_io["output"],
+        decoder_io.input,
+        decoder_io.output,
     )
     encoder = None
     if "encoder" in manifest.files:
-        encoder_io = spec.get("encoder", {"input": "image", "outputs": ["mean", "logvar"]})
+        encoder_io = spec.encoder_io()
         encoder = OnnxRunner(
             version_dir / manifest.files["encoder"].path,
             settings,
             f"{manifest.name}-encoder",
-            encoder_io["input"],
-            encoder_io["outputs"][0],
+            encoder_io.input,
+            encoder_io.outputs[0],
         )
     return LatentEngine(manifest, decoder, encoder, settings)
