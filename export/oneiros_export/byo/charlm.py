@@ -83,7 +83,7 @@ def import_char_lm(source: Source, out: Path, vocabulary: str, length: int | Non
     encoding, dtype, window = _input(source, vocab, length)
     rng = np.random.default_rng(0)
     probe = _tokens(rng, 2, window, vocab, None, encoding, dtype)
-    outputs = graph.run_torch(source.module, probe)
+    outputs = graph.probe(source.module, probe, "the char-lm")
     if len(outputs) != 1:
         raise Refused(f"the model gives {len(outputs)} outputs; a char-lm gives one distribution per step")
     shape = outputs[0].shape

@@ -47,6 +47,15 @@ def run_torch(module: Any, x: np.ndarray) -> list[np.ndarray]:
     return [o.detach().cpu().numpy() for o in outs]
 
 
+def probe(module: Any, x: np.ndarray, what: str) -> list[np.ndarray]:
+    """``run_torch``, with a failure (say, a model of two inputs) refused in one line."""
+    try:
+        return run_torch(module, x)
+    except Exception as exc:  # noqa: BLE001 - the reader's model failed on the input it should take
+        message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise Refused(f"{what} fails on input of shape {x.shape} ({exc.__class__.__name__}: {message})") from None
+
+
 def export(module: Any, example: np.ndarray, path: Path, input_name: str, output_names: list[str]) -> str:
     """Write ``module`` to ``path`` (axis 0 dynamic); returns the exporter that worked.
 

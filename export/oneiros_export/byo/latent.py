@@ -78,7 +78,7 @@ def import_decoder(
     """Write ``out/<role>.onnx``; returns the spec fields, exporter and parity figures."""
     size = latent_size_of(source, role, latent_size)
     z = np.random.default_rng(0).standard_normal((7, size)).astype(np.float32)
-    outputs = graph.run_torch(source.module, z)
+    outputs = graph.probe(source.module, z, f"the {role}")
     if len(outputs) != 1:
         raise Refused(f"the {role} gives {len(outputs)} outputs; it must give one batch of images")
     images = outputs[0]
@@ -115,7 +115,7 @@ def import_encoder(source: Source, out: Path, spec: dict[str, Any]) -> dict[str,
     if shape is not None and tuple(shape[1:]) != dims:
         raise Refused(f"the encoder takes {shape} but the decoder gives images of (batch, {', '.join(map(str, dims))})")
     x = np.random.default_rng(1).uniform(low, high, (7, *dims)).astype(np.float32)
-    outputs = graph.run_torch(source.module, x)
+    outputs = graph.probe(source.module, x, "the encoder")
     size = spec["latent_size"]
     fits = [i for i, o in enumerate(outputs) if o.shape == (7, size)]
     if not fits or fits[0] != 0:
