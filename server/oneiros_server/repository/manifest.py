@@ -46,23 +46,41 @@ class Manifest(BaseModel):
     metrics: dict[str, float] = Field(default={}, description="held-out quality figures")
     training: dict[str, Any] = Field(default={}, description="data, command, settings, timings, parity")
 
-    @model_validator(mode="after")
-    def _spec_of_kind(self) -> Manifest:
-        model = SPECS.get(self.kind)
-        if model is None:
-            return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _spec_of_kind(cls, data: Any, handler: Any) -> Manifest:
+        """Common fields, then ``spec`` by its kind's model: every error, each with its path."""
+        if not isinstance(data, dict):
+            return handler(data)
+        errors: list[Any] = []
+        manifest = None
         try:
-            spec = model.model_validate(self.spec)
+            manifest = handler(data)
         except ValidationError as exc:
-            errors = [{**e, "loc": ("spec", *e["loc"])} for e in exc.errors(include_url=False)]
-            raise ValidationError.from_exception_data("Manifest", errors) from None
-        if self.runtime == "onnxruntime":
+            errors = exc.errors(include_url=False)
+        model = SPECS.get(data.get("kind")) if isinstance(data.get("kind"), str) else None
+        spec = data.get("spec", {})
+        if model is not None and isinstance(spec, dict):
             try:
-                spec.graphs(self.files)
-            except ValueError as exc:  # a file role the kind needs is missing
-                error = {"type": "value_error", "loc": ("files",), "input": list(self.files), "ctx": {"error": exc}}
-                raise ValidationError.from_exception_data("Manifest", [error]) from None
-        return self
+                typed = model.model_validate(spec)
+            except ValidationError as exc:
+                errors += [{**e, "loc": ("spec", *e["loc"])} for e in exc.errors(include_url=False)]
+            else:
+                if manifest is not None and manifest.runtime == "onnxruntime":
+                    try:
+                        typed.graphs(manifest.files)
+                    except ValueError as exc:  # a file role the kind needs is missing
+                        errors.append(
+                            {
+                                "type": "value_error",
+                                "loc": ("files",),
+                                "input": list(manifest.files),
+                                "ctx": {"error": exc},
+                            }
+                        )
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return manifest
 
     def typed_spec(self) -> Any:
         """``spec`` parsed by its kind's model (``oneiros_server.specs.SPECS``)."""
