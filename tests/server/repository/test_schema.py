@@ -65,3 +65,11 @@ def test_a_kind_without_its_graph_role_is_refused_naming_files():
     with pytest.raises(ValidationError) as err:
         Manifest.model_validate(data)
     assert err.value.errors()[0]["loc"] == ("files",)
+
+
+def test_docs_model_json_names_every_field():
+    text = (REPO_ROOT / "docs/model-json.md").read_text()
+    fields = set(Manifest.model_fields)
+    for model in SPECS.values():
+        fields |= set(model.model_fields)
+    assert not sorted(f for f in fields if f"`{f}`" not in text)
