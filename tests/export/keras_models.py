@@ -97,7 +97,21 @@ def greedy(model, prompt: str, tokens: int, one_hot: bool) -> str:
             x[0, cols, window[0, cols]] = 1.0
         else:
             x = np.where(window >= 0, window, 0).astype(np.int32)
-        token = int(np.argmax(model.predict(x, verbose=0)[0]))
+        probabilities = model.predict(x, verbose=0)[0]
+        token = int(
+            np.argmax(probabilities[-1] if probabilities.ndim == 2 else probabilities)
+        )  # a Transformer: the last position
         ids.append(token)
         out += VOCABULARY[token]
     return out
+
+
+def transformer_lm():
+    """A one-block causal Transformer on int32 ids of a fixed length WINDOW, softmax at every position."""
+    k = keras()
+    layers = k.layers
+    ids = k.Input(shape=(WINDOW,), dtype="int32")
+    x = layers.Embedding(len(VOCABULARY), 16)(ids) + layers.Embedding(WINDOW, 16)(k.ops.arange(WINDOW))
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x, use_causal_mask=True)
+    x = layers.LayerNormalization()(x + attended)
+    return k.Model(ids, layers.Dense(len(VOCABULARY), activation="softmax")(x), name="transformer_lm")

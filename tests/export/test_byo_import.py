@@ -29,6 +29,7 @@ def imported(tmp_path_factory):
         "generator": km.generator(),
         "one_hot": km.char_lstm_one_hot(),
         "embedding": km.char_lstm_embedding(),
+        "transformer": km.transformer_lm(),
     }
     paths = {name: km.save(model, sources, name) for name, model in models.items()}
     vocabulary = sources / "vocabulary.txt"
@@ -48,6 +49,8 @@ def imported(tmp_path_factory):
         ["keras", str(paths["embedding"]), "--as", "char-lm", "--vocabulary", km.VOCABULARY]
         + ["--sequence-length", str(km.WINDOW), "--name", "lstm-ids"],
         ["torch", "tests.export.byo_torch_models:make_generator", "--as", "generator", "--name", "torch-gan"],
+        ["keras", str(paths["transformer"]), "--as", "transformer-lm", "--vocabulary", km.VOCABULARY]
+        + ["--name", "transformer"],
     ]
     for command in commands:
         assert main(command + repo) == 0, command
@@ -147,7 +150,10 @@ def test_served_edit_encodes_with_the_keras_encoder(imported, serve):
     assert np.abs(np.array(response.source_latent.values) - expected).max() <= 1e-4
 
 
-@pytest.mark.parametrize(("name", "model", "one_hot"), [("lstm", "one_hot", True), ("lstm-ids", "embedding", False)])
+@pytest.mark.parametrize(
+    ("name", "model", "one_hot"),
+    [("lstm", "one_hot", True), ("lstm-ids", "embedding", False), ("transformer", "transformer", False)],
+)
 def test_served_char_lm_samples_as_keras_does(imported, serve, name, model, one_hot):
     root, models = imported
     stub = serve(root).stub

@@ -3,6 +3,8 @@ against the source on the same inputs, refusing NaN and any difference above 1e-
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,7 +68,7 @@ def export(module: Any, example: np.ndarray, path: Path, input_name: str, output
 
     x = torch.from_numpy(np.ascontiguousarray(example))
     failures = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # a failed trace prints its graph
         warnings.simplefilter("ignore")
         try:
             axes = {name: {0: "batch"} for name in (input_name, *output_names)}
