@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oneiros_server.engines import load_engine
+from oneiros_server.engines.registry import default_registry
 from oneiros_server.repository.verify import file_problems, graph_problems, read_manifest
 from oneiros_server.settings import Settings
 
@@ -19,7 +19,8 @@ def smoke_problems(version_dir: Path) -> list[str]:
         return problems
     engine = None
     try:
-        engine = load_engine(manifest, version_dir, Settings(model_repository=version_dir.parent, batching=False))
+        settings = Settings(model_repository=version_dir.parent, batching=False)
+        engine = default_registry().load(manifest, version_dir, settings)
         engine.warmup()
     except Exception as exc:  # noqa: BLE001 - whatever fails is what the server would report
         return [f"smoke run: {exc.__class__.__name__}: {str(exc)[:300]}"]
@@ -38,6 +39,8 @@ def check_model(version_dir: Path, folder_names: bool = True) -> list[str]:
     manifest, problems = read_manifest(version_dir)
     if manifest is None:
         return problems
+    if not default_registry().families(manifest.kind):
+        problems.append(f"kind: no engine is registered for {manifest.kind!r}; known: {default_registry().kinds()}")
     if folder_names:
         for field, value, folder in (
             ("name", manifest.name, version_dir.parent.name),

@@ -2,8 +2,10 @@
 
 Common fields are checked here; ``spec`` is the kind-specific part, checked against its
 kind's model in ``oneiros_server.specs`` (errors name the path, ``spec.decoder.output``) and
-kept as the dict it was. ``export/`` writes these files; ``repository/model.schema.json`` is
-the published JSON Schema of all of it (``oneiros-export schema``).
+kept as the dict it was, then read by the engine of that kind (found by ``kind`` in
+``oneiros_server.engines.registry``, which the app hands to the repository). ``export/``
+writes these files; ``repository/model.schema.json`` is the published JSON Schema of all of
+it (``oneiros-export schema``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from oneiros_server.specs import SPECS
 
-ModelKind = Literal["LANGUAGE_MODEL", "CONVNET", "VAE", "GAN"]
+ModelKind = str  # a registered kind: LANGUAGE_MODEL, CONVNET, VAE, GAN, or one a deployment registers
 RPC_FAMILIES = ("Sample", "Dream", "Stylize", "Decode", "EditLatent")
 
 
@@ -36,8 +38,10 @@ class Manifest(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="the model's name; the folder's name")
     version: str = Field(pattern=r"^[0-9A-Za-z._-]+$", description="the version folder's name")
-    kind: ModelKind = Field(description="which engine serves it (and so which RPCs)")
-    runtime: Literal["onnxruntime", "torch"]
+    kind: ModelKind = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="which engine serves it (and so which RPCs)")
+    runtime: str = Field(
+        pattern=r"^[a-z][a-z0-9_-]*$", description="onnxruntime, torch, or what a registered kind runs on"
+    )
     description: str = ""
     default_for: list[str] = Field(default=[], description="RPCs this model is the repository default for")
     files: dict[str, FileRef] = Field(default={}, description='role ("decoder", "step", ...) -> file')
