@@ -86,10 +86,6 @@ class Manifest(BaseModel):
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return manifest
 
-    def typed_spec(self) -> Any:
-        """``spec`` parsed by its kind's model (``oneiros_server.specs.SPECS``)."""
-        return SPECS[self.kind].model_validate(self.spec)
-
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
