@@ -29,7 +29,7 @@ class EncoderIO(Strict):
 class LatentSpec(Strict):
     """A latent space and the graphs that map it to images (and back, for a VAE)."""
 
-    latent_size: int = Field(ge=1, le=4096, description="length of a latent point")
+    latent_size: int = Field(ge=1, le=1 << 20, description="length of a latent point")
     image_shape: tuple[int, int, int] = Field(
         default=(28, 28, 1), description="(height, width, channels) of one image; channels 1 or 3"
     )
