@@ -14,6 +14,7 @@ from oneiros_server.specs.contract import GraphContract, TensorContract
 from oneiros_server.specs.convnet import ConvnetSpec
 from oneiros_server.specs.language_model import LanguageModelSpec
 from oneiros_server.specs.latent import LatentSpec
+from oneiros_server.specs.style_network import StyleNetworkSpec
 
 # kind -> the model its ``spec`` must satisfy
 SPECS: dict[str, type[BaseModel]] = {
@@ -21,6 +22,7 @@ SPECS: dict[str, type[BaseModel]] = {
     "GAN": LatentSpec,
     "LANGUAGE_MODEL": LanguageModelSpec,
     "CONVNET": ConvnetSpec,
+    "STYLE_NETWORK": StyleNetworkSpec,
 }
 
 __all__ = [
@@ -29,5 +31,6 @@ __all__ = [
     "GraphContract",
     "LanguageModelSpec",
     "LatentSpec",
+    "StyleNetworkSpec",
     "TensorContract",
 ]

@@ -31,8 +31,8 @@ def test_oneiros_export_schema_writes_it(tmp_path):
     assert json.loads(out.read_text()) == manifest_schema()
 
 
-def test_every_kind_has_a_spec_model():
-    assert set(default_registry().kinds()) == set(SPECS)
+def test_every_registered_kind_has_a_spec_model():
+    assert set(default_registry().kinds()) <= set(SPECS)
 
 
 @pytest.mark.parametrize("path", MODELS, ids=[f"{p.parent.parent.name}/{p.parent.name}" for p in MODELS])
