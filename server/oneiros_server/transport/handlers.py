@@ -3,9 +3,10 @@
 ``engine_unary`` and ``engine_stream`` build an RPC's handler from its family's converters
 (``transport.convert``): check the message's enums, resolve the engine, convert the message
 into the engine's request (once), run it through the dataplane and convert each event out
-(once). Responses, and the first event of a stream, name the model version that answered. Images are decoded (by the engine's ``validate``, through the decoders the converter
-hands it) and encoded on a worker thread, so the event loop never waits on them. ``repository_unary`` does the same for the RPCs that only read the
-repository (ListModels, GetModel).
+(once). Responses, and the first event of a stream, name the model version that answered.
+Large images are decoded (by the engine's ``validate``, through the decoders the converter
+hands it) and encoded on a worker thread, so the event loop never waits on them.
+``repository_unary`` does the same for the RPCs that only read the repository (ListModels, GetModel).
 """
 
 from __future__ import annotations
