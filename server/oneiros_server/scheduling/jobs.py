@@ -87,6 +87,9 @@ class Job:
 
 
 class JobPool:
+    """``workers`` threads running long jobs (Dream, Stylize) from a queue of at most ``max_queue``;
+    ``submit`` refuses with ``Overloaded`` at once when it is full."""
+
     def __init__(self, workers: int, max_queue: int, name: str):
         self.name = name
         self.max_queue = max_queue
