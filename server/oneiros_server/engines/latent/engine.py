@@ -1,8 +1,8 @@
 """The latent-space engine (VAE decoder/encoder or GAN generator): Decode and EditLatent.
 
 Plain dataclasses in and out (``requests.py``); field names mirror the proto so ``FieldError``
-paths match (``latents[3]``, ``grid.axis_x``, ``edits[0].attribute``). Decoder (and encoder) runs go through
-a ``LoopBatcher`` when batching is on, so concurrent requests share one ONNX Runtime run.
+paths match (``latents[3]``, ``grid.axis_x``, ``edits[0].attribute``). Decoder (and encoder)
+runs go through a ``LoopBatcher`` when batching is on, so concurrent requests share one ONNX Runtime run.
 Images come back as uint8 ``(N, 28, 28, 1)`` arrays, white digits on black.
 """
 
