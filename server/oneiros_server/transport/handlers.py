@@ -34,6 +34,18 @@ async def offload(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
+async def _submit(
+    plane: Dataplane, call: Call, message: Message, family: str, to_request: ToRequest, heavy_request: bool
+) -> AsyncIterator[Any]:
+    """Check the enums, resolve the engine, convert the message in and submit it: the call's events."""
+    check_enums(message)
+    engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
+    request = to_request(message, plane.settings)
+    if heavy_request:
+        return await offload(plane.run, call, engine, request)
+    return plane.run(call, engine, request)
+
+
 def engine_unary(
     family: str, to_request: ToRequest, to_response: ToMessage, *, heavy_request=False, heavy_response=False
 ) -> UnaryHandler:
@@ -44,13 +56,7 @@ def engine_unary(
     """
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> Message:
-        check_enums(message)
-        engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
-        request = to_request(message, plane.settings)
-        if heavy_request:
-            result = await last_event(await offload(plane.run, call, engine, request))
-        else:
-            result = await plane.result(call, engine, request)
+        result = await last_event(await _submit(plane, call, message, family, to_request, heavy_request))
         response = await offload(to_response, result, message) if heavy_response else to_response(result, message)
         response.model_version = call.version  # type: ignore[attr-defined]
         return response
@@ -73,13 +79,7 @@ def engine_stream(
     """
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> AsyncIterator[Message]:
-        check_enums(message)
-        engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
-        request = to_request(message, plane.settings)
-        if heavy_request:
-            events = await offload(plane.run, call, engine, request)
-        else:
-            events = plane.run(call, engine, request)
+        events = await _submit(plane, call, message, family, to_request, heavy_request)
         version = call.version  # said by the first event only
         async for event in events:
             if heavy is not None and heavy(event):
