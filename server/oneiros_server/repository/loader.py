@@ -36,6 +36,9 @@ class Loader(Protocol):
 
 
 class ModelRepository:
+    """Every model version under ``settings.model_repository``, loaded through ``loader`` (the
+    engine registry, handed in: the repository imports no engine); resolves which one serves a call."""
+
     def __init__(self, settings: Settings, loader: Loader):
         self.settings = settings
         self.loader = loader
