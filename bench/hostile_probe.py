@@ -78,7 +78,7 @@ def p99(values: list[float]) -> float:
 def png16(side: int) -> bytes:
     ramp = (np.arange(side * side, dtype=np.uint32) % 65536).astype(np.uint16).reshape(side, side)
     buffer = io.BytesIO()
-    Image.fromarray(ramp, "I;16").save(buffer, "PNG")
+    Image.fromarray(ramp).save(buffer, "PNG")
     return buffer.getvalue()
 
 
