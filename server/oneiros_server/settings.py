@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     http_cors_origins: str = Field(
         "", description="browser origins allowed to call the HTTP port, comma-separated ('*' = any; '' = none)"
     )
+    http_read_timeout_s: float = Field(
+        15.0, gt=0, le=3600, description="HTTP: longest wait for a request's headers, and again for its body"
+    )
+    http_max_header_bytes: int = Field(
+        64 << 10, ge=1024, description="HTTP: largest request line and headers (431 above it)"
+    )
+    http_max_headers: int = Field(100, ge=8, description="HTTP: most header lines in a request (431 above it)")
     workers: int = Field(
         64, ge=1, le=1024, description="unused since the asyncio core (one event loop, no handler threads)"
     )

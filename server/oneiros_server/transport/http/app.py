@@ -14,7 +14,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as StarletteRoute
 
 from oneiros_server.dataplane import Dataplane
+from oneiros_server.settings import Settings
 from oneiros_server.transport.http import openapi
+from oneiros_server.transport.http.bodies import Bodies
 from oneiros_server.transport.http.calls import Authenticator, HttpCalls, error_response, request_id
 from oneiros_server.transport.http.errors import HttpError
 from oneiros_server.transport.http.native import NativeEndpoints
@@ -23,19 +25,18 @@ from oneiros_server.transport.http.openai_schema import COMPLETIONS_PATH
 from oneiros_server.transport.http.routes import ROUTES
 
 
-def build_app(
-    plane: Dataplane, tokens: Iterable[str], max_body_bytes: int, version: str = "", cors_origins: str = ""
-) -> Starlette:
-    """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth); ``cors_origins``
-    the browser origins that may call it (comma-separated, ``*`` = any)."""
-    calls = HttpCalls(plane, Authenticator(tokens), max_body_bytes)
-    native = NativeEndpoints(calls)
+def build_app(plane: Dataplane, tokens: Iterable[str], settings: Settings, version: str = "") -> Starlette:
+    """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth); the settings give
+    the limits and ``http_cors_origins``, the browser origins that may call it (``*`` = any)."""
+    calls = HttpCalls(plane, Authenticator(tokens), settings.max_message_bytes)
+    bodies = Bodies(settings)
+    native = NativeEndpoints(calls, bodies)
     routes = []
     for route in ROUTES:
         routes.append(StarletteRoute(route.path, native.endpoint(route), methods=[route.method]))
         if route.stream_handler is not None:
             routes.append(StarletteRoute(f"{route.path}/stream", native.endpoint(route, stream=True), methods=["POST"]))
-    routes.append(StarletteRoute(COMPLETIONS_PATH, Completions(calls).handle, methods=["POST"]))
+    routes.append(StarletteRoute(COMPLETIONS_PATH, Completions(calls, bodies).handle, methods=["POST"]))
     document = openapi.document(version)
 
     async def openapi_json(request: Request) -> JSONResponse:
@@ -59,11 +60,13 @@ def build_app(
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         return error_response(exc, request_id(request))  # a generic 500; the traceback goes to the log
 
-    origins = [o.strip() for o in cors_origins.split(",") if o.strip()]
+    origins = [o.strip() for o in settings.http_cors_origins.split(",") if o.strip()]
     middleware = []
     if origins:
         expose = ["x-request-id", "retry-after"]
         cors = dict(allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], expose_headers=expose)
         middleware.append(Middleware(CORSMiddleware, **cors))
     handlers = {HTTPException: http_exception, Exception: bug}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    app.state.close = bodies.close  # HttpServer.stop calls it
+    return app

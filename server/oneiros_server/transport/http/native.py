@@ -18,6 +18,7 @@ from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.errors import FieldError
 from oneiros_server.transport.http import codec, sheet, sse
+from oneiros_server.transport.http.bodies import Bodies
 from oneiros_server.transport.http.calls import ClientGone, HttpCalls, error_response, request_id, timeout_s
 from oneiros_server.transport.http.errors import describe
 from oneiros_server.transport.http.routes import Route
@@ -59,9 +60,10 @@ async def converted(source: AsyncIterator[Message], plane: Dataplane) -> AsyncIt
 class NativeEndpoints:
     """Starlette endpoints for the route table, over one dataplane."""
 
-    def __init__(self, calls: HttpCalls):
+    def __init__(self, calls: HttpCalls, bodies: Bodies):
         self.calls = calls
         self.plane = calls.plane
+        self.bodies = bodies
 
     def endpoint(self, route: Route, stream: bool = False) -> Callable:
         async def handle(request: Request) -> Response:
@@ -74,8 +76,10 @@ class NativeEndpoints:
         if route.method == "GET":
             data: dict = dict(request.query_params)
             data.update(request.path_params)
-            return codec.to_message(data, route.request), codec.Extras()
-        return await codec.parse(request, route.request, self.calls.max_body_bytes)
+            return codec.to_message(data, route.request, self.bodies.caps), codec.Extras()
+        body = await self.bodies.read(request, route.rpc)
+        content_type = request.headers.get("content-type", "")
+        return await self.bodies.convert(body, codec.decode, content_type, route.request, self.bodies.caps)
 
     async def _handle(self, route: Route, request: Request, stream: bool) -> Response:
         rid = request_id(request)

@@ -13,6 +13,7 @@ import uvicorn
 from oneiros_server.dataplane import Dataplane
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
+from oneiros_server.transport.http.wire import WireLimits, protocol
 
 log = logging.getLogger("oneiros.http")
 STARTUP_TIMEOUT_S = 30.0
@@ -29,10 +30,14 @@ async def start_http(plane: Dataplane, settings: Settings, tokens: list[str]) ->
     """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
-    app = build_app(plane, tokens, s.max_message_bytes, _version(), s.http_cors_origins)
-    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls)
+    app = build_app(plane, tokens, s, _version())
+    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, wire_limits(s))
     await server.start()
     return server
+
+
+def wire_limits(s: Settings) -> WireLimits:
+    return WireLimits(s.http_read_timeout_s, s.http_max_header_bytes, s.http_max_headers)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -48,8 +53,11 @@ def bind(host: str, port: int) -> socket.socket:
 class HttpServer:
     """One uvicorn server; ``start()`` and ``stop()`` run on the event loop."""
 
-    def __init__(self, app, host: str, port: int, grace_s: float, tls: tuple | None = None):
+    def __init__(
+        self, app, host: str, port: int, grace_s: float, tls: tuple | None = None, limits: WireLimits | None = None
+    ):
         self.app = app
+        self.limits = limits or WireLimits()
         self.host = host
         self.requested_port = port
         self.grace_s = grace_s
@@ -73,6 +81,7 @@ class HttpServer:
             self.app,
             lifespan="off",
             log_config=None,
+            http=protocol(self.limits),  # header time, size and count limits (wire.py)
             access_log=False,
             **options,
         )
@@ -99,3 +108,6 @@ class HttpServer:
         except TimeoutError:
             self._server.force_exit = True
             self._task.cancel()
+        close = getattr(getattr(self.app, "state", None), "close", None)
+        if close is not None:
+            close()  # the app's body pool

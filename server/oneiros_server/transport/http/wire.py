@@ -1,0 +1,135 @@
+"""Limits on the wire, below the app: how long a client may take to send its headers, and how
+many header bytes and lines it may send.
+
+uvicorn's httptools protocol has neither: a client that drips a header byte every few seconds
+keeps its socket, and a 16 MiB header is read in full. ``GuardedHttpProtocol`` adds both:
+
+- headers (request line included) must arrive within ``read_timeout_s`` of the connection or of
+  the request's first byte, else the connection is closed (408 when a request had begun);
+- more than ``max_header_bytes`` before the end of the headers, or more than ``max_headers``
+  header lines, is answered 431 and the connection closed, before the rest is parsed.
+
+The body's own time limit is the app's (``bodies.read_body``), where the route's size limit is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("oneiros.http")
+
+
+@dataclass(frozen=True)
+class WireLimits:
+    read_timeout_s: float = 15.0
+    max_header_bytes: int = 64 << 10
+    max_headers: int = 100
+
+
+class _TooManyHeaders(Exception):
+    pass
+
+
+def _reply(transport: asyncio.BaseTransport, status: str, message: str) -> None:
+    body = message.encode()
+    head = f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
+    transport.write(head.encode() + b"connection: close\r\n\r\n" + body)  # type: ignore[attr-defined]
+    transport.close()
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header timeout and header size and count limits."""
+
+    limits = WireLimits()
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_bytes = 0
+        self._header_count = 0
+        self._in_headers = False
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm(begun=False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self, begun: bool) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(self.limits.read_timeout_s, self._headers_too_slow, begun)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self, begun: bool) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if begun or self._in_headers:
+            log.info("http headers too slow", extra={"client": _client(self.client)})
+            _reply(self.transport, "408 Request Timeout", "the request headers took too long")
+        else:
+            self.transport.close()  # a connection that never sent a request
+
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        if self._in_headers or self.cycle is None or self.cycle.response_complete:
+            self._header_bytes += len(data)  # an upper bound: the chunk may end with body bytes
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, _TooManyHeaders):
+                self._too_large()
+            else:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if self._in_headers and self._header_bytes > self.limits.max_header_bytes:
+            self._too_large()
+
+    def _too_large(self) -> None:
+        self._disarm()
+        limits = self.limits
+        log.info("http headers too large", extra={"client": _client(self.client)})
+        message = f"the request headers are over {limits.max_header_bytes} bytes or {limits.max_headers} lines"
+        _reply(self.transport, "431 Request Header Fields Too Large", message)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_headers = True
+        self._header_count = 0
+        self._arm(begun=True)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if self._header_count > self.limits.max_headers:
+            raise _TooManyHeaders()
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._header_bytes = 0
+        self._disarm()
+        super().on_headers_complete()
+
+
+def _client(address: tuple | None) -> str:
+    return f"{address[0]}:{address[1]}" if address else ""
+
+
+def protocol(limits: WireLimits) -> type[GuardedHttpProtocol]:
+    """The protocol class for ``uvicorn.Config(http=...)``, with these limits."""
+    return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {"limits": limits})
