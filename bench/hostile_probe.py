@@ -111,14 +111,13 @@ def cases() -> dict[str, Callable[[httpx.Client], httpx.Response]]:
         "completions: 80 prompts x n 16": lambda h: h.post(
             "/v1/completions", json={"prompt": ["a"] * 80, "n": 16, "max_tokens": 1}
         ),
-        "completions: n 1e999": lambda h: h.post("/v1/completions", content=b'{"prompt": "a", "n": 1e999}',
-                                                 headers=json_type),  # fmt: skip
+        "completions: n 1e999": lambda h: h.post(
+            "/v1/completions", content=b'{"prompt": "a", "n": 1e999}', headers=json_type
+        ),  # fmt: skip
         "decode: a 5,000-digit integer": lambda h: h.post(
             "/v1/decode", content=b'{"count": ' + b"9" * 5000 + b"}", headers=json_type
         ),
-        "decode: a lone surrogate key": lambda h: h.post(
-            "/v1/decode", content=b'{"\\ud800": 1}', headers=json_type
-        ),
+        "decode: a lone surrogate key": lambda h: h.post("/v1/decode", content=b'{"\\ud800": 1}', headers=json_type),
         "models: a 16 MiB header": lambda h: h.get("/v1/models", headers={"x-big": "a" * (16 << 20)}),
         "models: 5,000 headers": lambda h: h.get("/v1/models", headers=[(f"x-h{i}", "1") for i in range(5000)]),
         "models/ with Host: evil.example": lambda h: h.get("/v1/models/", headers={"host": "evil.example"}),

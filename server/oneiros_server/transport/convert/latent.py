@@ -12,6 +12,7 @@ from oneiros_server.engines.latent.engine import (
     LatentEngine,
     LatentResult,
 )
+from oneiros_server.errors import FieldError
 from oneiros_server.repository import ModelRepository
 from oneiros_server.transport.convert.enums import check_enums
 from oneiros_server.transport.convert.images import decode_image, encode_image
@@ -20,6 +21,14 @@ from oneiros_server.transport.convert.images import decode_image, encode_image
 def _image(repo: ModelRepository, image: pb.Image, field: str):
     s = repo.settings
     return decode_image(image.data, field, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, mode="L")
+
+
+def _check_lengths(request, settings) -> None:
+    """Refuse an over-long list before converting it: the conversion grows with the input."""
+    limit = settings.max_images_per_request
+    for name in ("latents", "strengths"):
+        if name in request.DESCRIPTOR.fields_by_name and len(getattr(request, name)) > limit:
+            raise FieldError(name, f"has {len(getattr(request, name))} entries; at most {limit}")
 
 
 def _images(result: LatentResult, fmt: str) -> list[pb.Image]:
@@ -32,6 +41,7 @@ def _vectors(points) -> list[pb.Vector]:
 
 async def decode(plane: Dataplane, call: Call, request: pb.DecodeRequest) -> pb.DecodeResponse:
     check_enums(request)
+    _check_lengths(request, plane.repository.settings)
     fmt = pb.ImageFormat.Name(request.output_format)
     grid = None
     if request.HasField("grid"):
@@ -52,6 +62,7 @@ async def decode(plane: Dataplane, call: Call, request: pb.DecodeRequest) -> pb.
 
 async def edit_latent(plane: Dataplane, call: Call, request: pb.EditLatentRequest) -> pb.EditLatentResponse:
     check_enums(request)
+    _check_lengths(request, plane.repository.settings)
     fmt = pb.ImageFormat.Name(request.output_format)
     interpolation = pb.Interpolation.Name(request.interpolation)
     engine: LatentEngine = plane.latent_engine(request.model, "EditLatent")
@@ -67,13 +78,14 @@ async def edit_latent(plane: Dataplane, call: Call, request: pb.EditLatentReques
         interpolation_steps=request.interpolation_steps,
         interpolation=interpolation,
     )
-    # Images are decoded only for a model that can encode them (a GAN answers FAILED_PRECONDITION).
+    # Images are decoded only for a model that can encode them (a GAN answers FAILED_PRECONDITION),
+    # on a worker thread: decoding grows with the image and would stall the event loop.
     if source == "image":
         engine.require_encoder("image")
-        edit.image = _image(repo, request.image, "image")
+        edit.image = await plane.offload(_image, repo, request.image, "image")
     if target == "target_image":
         engine.require_encoder("target_image")
-        edit.target_image = _image(repo, request.target_image, "target_image")
+        edit.target_image = await plane.offload(_image, repo, request.target_image, "target_image")
     result = await plane.edit_latent(call, engine, edit)
     return pb.EditLatentResponse(
         images=_images(result, fmt),

@@ -7,12 +7,16 @@ from collections.abc import AsyncIterator
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.language_model.engine import Chunk, Completion, SampleRequest
+from oneiros_server.errors import FieldError
 from oneiros_server.transport.convert.enums import check_enums
 
 FAMILY = "Sample"
 
 
-def _request(request: pb.SampleRequest) -> SampleRequest:
+def _request(plane: Dataplane, request: pb.SampleRequest) -> SampleRequest:
+    limit = plane.repository.settings.sample_max_stop
+    if len(request.stop) > limit:  # before the copy below, which grows with the list
+        raise FieldError("stop", f"at most {limit} stop sequences")
     return SampleRequest(
         prompt=request.prompt,
         max_tokens=request.max_tokens,
@@ -46,7 +50,7 @@ def _chunk(c: Chunk) -> pb.SampleChunk:
 
 async def sample(plane: Dataplane, call: Call, request: pb.SampleRequest) -> pb.SampleResponse:
     check_enums(request)
-    completions = await plane.sample(call, request.model, _request(request))
+    completions = await plane.sample(call, request.model, _request(plane, request))
     return pb.SampleResponse(
         completions=[_completion(c) for c in completions], model=plane.model_name(request.model, FAMILY)
     )
@@ -54,5 +58,5 @@ async def sample(plane: Dataplane, call: Call, request: pb.SampleRequest) -> pb.
 
 async def sample_stream(plane: Dataplane, call: Call, request: pb.SampleRequest) -> AsyncIterator[pb.SampleChunk]:
     check_enums(request)
-    async for chunk in plane.sample_stream(call, request.model, _request(request)):
+    async for chunk in plane.sample_stream(call, request.model, _request(plane, request)):
         yield _chunk(chunk)

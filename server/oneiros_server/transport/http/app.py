@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as StarletteRoute
 
 from oneiros_server.dataplane import Dataplane
+from oneiros_server.errors import short
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http import openapi
 from oneiros_server.transport.http.bodies import Bodies
@@ -22,6 +23,7 @@ from oneiros_server.transport.http.errors import HttpError
 from oneiros_server.transport.http.native import NativeEndpoints
 from oneiros_server.transport.http.openai import Completions
 from oneiros_server.transport.http.openai_schema import COMPLETIONS_PATH
+from oneiros_server.transport.http.origins import CrossSiteGuard, is_loopback
 from oneiros_server.transport.http.routes import ROUTES
 
 
@@ -54,7 +56,10 @@ def build_app(plane: Dataplane, tokens: Iterable[str], settings: Settings, versi
     async def http_exception(request: Request, exc: Exception) -> JSONResponse:
         code = exc.status_code if isinstance(exc, HTTPException) else 500
         name = {404: "NOT_FOUND", 405: "INVALID_ARGUMENT"}.get(code, "INTERNAL")
-        message = {404: f"no route {request.url.path}; see /openapi.json", 405: f"{request.method} is not allowed here"}
+        message = {
+            404: f"no route {short(request.url.path)}; see /openapi.json",
+            405: f"{request.method} is not allowed here",
+        }
         return error_response(HttpError(code, name, message.get(code, "error")), request_id(request))
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
@@ -66,7 +71,10 @@ def build_app(plane: Dataplane, tokens: Iterable[str], settings: Settings, versi
         expose = ["x-request-id", "retry-after"]
         cors = dict(allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], expose_headers=expose)
         middleware.append(Middleware(CORSMiddleware, **cors))
+    loopback_only = is_loopback(settings.host)
+    middleware.append(Middleware(CrossSiteGuard, allowed_origins=origins, loopback_only=loopback_only))
     handlers = {HTTPException: http_exception, Exception: bug}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    app.router.redirect_slashes = False  # its redirect would name the client's Host: a 404 instead
     app.state.close = bodies.close  # HttpServer.stop calls it
     return app
