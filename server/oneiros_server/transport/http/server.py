@@ -9,8 +9,10 @@ import ssl
 from importlib import metadata
 
 import uvicorn
+from prometheus_client import make_asgi_app
 
 from oneiros_server.dataplane import Dataplane
+from oneiros_server.observability import metrics
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
 from oneiros_server.transport.http.wire import WireLimits, protocol
@@ -32,6 +34,16 @@ async def start_http(plane: Dataplane, settings: Settings, tokens: list[str]) ->
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
     app = build_app(plane, tokens, s, _version())
     server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, wire_limits(s))
+    await server.start()
+    return server
+
+
+async def start_metrics_http(settings: Settings) -> HttpServer:
+    """Prometheus text on ``settings.metrics_port``, served on the event loop (no thread per
+    connection), with the same header limits and timeouts as the HTTP port."""
+    s = settings
+    app = make_asgi_app(metrics.REGISTRY)
+    server = HttpServer(app, s.host, s.metrics_port, 0.0, None, wire_limits(s))
     await server.start()
     return server
 
