@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1000, description="upper bound on waiting for a batch to fill (0 = run as soon as free)"
     )
     batch_queue_size: int = Field(1024, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
+    batch_max_queue_wait_s: float = Field(
+        10.0,
+        ge=0,
+        description="Sample: longest wait for a slot in the batch before RESOURCE_EXHAUSTED (0 = no limit)",
+    )
     batch_on_loop: bool = Field(
         False,
         description="Decode/EditLatent batches run on the event loop, not on the model's thread",
