@@ -67,11 +67,11 @@ def _base64(size: int) -> int:
 def check_message(data: dict, descriptor: Descriptor, caps: Caps, path: str = "") -> None:
     """Refuse what ``data`` holds beyond the caps, or cannot become a ``descriptor`` message."""
     for key, value in data.items():
+        _text(key, path or "body")  # before the lookup: protobuf's own fails on a lone surrogate
         field = field_named(descriptor, key)
         if field is None:
             if not path:
                 names = ", ".join(f.json_name for f in descriptor.fields)
-                _text(key, "body")
                 raise FieldError(short(key), f"{descriptor.name} has no field {echo(key)}; its fields are {names}")
             continue  # the converter names unknown nested fields
         name = f"{path}.{field.name}" if path else field.name

@@ -32,7 +32,7 @@ class WireLimits:
 
 
 class _TooManyHeaders(Exception):
-    pass
+    """Raised in a parser callback to stop parsing: more header bytes or lines than allowed."""
 
 
 def _reply(transport: asyncio.BaseTransport, status: str, message: str) -> None:
@@ -123,6 +123,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._in_headers = False
         self._header_bytes = 0
         self._disarm()
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.limits.max_header_bytes:  # the whole head came in one piece
+            raise _TooManyHeaders()
         super().on_headers_complete()
 
 
