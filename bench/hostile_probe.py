@@ -2,7 +2,7 @@
 
     python -m bench.hostile_probe [--only NAME,...] [--timeout 30]
 
-One Oneiros server (the default model repository, its own process). Two checker threads
+One Oneiros server (the default model repository, its own process). Two checker processes
 call ``GET /healthz`` and ``grpc.health.v1.Health/Check`` every 50 ms; while each hostile
 request of issue 25 is processed, the probe records the checkers' latencies (p99 and max;
 a check still waiting when the request ends counts with its time so far) and the hostile
@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import socket
-import threading
 import time
-from collections.abc import Callable
 
 import grpc
 import httpx
@@ -32,43 +31,31 @@ from bench.decode_bench import free_port
 PERIOD_S = 0.05
 
 
-class HealthChecker:
-    """Calls ``check()`` every ``PERIOD_S`` on a thread; ``window()`` collects latencies over a block."""
+def check_loop(http_url: str, grpc_target: str, kind: str, stop, out) -> None:
+    """In a process of its own (so the probe's own work cannot delay it): one health check every
+    ``PERIOD_S``; sends back [(start, seconds, ok)] when ``stop`` is set."""
+    if kind == "http":
+        client = httpx.Client(base_url=http_url, timeout=60)
+        check = lambda: client.get("/healthz").raise_for_status()  # noqa: E731
+    else:
+        stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(grpc_target))
+        check = lambda: stub.Check(health_pb2.HealthCheckRequest(), timeout=60)  # noqa: E731
+    seen = []
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            check()
+            ok = True
+        except Exception:
+            ok = False
+        seen.append((started, time.monotonic() - started, ok))
+        stop.wait(max(0.0, PERIOD_S - (time.monotonic() - started)))
+    out.send(seen)
 
-    def __init__(self, check: Callable[[], None]):
-        self.check = check
-        self.latencies: list[tuple[float, float]] = []  # (start, seconds)
-        self.pending_since: float | None = None
-        self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> HealthChecker:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            self.pending_since = started
-            try:
-                self.check()
-            except Exception:
-                self.failures += 1
-            self.pending_since = None
-            self.latencies.append((started, time.monotonic() - started))
-            self._stop.wait(max(0.0, PERIOD_S - (time.monotonic() - started)))
-
-    def between(self, start: float, end: float) -> list[float]:
-        seconds = [s for t, s in self.latencies if start <= t <= end]
-        pending = self.pending_since
-        if pending is not None and pending <= end:
-            seconds.append(end - pending)
-        return seconds
+def between(seen: list, start: float, end: float) -> list[float]:
+    """Latencies of the checks that started in [start, end], and of one still waiting at ``end``."""
+    return [min(s, end - t) if t + s > end else s for t, s, _ in seen if start - PERIOD_S <= t <= end]
 
 
 def p99(values: list[float]) -> float:
@@ -82,47 +69,43 @@ def png16(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def cases() -> dict[str, Callable[[httpx.Client], httpx.Response]]:
-    """Issue 25's hostile requests, one function each."""
+def cases() -> dict[str, tuple[str, str, dict]]:
+    """Issue 25's hostile requests: name -> (method, path, httpx keyword arguments), bodies prebuilt."""
     json_type = {"content-type": "application/json"}
     form_type = {"content-type": "application/x-www-form-urlencoded"}
-    boundary = "x"
-    separators = (f"--{boundary}\r\n" * 400_000).encode()
+    multipart_type = {"content-type": "multipart/form-data; boundary=x"}
+
+    def raw(body: bytes, headers: dict = json_type) -> dict:
+        return {"content": body, "headers": headers}
+
+    def as_json(data: dict) -> dict:
+        return raw(json.dumps(data).encode())
+
+    latents = b'{"latents": [' + b",".join([b"{}"] * 500_000) + b"]}"
+    strengths = b'{"latent": {"values": [0]}, "strengths": [' + b",".join([b"0"] * 1_000_000) + b"]}"
     return {
-        "decode: 500,000 empty latents (1.5 MB)": lambda h: h.post(
-            "/v1/decode", content=b'{"latents": [' + b",".join([b"{}"] * 500_000) + b"]}", headers=json_type
+        "decode: 500,000 empty latents (1.5 MB)": ("POST", "/v1/decode", raw(latents)),
+        "edit: 2 MB of strengths": ("POST", "/v1/edit-latent", raw(strengths)),
+        "decode: 4 MB of '&' as a form": ("POST", "/v1/decode", raw(b"&" * (4 << 20), form_type)),
+        "decode: 4.8 MB of multipart separators": ("POST", "/v1/decode", raw(b"--x\r\n" * 960_000, multipart_type)),
+        "sample: a 10 M-character prompt": ("POST", "/v1/sample", as_json({"prompt": "a" * 10_000_000})),
+        "edit: a 4096x4096 16-bit PNG": ("POST", "/v1/edit-latent", {"files": {"image": ("big.png", png16(4096))}}),
+        "completions: 100,000 prompts (600 KB)": (
+            "POST",
+            "/v1/completions",
+            as_json({"prompt": ["a"] * 100_000, "max_tokens": 1}),
         ),
-        "edit: 2 MB of strengths": lambda h: h.post(
-            "/v1/edit-latent",
-            content=b'{"latent": {"values": [0]}, "strengths": [' + b",".join([b"0"] * 1_000_000) + b"]}",
-            headers=json_type,
-        ),
-        "decode: 4 MB of '&' as a form": lambda h: h.post("/v1/decode", content=b"&" * (4 << 20), headers=form_type),
-        "decode: 4.8 MB of multipart separators": lambda h: h.post(
-            "/v1/decode", content=separators, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
-        ),
-        "sample: a 10 M-character prompt": lambda h: h.post("/v1/sample", json={"prompt": "a" * 10_000_000}),
-        "edit: a 4096x4096 16-bit PNG": lambda h: h.post(
-            "/v1/edit-latent", files={"image": ("big.png", png16(4096), "image/png")}
-        ),
-        "completions: 100,000 prompts (600 KB)": lambda h: h.post(
-            "/v1/completions", json={"prompt": ["a"] * 100_000, "max_tokens": 1}
-        ),
-        "completions: 80 prompts x n 16": lambda h: h.post(
-            "/v1/completions", json={"prompt": ["a"] * 80, "n": 16, "max_tokens": 1}
-        ),
-        "completions: n 1e999": lambda h: h.post(
-            "/v1/completions", content=b'{"prompt": "a", "n": 1e999}', headers=json_type
-        ),  # fmt: skip
-        "decode: a 5,000-digit integer": lambda h: h.post(
-            "/v1/decode", content=b'{"count": ' + b"9" * 5000 + b"}", headers=json_type
-        ),
-        "decode: a lone surrogate key": lambda h: h.post("/v1/decode", content=b'{"\\ud800": 1}', headers=json_type),
-        "models: a 16 MiB header": lambda h: h.get("/v1/models", headers={"x-big": "a" * (16 << 20)}),
-        "models: 5,000 headers": lambda h: h.get("/v1/models", headers=[(f"x-h{i}", "1") for i in range(5000)]),
-        "models/ with Host: evil.example": lambda h: h.get("/v1/models/", headers={"host": "evil.example"}),
-        "sample: a cross-site form POST": lambda h: h.post(
-            "/v1/sample", content=b"prompt=a&max_tokens=1", headers=form_type | {"origin": "https://evil.example"}
+        "completions: 80 prompts x n 16": ("POST", "/v1/completions", as_json({"prompt": ["a"] * 80, "n": 16})),
+        "completions: n 1e999": ("POST", "/v1/completions", raw(b'{"prompt": "a", "n": 1e999}')),
+        "decode: a 5,000-digit integer": ("POST", "/v1/decode", raw(b'{"count": ' + b"9" * 5000 + b"}")),
+        "decode: a lone surrogate key": ("POST", "/v1/decode", raw(b'{"\\ud800": 1}')),
+        "models: a 16 MiB header": ("GET", "/v1/models", {"headers": {"x-big": "a" * (16 << 20)}}),
+        "models: 5,000 headers": ("GET", "/v1/models", {"headers": [(f"x-h{i}", "1") for i in range(5000)]}),
+        "models/ with Host: evil.example": ("GET", "/v1/models/", {"headers": {"host": "evil.example"}}),
+        "sample: a cross-site form POST": (
+            "POST",
+            "/v1/sample",
+            raw(b"prompt=a&max_tokens=1", form_type | {"origin": "https://evil.example"}),
         ),
     }
 
@@ -161,48 +144,49 @@ def main() -> None:
     args = parser.parse_args()
     http_port = free_port()
     chosen = {k: v for k, v in cases().items() if not args.only or any(s in k for s in args.only.split(","))}
-    rows, results = [], []
+    rows, results, windows = [], [], []
+    context = multiprocessing.get_context("spawn")
     with server_process_with_pid("--http-port", str(http_port)) as (port, _pid, _):
         base = f"http://127.0.0.1:{http_port}"
-        probe_http = httpx.Client(base_url=base, timeout=60)
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        stub = health_pb2_grpc.HealthStub(channel)
-        checkers = {
-            "http": HealthChecker(lambda: probe_http.get("/healthz").raise_for_status()).start(),
-            "grpc": HealthChecker(lambda: stub.Check(health_pb2.HealthCheckRequest(), timeout=60)).start(),
-        }
-        for name, send in chosen.items():
+        stop = context.Event()
+        checkers = {}
+        for kind in ("http", "grpc"):
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=check_loop, args=(base, f"127.0.0.1:{port}", kind, stop, send))
+            process.start()
+            checkers[kind] = (process, receive)
+        time.sleep(3)  # the checkers are running
+        for name, (method, path, kwargs) in chosen.items():
             with httpx.Client(base_url=base, timeout=args.timeout) as hostile:
                 started = time.monotonic()
                 try:
-                    status = str(send(hostile).status_code)
+                    status = str(hostile.request(method, path, **kwargs).status_code)
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 ended = time.monotonic()
-            row = {"case": name, "status": status, "seconds": ended - started}
-            for kind, checker in checkers.items():
-                seen = checker.between(started, ended)
-                row |= {f"{kind}_p99_s": p99(seen), f"{kind}_max_s": max(seen, default=float("nan"))}
-            results.append(row)
-            rows.append(list(row.values()))
+            windows.append((name, status, started, ended))
             time.sleep(1)  # let the server settle between cases
         if not args.only or "drip" in args.only:
             started = time.monotonic()
             still_open = slow_drip(http_port, 10, args.drip_seconds)
-            row = {"case": f"10 slow-drip header sockets, open after {args.drip_seconds:.0f} s", "status": still_open}
-            row["seconds"] = time.monotonic() - started
-            for kind, checker in checkers.items():
-                seen = checker.between(started, time.monotonic())
-                row |= {f"{kind}_p99_s": p99(seen), f"{kind}_max_s": max(seen, default=float("nan"))}
-            results.append(row)
-            rows.append(list(row.values()))
-        for checker in checkers.values():
-            checker.stop()
-        channel.close()
+            name = f"10 slow-drip header sockets, open after {args.drip_seconds:.0f} s"
+            windows.append((name, str(still_open), started, time.monotonic()))
+        stop.set()
+        seen = {kind: receive.recv() for kind, (_, receive) in checkers.items()}
+        for process, _ in checkers.values():
+            process.join(30)
+    failures = {kind: sum(not ok for _, _, ok in checks) for kind, checks in seen.items()}
+    for name, status, started, ended in windows:
+        row = {"case": name, "status": status, "seconds": ended - started}
+        for kind, checks in seen.items():
+            window = between(checks, started, ended)
+            row |= {f"{kind}_p99_s": p99(window), f"{kind}_max_s": max(window, default=float("nan"))}
+        results.append(row)
+        rows.append(list(row.values()))
     cpu = machine()
     print(f"hostile probe; {cpu['cpu']}, {cpu['cores']} cores; health checks every {PERIOD_S * 1000:.0f} ms")
     print_table(["case", "status", "seconds", "http p99 s", "http max s", "grpc p99 s", "grpc max s"], rows)
-    print(json.dumps({"failures": {k: c.failures for k, c in checkers.items()}}))
+    print(json.dumps({"failed_health_checks": failures}))
     print(f"wrote {write_results('hostile_probe', {'cases': results})}")
 
 
