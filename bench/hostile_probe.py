@@ -16,6 +16,7 @@ import argparse
 import io
 import json
 import multiprocessing
+import os
 import socket
 import time
 
@@ -31,7 +32,7 @@ from bench.decode_bench import free_port
 PERIOD_S = 0.05
 
 
-def check_loop(http_url: str, grpc_target: str, kind: str, stop, out) -> None:
+def check_loop(http_url: str, grpc_target: str, kind: str, ready, stop, out) -> None:
     """In a process of its own (so the probe's own work cannot delay it): one health check every
     ``PERIOD_S``; sends back [(start, seconds, ok)] when ``stop`` is set."""
     if kind == "http":
@@ -49,6 +50,7 @@ def check_loop(http_url: str, grpc_target: str, kind: str, stop, out) -> None:
         except Exception:
             ok = False
         seen.append((started, time.monotonic() - started, ok))
+        ready.set()
         stop.wait(max(0.0, PERIOD_S - (time.monotonic() - started)))
     out.send(seen)
 
@@ -152,10 +154,11 @@ def main() -> None:
         checkers = {}
         for kind in ("http", "grpc"):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=check_loop, args=(base, f"127.0.0.1:{port}", kind, stop, send))
+            ready = context.Event()
+            process = context.Process(target=check_loop, args=(base, f"127.0.0.1:{port}", kind, ready, stop, send))
             process.start()
             checkers[kind] = (process, receive)
-        time.sleep(3)  # the checkers are running
+            ready.wait(120)  # its first check is done
         for name, (method, path, kwargs) in chosen.items():
             with httpx.Client(base_url=base, timeout=args.timeout) as hostile:
                 started = time.monotonic()
@@ -184,7 +187,8 @@ def main() -> None:
         results.append(row)
         rows.append(list(row.values()))
     cpu = machine()
-    print(f"hostile probe; {cpu['cpu']}, {cpu['cores']} cores; health checks every {PERIOD_S * 1000:.0f} ms")
+    load = os.getloadavg()[0]
+    print(f"hostile probe; {cpu['cpu']}, {cpu['cores']} cores, load average {load:.1f}; checks every {PERIOD_S:.2f} s")
     print_table(["case", "status", "seconds", "http p99 s", "http max s", "grpc p99 s", "grpc max s"], rows)
     print(json.dumps({"failed_health_checks": failures}))
     print(f"wrote {write_results('hostile_probe', {'cases': results})}")

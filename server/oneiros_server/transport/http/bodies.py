@@ -31,6 +31,7 @@ SMALL_BODY = 1 << 10  # bodies this small are converted on the loop: cheaper tha
 TEXT_BYTES_PER_CHAR = 12  # a JSON-escaped character outside the BMP: "\ud83d\ude00"
 BASE_BYTES = 64 << 10  # the rest of a request: names, numbers, options
 LATENT_BYTES = 4 << 20  # latents and strengths
+BUFFERED_MESSAGES = 8  # bodies of --max-message-bytes that may be held at once, in all
 
 
 class BodyTooSlow(HttpError):
@@ -78,7 +79,12 @@ class BodyPool:
 
 
 class Bodies:
-    """Reads and converts request bodies for every route of one app."""
+    """Reads and converts request bodies for every route of one app.
+
+    The bytes of every body being read or converted count against one budget
+    (``BUFFERED_MESSAGES`` x ``--max-message-bytes``); past it, a body is refused (429) instead
+    of being buffered, so unfinished uploads cannot hold the server's memory.
+    """
 
     def __init__(self, settings: Settings):
         self.limits = body_limits(settings)
@@ -86,33 +92,43 @@ class Bodies:
         self.read_timeout_s = settings.http_read_timeout_s
         self.caps = Caps.of(settings)
         self.pool = BodyPool()
+        self.budget = BUFFERED_MESSAGES * settings.max_message_bytes
+        self.buffered = 0
 
-    async def read(self, request: Request, rpc: str) -> bytes:
-        """The whole body of a call to ``rpc``, within its size and time limits."""
+    async def parse(self, request: Request, rpc: str, fn: Callable[..., T], *args) -> T:
+        """``fn(body, *args)`` over the body of a call to ``rpc``, read within its limits; on the
+        pool unless the body is tiny."""
+        held = [0]
+        try:
+            body = await self._read(request, rpc, held)
+            if len(body) <= SMALL_BODY:
+                return fn(body, *args)
+            return await self.pool.run(fn, body, *args)
+        finally:
+            self.buffered -= held[0]
+
+    async def _read(self, request: Request, rpc: str, held: list[int]) -> bytes:
         limit = self.limits.get(rpc, self.default_limit)
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             raise _too_large(f"the body is {length} bytes; the limit for {rpc} is {limit}")
-        chunks, size = [], 0
+        chunks = []
         try:
             async with asyncio.timeout(self.read_timeout_s):
                 async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > limit:
+                    if held[0] + len(chunk) > limit:
                         raise _too_large(f"the body is over the limit for {rpc} of {limit} bytes")
+                    if self.buffered + len(chunk) > self.budget:
+                        raise Overloaded(f"{self.buffered} bytes of request bodies are buffered; retry shortly", 1.0)
+                    held[0] += len(chunk)
+                    self.buffered += len(chunk)
                     chunks.append(chunk)
         except TimeoutError:
             raise BodyTooSlow(self.read_timeout_s) from None
         except ClientDisconnect:
-            log.info("client left during its upload", extra={"rpc": rpc, "received_bytes": size})
+            log.info("client left during its upload", extra={"rpc": rpc, "received_bytes": held[0]})
             raise ClientGone() from None
         return b"".join(chunks)
-
-    async def convert(self, body: bytes, fn: Callable[..., T], *args) -> T:
-        """``fn(body, *args)``, on the pool unless the body is tiny."""
-        if len(body) <= SMALL_BODY:
-            return fn(body, *args)
-        return await self.pool.run(fn, body, *args)
 
     def close(self) -> None:
         self.pool.close()

@@ -77,9 +77,8 @@ class NativeEndpoints:
             data: dict = dict(request.query_params)
             data.update(request.path_params)
             return codec.to_message(data, route.request, self.bodies.caps), codec.Extras()
-        body = await self.bodies.read(request, route.rpc)
         content_type = request.headers.get("content-type", "")
-        return await self.bodies.convert(body, codec.decode, content_type, route.request, self.bodies.caps)
+        return await self.bodies.parse(request, route.rpc, codec.decode, content_type, route.request, self.bodies.caps)
 
     async def _handle(self, route: Route, request: Request, stream: bool) -> Response:
         rid = request_id(request)

@@ -130,8 +130,7 @@ class Completions:
             self.calls.auth.check(request)
             if codec.media_type(request) not in (codec.JSON, ""):
                 raise HttpError(415, "INVALID_ARGUMENT", f"send Content-Type {codec.JSON}")
-            raw = await self.bodies.read(request, "Completions")
-            body, model, requests = await self.bodies.convert(raw, _decode, self.max_sequences)
+            body, model, requests = await self.bodies.parse(request, "Completions", _decode, self.max_sequences)
             timeout = timeout_s(request, body.get("timeout"))
             head = {"id": f"cmpl-{rid}", "object": "text_completion", "created": int(time.time())}
             head["model"] = self.plane.model_name(model, "Sample")

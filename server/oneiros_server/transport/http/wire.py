@@ -9,7 +9,8 @@ keeps its socket, and a 16 MiB header is read in full. ``GuardedHttpProtocol`` a
 - more than ``max_header_bytes`` before the end of the headers, or more than ``max_headers``
   header lines, is answered 431 and the connection closed, before the rest is parsed.
 
-The body's own time limit is the app's (``bodies.read_body``), where the route's size limit is known.
+The body's own time limit is the app's (``bodies.Bodies``), where the route's size limit is known;
+a request answered before its body was read in full has its connection closed.
 """
 
 from __future__ import annotations
@@ -127,6 +128,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if size > self.limits.max_header_bytes:  # the whole head came in one piece
             raise _TooManyHeaders()
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        if self.cycle is not None and self.cycle.more_body:
+            # Answered before the body was read (413, 408, 429, 401...): the rest of the body would
+            # keep the connection busy at the client's pace, so close it once the answer is sent.
+            self.server_state.total_requests += 1
+            self.transport.close()
+            return
+        super().on_response_complete()
 
 
 def _client(address: tuple | None) -> str:
