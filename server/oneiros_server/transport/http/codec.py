@@ -30,6 +30,7 @@ JSON = "application/json"
 MULTIPART = "multipart/form-data"
 URLENCODED = "application/x-www-form-urlencoded"
 HTTP_FIELDS = ("stream", "timeout")
+MAX_JSON_OBJECTS = 4096  # {...} in one body: a Decode of 256 latents has 258
 
 
 @dataclass
@@ -86,11 +87,38 @@ def to_json(message: Message) -> dict:
     return json_format.MessageToDict(message)
 
 
+class TooManyObjects(ValueError):
+    """More JSON objects than any request needs."""
+
+
+def loads(text: bytes | str):
+    """``json.loads`` with at most ``MAX_JSON_OBJECTS`` objects, that lets other threads run.
+
+    The hooks are Python functions on purpose: the C decoder holds the GIL for the whole parse,
+    and a call into Python lets the event loop's thread take it between two values, so a large
+    body parsed on the pool cannot stall the loop (a 2 MB list of numbers: a 0.24 s stall without
+    them, 0.03 s with them). The object count stops a body of a million empty objects early.
+    """
+    objects = 0
+
+    def an_object(pairs: list) -> dict:
+        nonlocal objects
+        objects += 1
+        if objects > MAX_JSON_OBJECTS:
+            raise TooManyObjects(f"the body holds over {MAX_JSON_OBJECTS} JSON objects")
+        return dict(pairs)
+
+    return json.loads(text, object_pairs_hook=an_object, parse_float=lambda s: float(s), parse_int=lambda s: int(s))
+
+
 def json_object(body: bytes) -> dict:
+    """The body as a JSON object; 400 for anything else."""
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
+        data = loads(body)
+    except TooManyObjects as exc:
+        raise HttpError(400, "INVALID_ARGUMENT", str(exc)) from None
     except UnicodeDecodeError:
         raise HttpError(400, "INVALID_ARGUMENT", "the body is not UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
@@ -148,8 +176,8 @@ def _scalar(field: FieldDescriptor, key: str, value: str):
 
 def _form_json(key: str, value: str):
     try:
-        return json.loads(value)
-    except (ValueError, RecursionError):  # not JSON, or an integer of over 4,300 digits
+        return loads(value)
+    except (ValueError, RecursionError):  # not JSON, too many objects, or an integer of over 4,300 digits
         raise FieldError(key, f"{echo(value, 40)} is not a number or a JSON value") from None
 
 
