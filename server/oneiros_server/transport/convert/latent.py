@@ -19,8 +19,14 @@ from oneiros_server.transport.convert.images import decode_image, encode_image
 
 
 def _image(repo: ModelRepository, image: pb.Image, field: str):
+    """Decoded and reduced to ``DIGIT_MAX_SIDE``: the encoder's 28x28 digit is made from it on the
+    event loop (engines.latent.images.to_digit), so it must be small by then."""
     s = repo.settings
-    return decode_image(image.data, field, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, mode="L")
+    limits = {"max_bytes": s.max_image_bytes, "max_pixels": s.max_image_pixels}
+    return decode_image(image.data, field, **limits, mode="L", max_side=DIGIT_MAX_SIDE)
+
+
+DIGIT_MAX_SIDE = 256  # an input image is reduced to this while it is decoded (a digit needs 20 px)
 
 
 def _check_lengths(request, settings) -> None:
