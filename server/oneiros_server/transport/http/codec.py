@@ -62,8 +62,6 @@ def decode(body: bytes, content_type: str, cls: type[Message], caps: Caps) -> tu
     else:
         raise HttpError(415, "INVALID_ARGUMENT", f"send Content-Type {JSON} or {MULTIPART}, not {kind or 'none'}")
     extras = Extras(stream=flag(data.pop("stream", False)), timeout=data.pop("timeout", None))
-    if isinstance(extras.timeout, str):
-        extras.timeout = extras.timeout[:32]
     return to_message(data, cls, caps), extras
 
 
