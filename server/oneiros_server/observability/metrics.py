@@ -89,11 +89,3 @@ def observe_call(rpc: str, model: str, code_name: str, seconds: float, transport
 def observe_batch(queue: str, size: int, waited_s: float) -> None:
     BATCH_SIZE.labels(queue).observe(size)
     QUEUE_WAIT.labels(queue).observe(waited_s)
-
-
-def observe_tokens(model: str, count: int) -> None:
-    TOKENS.labels(model).inc(count)
-
-
-def observe_sequences(model: str, active: int) -> None:
-    SEQUENCES_ACTIVE.labels(model).set(active)

@@ -16,6 +16,7 @@ from oneiros_server.observability import metrics
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
 from oneiros_server.transport.http.wire import WireLimits, protocol
+from oneiros_server.transport.policy import Tokens
 
 log = logging.getLogger("oneiros.http")
 STARTUP_TIMEOUT_S = 30.0
@@ -28,7 +29,7 @@ def _version() -> str:
         return "0"
 
 
-async def start_http(plane: Dataplane, settings: Settings, tokens: list[str]) -> HttpServer:
+async def start_http(plane: Dataplane, settings: Settings, tokens: Tokens) -> HttpServer:
     """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
