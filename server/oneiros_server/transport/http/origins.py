@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oneiros_server.errors import echo
-from oneiros_server.transport.http.calls import error_response, request_id
+from oneiros_server.transport.http.calls import error_response, http_request_id
 from oneiros_server.transport.http.errors import HttpError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -65,7 +65,7 @@ class CrossSiteGuard:
             headers = Headers(scope=scope)
             refusal = self.refusal(scope, headers)
             if refusal is not None:
-                rid = request_id(Request(scope))
+                rid = http_request_id(Request(scope))
                 await error_response(HttpError(403, "PERMISSION_DENIED", refusal), rid)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

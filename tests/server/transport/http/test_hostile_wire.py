@@ -101,6 +101,6 @@ def test_a_sample_queued_behind_streams_is_told_to_come_back(serve):
         assert reply.status_code == 429 and int(reply.headers["retry-after"]) >= 1
     finally:
         holder.cancel()
-    engine = running.server.repository.resolve("tiny-lm", "Sample")
+    engine = running.server.repository.resolve("tiny-lm", "Sample").engine_set
     assert wait_until(lambda: engine.batcher.depth == 0 and engine.active == 0)
     assert running.stub.Sample(pb.SampleRequest(prompt="God", max_tokens=2), timeout=60).completions
