@@ -7,7 +7,10 @@ keeps its socket, and a 16 MiB header is read in full. ``GuardedHttpProtocol`` a
 - headers (request line included) must arrive within ``read_timeout_s`` of the connection or of
   the request's first byte, else the connection is closed (408 when a request had begun);
 - more than ``max_header_bytes`` before the end of the headers, or more than ``max_headers``
-  header lines, is answered 431 and the connection closed, before the rest is parsed.
+  header lines, is answered 431 and the connection closed, before the rest is parsed;
+- a body that arrives in more than ``FREE_PIECES`` pieces averaging under ``MIN_PIECE_BYTES``
+  (chunked encoding with one-byte chunks: a Python callback each, on the event loop) is answered
+  400 and the connection closed. Honest clients send chunks, and TCP delivers segments, far larger.
 
 The body's own time limit is the app's (``bodies.Bodies``), where the route's size limit is known;
 a request answered before its body was read in full has its connection closed.
@@ -23,6 +26,8 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("oneiros.http")
+FREE_PIECES = 1024
+MIN_PIECE_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,10 @@ class WireLimits:
 
 class _TooManyHeaders(Exception):
     """Raised in a parser callback to stop parsing: more header bytes or lines than allowed."""
+
+
+class _TooManyPieces(Exception):
+    """Raised in a parser callback to stop parsing: a body in pieces too small to be honest."""
 
 
 def _reply(transport: asyncio.BaseTransport, status: str, message: str) -> None:
@@ -88,6 +97,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         except httptools.HttpParserError as exc:
             if isinstance(exc.__context__, _TooManyHeaders):
                 self._too_large()
+            elif isinstance(exc.__context__, _TooManyPieces):
+                self._too_many_pieces()
             else:
                 self.logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
@@ -108,11 +119,30 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         message = f"the request headers are over {limits.max_header_bytes} bytes or {limits.max_headers} lines"
         _reply(self.transport, "431 Request Header Fields Too Large", message)
 
+    def _too_many_pieces(self) -> None:
+        log.info("http body in too many small pieces", extra={"client": _client(self.client)})
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_started:
+            cycle.disconnected = True  # the app stops reading and answers nobody
+            cycle.message_event.set()
+            message = f"the body came in pieces averaging under {MIN_PIECE_BYTES} bytes; send larger chunks"
+            _reply(self.transport, "400 Bad Request", message)
+        else:
+            self.transport.close()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_headers = True
         self._header_count = 0
+        self._body_pieces = self._body_bytes = 0
         self._arm(begun=True)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_pieces += 1
+        self._body_bytes += len(body)
+        if self._body_pieces > FREE_PIECES + self._body_bytes // MIN_PIECE_BYTES:
+            raise _TooManyPieces()
+        super().on_body(body)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1

@@ -61,6 +61,16 @@ def test_a_body_that_never_ends_gets_408(running):
     assert reply.startswith(b"HTTP/1.1 408") and b"DEADLINE_EXCEEDED" in reply
 
 
+def test_a_body_in_one_byte_chunks_is_refused(patient):
+    with connect(patient.server.http_port) as sock:
+        head = b"POST /v1/decode HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        chunks = b"1\r\n \r\n" * 5000 + b"0\r\n\r\n"
+        sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
+        assert answer(sock).startswith(b"HTTP/1.1 400")
+    ok = httpx.post(patient.http_url + "/v1/decode", content=(b"x" * 4096 for _ in range(8)), timeout=30)
+    assert ok.status_code == 400 and "JSON" in ok.text  # honest chunks reach the app (and its JSON check)
+
+
 def test_too_many_or_too_large_headers_get_431(patient):
     running = patient
     url = running.http_url + "/v1/models"
