@@ -37,7 +37,7 @@ BUFFERED_MESSAGES = 8  # bodies of --max-message-bytes that may be held at once,
 class BodyTooSlow(HttpError):
     def __init__(self, seconds: float):
         message = f"the request body took longer than {seconds:g} s to arrive"
-        super().__init__(408, "DEADLINE_EXCEEDED", message, {"connection": "close"})
+        super().__init__(408, "DEADLINE_EXCEEDED", message)
 
 
 def body_limits(s: Settings) -> dict[str, int]:
@@ -135,4 +135,4 @@ class Bodies:
 
 
 def _too_large(message: str) -> HttpError:
-    return HttpError(413, "INVALID_ARGUMENT", message, {"connection": "close"})
+    return HttpError(413, "INVALID_ARGUMENT", message)

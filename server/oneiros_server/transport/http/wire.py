@@ -10,7 +10,9 @@ keeps its socket, and a 16 MiB header is read in full. ``GuardedHttpProtocol`` a
   header lines, is answered 431 and the connection closed, before the rest is parsed;
 - a body that arrives in more than ``FREE_PIECES`` pieces averaging under ``MIN_PIECE_BYTES``
   (chunked encoding with one-byte chunks: a Python callback each, on the event loop) is answered
-  400 and the connection closed. Honest clients send chunks, and TCP delivers segments, far larger.
+  400 and the connection closed. Honest clients send chunks, and TCP delivers segments, far larger;
+- more than ``MAX_PIPELINED`` requests sent ahead on one connection (each parsed on the loop
+  before the first is answered) close the connection.
 
 The body's own time limit is the app's (``bodies.Bodies``), where the route's size limit is known;
 a request answered before its body was read in full has its connection closed.
@@ -27,6 +29,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("oneiros.http")
 FREE_PIECES = 1024
+LINGER_S = 2.0  # after an answer that ends the connection, what the client still sends is read and dropped
+MAX_PIPELINED = 16  # requests sent ahead on one connection, waiting for the one being answered
 MIN_PIECE_BYTES = 512
 
 
@@ -41,15 +45,12 @@ class _TooManyHeaders(Exception):
     """Raised in a parser callback to stop parsing: more header bytes or lines than allowed."""
 
 
+class _TooManyPipelined(Exception):
+    """Raised in a parser callback to stop parsing: more requests queued on one connection than allowed."""
+
+
 class _TooManyPieces(Exception):
     """Raised in a parser callback to stop parsing: a body in pieces too small to be honest."""
-
-
-def _reply(transport: asyncio.BaseTransport, status: str, message: str) -> None:
-    body = message.encode()
-    head = f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
-    transport.write(head.encode() + b"connection: close\r\n\r\n" + body)  # type: ignore[attr-defined]
-    transport.close()
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -63,6 +64,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._in_headers = False
         self._header_timer: asyncio.TimerHandle | None = None
+        self._discarding = False
         self._arm(begun=False)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -84,11 +86,28 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         if begun or self._in_headers:
             log.info("http headers too slow", extra={"client": _client(self.client)})
-            _reply(self.transport, "408 Request Timeout", "the request headers took too long")
+            self._reply("408 Request Timeout", "the request headers took too long")
         else:
             self.transport.close()  # a connection that never sent a request
 
+    def _reply(self, status: str, message: str) -> None:
+        """Answer and end the connection; what the client still sends is dropped for ``LINGER_S``
+        (a close with unread data would reset the connection and lose the answer)."""
+        self._disarm()
+        body = message.encode()
+        head = f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
+        self.transport.write(head.encode() + b"connection: close\r\n\r\n" + body)
+        self._end_after_answer()
+
+    def _end_after_answer(self) -> None:
+        self._discarding = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
+
     def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
         self._unset_keepalive_if_required()
         if self._in_headers or self.cycle is None or self.cycle.response_complete:
             self._header_bytes += len(data)  # an upper bound: the chunk may end with body bytes
@@ -99,6 +118,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 self._too_large()
             elif isinstance(exc.__context__, _TooManyPieces):
                 self._too_many_pieces()
+            elif isinstance(exc.__context__, _TooManyPipelined):
+                log.info("http requests pipelined too deep", extra={"client": _client(self.client)})
+                self.transport.close()
             else:
                 self.logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
@@ -117,7 +139,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         limits = self.limits
         log.info("http headers too large", extra={"client": _client(self.client)})
         message = f"the request headers are over {limits.max_header_bytes} bytes or {limits.max_headers} lines"
-        _reply(self.transport, "431 Request Header Fields Too Large", message)
+        self._reply("431 Request Header Fields Too Large", message)
 
     def _too_many_pieces(self) -> None:
         log.info("http body in too many small pieces", extra={"client": _client(self.client)})
@@ -126,7 +148,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             cycle.disconnected = True  # the app stops reading and answers nobody
             cycle.message_event.set()
             message = f"the body came in pieces averaging under {MIN_PIECE_BYTES} bytes; send larger chunks"
-            _reply(self.transport, "400 Bad Request", message)
+            self._reply("400 Bad Request", message)
         else:
             self.transport.close()
 
@@ -157,6 +179,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self.limits.max_header_bytes:  # the whole head came in one piece
             raise _TooManyHeaders()
+        if len(self.pipeline) >= MAX_PIPELINED:
+            raise _TooManyPipelined()
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
@@ -164,7 +188,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             # Answered before the body was read (413, 408, 429, 401...): the rest of the body would
             # keep the connection busy at the client's pace, so close it once the answer is sent.
             self.server_state.total_requests += 1
-            self.transport.close()
+            self._end_after_answer()
             return
         super().on_response_complete()
 

@@ -71,6 +71,16 @@ def test_a_body_in_one_byte_chunks_is_refused(patient):
     assert ok.status_code == 400 and "JSON" in ok.text  # honest chunks reach the app (and its JSON check)
 
 
+def test_requests_pipelined_too_deep_close_the_connection(patient):
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with connect(patient.server.http_port) as sock:
+        sock.sendall(request * 4 + b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        assert answer(sock).count(b"HTTP/1.1 200") == 5  # a few are answered in order
+    with connect(patient.server.http_port) as sock:
+        sock.sendall(request * 1000)
+        assert answer(sock).count(b"HTTP/1.1 200") < 100  # closed long before the thousandth
+
+
 def test_too_many_or_too_large_headers_get_431(patient):
     running = patient
     url = running.http_url + "/v1/models"
