@@ -1,5 +1,5 @@
 """The Starlette app of the HTTP transport: a route per entry of ``transport.rpcs.RPCS``, /v1/completions,
-/openapi.json and /healthz, over one dataplane."""
+/openapi.json, /healthz and the browser playground at /, over one dataplane."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.routing import Route as StarletteRoute
 from oneiros_server.dataplane import Dataplane
 from oneiros_server.errors import short
 from oneiros_server.settings import Settings
-from oneiros_server.transport.http import openapi
+from oneiros_server.transport.http import openapi, page, repository
 from oneiros_server.transport.http.bodies import Bodies
 from oneiros_server.transport.http.calls import HttpCalls, error_response, http_request_id
 from oneiros_server.transport.http.errors import HttpError
@@ -26,9 +26,12 @@ from oneiros_server.transport.policy import Tokens
 from oneiros_server.transport.rpcs import RPCS
 
 
-def build_app(plane: Dataplane, tokens: Tokens, settings: Settings, version: str = "") -> Starlette:
+def build_app(
+    plane: Dataplane, tokens: Tokens, settings: Settings, version: str = "", admin_tokens: Tokens | None = None
+) -> Starlette:
     """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth); the settings give
-    the limits and ``http_cors_origins``, the browser origins that may call it (``*`` = any)."""
+    the limits and ``http_cors_origins``, the browser origins that may call it (``*`` = any);
+    ``admin_tokens`` the operators' tokens (none = no ``/v1/repository`` routes)."""
     calls = HttpCalls(plane, tokens, settings.max_message_bytes)
     bodies = Bodies(settings)
     native = NativeEndpoints(calls, bodies)
@@ -38,6 +41,8 @@ def build_app(plane: Dataplane, tokens: Tokens, settings: Settings, version: str
         if route.stream_handler is not None:
             routes.append(StarletteRoute(f"{route.path}/stream", native.endpoint(route, stream=True), methods=["POST"]))
     routes.append(StarletteRoute(COMPLETIONS_PATH, Completions(calls, bodies).handle, methods=["POST"]))
+    if admin_tokens is not None and admin_tokens.enabled:
+        routes.extend(repository.routes(plane.admin, admin_tokens))
     document = openapi.document(version)
 
     async def openapi_json(request: Request) -> JSONResponse:
@@ -51,6 +56,7 @@ def build_app(plane: Dataplane, tokens: Tokens, settings: Settings, version: str
 
     routes.append(StarletteRoute("/openapi.json", openapi_json, methods=["GET"]))
     routes.append(StarletteRoute("/healthz", healthz, methods=["GET"]))
+    routes += page.routes()
 
     async def http_exception(request: Request, exc: Exception) -> JSONResponse:
         code = exc.status_code if isinstance(exc, HTTPException) else 500

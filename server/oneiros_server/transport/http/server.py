@@ -29,11 +29,13 @@ def _version() -> str:
         return "0"
 
 
-async def start_http(plane: Dataplane, settings: Settings, tokens: Tokens) -> HttpServer:
+async def start_http(
+    plane: Dataplane, settings: Settings, tokens: Tokens, admin_tokens: Tokens | None = None
+) -> HttpServer:
     """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
-    app = build_app(plane, tokens, s, _version())
+    app = build_app(plane, tokens, s, _version(), admin_tokens)
     server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, wire_limits(s))
     await server.start()
     return server
