@@ -15,7 +15,8 @@ keeps its socket, and a 16 MiB header is read in full. ``GuardedHttpProtocol`` a
   before the first is answered) close the connection.
 
 The body's own time limit is the app's (``bodies.Bodies``), where the route's size limit is known;
-a request answered before its body was read in full has its connection closed.
+a request answered before its body was read in full has the rest of it dropped for ``LINGER_S``,
+then its connection closed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("oneiros.http")
 FREE_PIECES = 1024
-LINGER_S = 2.0  # after an answer that ends the connection, what the client still sends is read and dropped
+LINGER_S = 2.0  # after an early answer, what the client still sends is read and dropped this long
 MAX_PIPELINED = 16  # requests sent ahead on one connection, waiting for the one being answered
 MIN_PIECE_BYTES = 512
 
@@ -184,13 +185,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        if self.cycle is not None and self.cycle.more_body:
-            # Answered before the body was read (413, 408, 429, 401...): the rest of the body would
-            # keep the connection busy at the client's pace, so close it once the answer is sent.
-            self.server_state.total_requests += 1
-            self._end_after_answer()
-            return
+        cycle = self.cycle
+        if cycle is not None and cycle.more_body:
+            # Answered before the body was read (413, 408, 429, 401...): uvicorn drops the rest of
+            # the body as it comes, and the connection serves on if it ends within LINGER_S;
+            # a body that keeps coming at the client's pace is not waited for.
+            self.loop.call_later(LINGER_S, self._close_if_unfinished, cycle)
         super().on_response_complete()
+
+    def _close_if_unfinished(self, cycle) -> None:
+        if self.cycle is cycle and cycle.more_body and not self.transport.is_closing():
+            self.transport.close()
 
 
 def _client(address: tuple | None) -> str:
