@@ -29,7 +29,7 @@ import torch
 
 from bench.common import cpu_bf16_report
 from bench.dream_bench import test_image
-from bench.style_score import common_loss, model_defaults, quantise
+from oneiros_export.style_score import common_loss, model_defaults, quantise
 from oneiros_server.engines.convnet.dream import DreamParams, dream_loss, run_dream
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer
