@@ -69,7 +69,9 @@ class GatysReference:
         if self._stylizer is None:
             precision = resolve_precision("auto", torch.device("cpu"))
             defaults = StylizeDefaults.from_parameters(model_defaults())
-            self._stylizer = Stylizer(load_vgg19(), torch.device("cpu"), defaults, StyleCache(4), 4096, 10_000, precision)
+            self._stylizer = Stylizer(
+                load_vgg19(), torch.device("cpu"), defaults, StyleCache(4), 4096, 10_000, precision
+            )
         return self._stylizer
 
     def run(self, painting: Path, photo: str, side: int, steps: int) -> tuple[np.ndarray, dict]:

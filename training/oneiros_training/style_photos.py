@@ -139,7 +139,9 @@ def _wallpapers(work: Path) -> list[dict]:
         root, version = _unpack(package, work)
         copyright_text = (root / f"usr/share/doc/{package}/copyright").read_text()
         for relative in photos:
-            stem = relative.split("/contents/")[0].rsplit("/", 1)[-1] if "/contents/" in relative else Path(relative).stem
+            stem = (
+                relative.split("/contents/")[0].rsplit("/", 1)[-1] if "/contents/" in relative else Path(relative).stem
+            )
             dep5 = relative.split("backgrounds/mate/")[-1]
             licence, holders = _dep5_licence(copyright_text, dep5)
             entry = {"name": f"{package.split('-')[0]}-{stem}", "source": f"{package} {version} /{relative}"}

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ModelKind = Literal["LANGUAGE_MODEL", "CONVNET", "VAE", "GAN"]
+ModelKind = Literal["LANGUAGE_MODEL", "CONVNET", "VAE", "GAN", "STYLE_NETWORK"]
 RPC_FAMILIES = ("Sample", "Dream", "Stylize", "Decode", "EditLatent")
 
 
