@@ -127,7 +127,8 @@ def export_style_net(
             "layout": "NCHW",
             "pixel_range": [0.0, 1.0],
             "multiple": StyleNet.MULTIPLE,
-            "architecture": meta["config"] | {"parameters": meta["parameters"], "parity_max_abs": error},
+            "architecture": meta["config"]
+            | {"painting": title or painting.stem, "parameters": meta["parameters"], "parity_max_abs": error},
         },
         parameters={"stylize": {"max_side": DEFAULT_MAX_SIDE}},
         training=training_record(meta, photos, command),

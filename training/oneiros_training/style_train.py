@@ -131,12 +131,12 @@ def train(args: argparse.Namespace) -> Path:
     grams = style_grams(backbone, precision, painting, args.style_side, list(weights.style_layers))
     net = StyleNet(StyleNetConfig(args.width, args.blocks))
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
-    step, elapsed, rng = 0, 0.0, np.random.default_rng(args.seed)
+    step, elapsed, cpu, rng = 0, 0.0, 0.0, np.random.default_rng(args.seed)
     if (out / "last.pt").exists():
         state = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
         net.load_state_dict(state["net"])
         optimizer.load_state_dict(state["optimizer"])
-        step, elapsed, rng = state["step"], state["elapsed_s"], state["rng"]
+        step, elapsed, cpu, rng = state["step"], state["elapsed_s"], state.get("cpu_s", 0.0), state["rng"]
         tqdm.write(f"resuming {out / 'last.pt'} at step {step} ({elapsed / 60:.1f} min)")
     sampler = CropSampler(load_photos(Path(args.photos) if args.photos else None), args.size, rng)
     meta = {
@@ -152,6 +152,7 @@ def train(args: argparse.Namespace) -> Path:
 
     def save(path: Path) -> None:
         state = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "elapsed_s": elapsed}
+        state["cpu_s"] = cpu
         torch.save(state | {"rng": sampler.rng, "meta": meta}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
@@ -160,7 +161,7 @@ def train(args: argparse.Namespace) -> Path:
     progress, lr = schedule(args, step, elapsed)
     bar.update(100 * progress)
     while progress < 1:
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         for group in optimizer.param_groups:
             group["lr"] = lr
         content = sampler.batch(args.batch)  # (B, 3, S, S)
@@ -169,8 +170,10 @@ def train(args: argparse.Namespace) -> Path:
         parts.total.backward()
         optimizer.step()
         step, elapsed = step + 1, elapsed + time.monotonic() - started
+        cpu += time.process_time() - cpu_started
         total, content_loss, style_loss, tv = parts.floats()
-        record = dict(step=step, minutes=round(elapsed / 60, 2), lr=round(lr, 6), loss=total, content=content_loss)
+        record = dict(step=step, minutes=round(elapsed / 60, 2), cpu_minutes=round(cpu / 60, 2), lr=round(lr, 6))
+        record |= dict(loss=total, content=content_loss)
         print(json.dumps(record | dict(style=style_loss, tv=tv)), file=log, flush=True)
         bar.set_postfix_str(f"step {step} loss {total:.3g} (content {content_loss:.3g}, style {style_loss:.3g})")
         new_progress, lr = schedule(args, step, elapsed)
@@ -181,7 +184,8 @@ def train(args: argparse.Namespace) -> Path:
     bar.close()
     save(out / "last.pt")
     final = out / "final.pt"
-    torch.save({"net": net.state_dict(), "meta": meta | {"steps": step, "minutes": round(elapsed / 60, 1)}}, final)
+    meta |= {"steps": step, "minutes": round(elapsed / 60, 1), "cpu_minutes": round(cpu / 60, 1)}
+    torch.save({"net": net.state_dict(), "meta": meta}, final)
     return final
 
 

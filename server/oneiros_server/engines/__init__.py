@@ -24,6 +24,7 @@ ENGINES: dict[str, tuple[str, tuple[str, ...]]] = {
     "GAN": ("oneiros_server.engines.latent.engine:load", ("Decode", "EditLatent")),
     "LANGUAGE_MODEL": ("oneiros_server.engines.language_model.engine:load", ("Sample",)),
     "CONVNET": ("oneiros_server.engines.convnet.engine:load", ("Dream", "Stylize")),
+    "STYLE_NETWORK": ("oneiros_server.engines.style_network.engine:load", ("Stylize",)),
 }
 
 

@@ -40,7 +40,7 @@ def _optional(request, field: str) -> float | None:
 def _params(repo: ModelRepository, request: pb.StylizeRequest, preview_every: int) -> StylizeParams:
     return StylizeParams(
         content=_image(repo, request, "content"),
-        style=_image(repo, request, "style"),
+        style=_image(repo, request, "style") if request.style.data else None,  # a style network has its own
         content_weight=_optional(request, "content_weight"),
         style_weight=_optional(request, "style_weight"),
         tv_weight=_optional(request, "tv_weight"),
