@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint wheels proto venv models models-vae models-gan models-charlm models-transformer bench soak clean
+.PHONY: serve test lint wheels proto sdk venv models models-vae models-gan models-charlm models-transformer bench soak clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ wheels: $(STAMP)
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
 		proto/oneiros/v1/oneiros.proto
+
+# Re-render the SDK's generated modules (both clients' RPC methods from the request builders, the
+# blocking calls from the asyncio ones; see clients/python/generate_sdk.py); a test fails when they drift.
+sdk: $(STAMP)
+	$(PY) clients/python/generate_sdk.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info clients/python/*.egg-info proto/*.egg-info
