@@ -182,7 +182,7 @@ class AsyncClientMethods(ClientBase):
     async def stylize(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: ImageLike | None = None,
         *,
         model: str = "",
         content_weight: float | None = None,
@@ -201,7 +201,8 @@ class AsyncClientMethods(ClientBase):
         output_format: str | int = "PNG",
         timeout: float | None = DEFAULT,
     ) -> StylizeResult:
-        """Neural style transfer: ``content`` painted in the style of ``style``.
+        """Neural style transfer: ``content`` painted in the style of ``style``, or, with a
+        ``model`` of kind STYLE_NETWORK, in that network's own style (then no ``style``).
 
         ``optimizer`` "LBFGS" or "ADAM"; ``init`` "CONTENT", "NOISE" or "STYLE";
         None/zero values mean the model's defaults.
@@ -230,7 +231,7 @@ class AsyncClientMethods(ClientBase):
     def stylize_stream(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: ImageLike | None = None,
         *,
         model: str = "",
         content_weight: float | None = None,

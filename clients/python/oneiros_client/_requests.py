@@ -138,7 +138,7 @@ def dream_request(
 
 def stylize_request(
     content: ImageLike,
-    style: ImageLike,
+    style: ImageLike | None = None,
     *,
     model: str = "",
     content_weight: float | None = None,
@@ -160,7 +160,6 @@ def stylize_request(
     req = pb.StylizeRequest(
         model=model,
         content=images.to_proto(content),
-        style=images.to_proto(style),
         style_layers=dict(style_layers or {}),
         content_layers=list(content_layers),
         steps=steps,
@@ -172,6 +171,8 @@ def stylize_request(
         output_format=_enum(pb.ImageFormat, output_format, "output_format"),
         preview_every=preview_every,
     )
+    if style is not None:  # a STYLE_NETWORK model has its own style and refuses one
+        req.style.CopyFrom(images.to_proto(style))
     _set_given(
         req,
         content_weight=content_weight,

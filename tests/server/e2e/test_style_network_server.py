@@ -107,3 +107,13 @@ def test_http_route_serves_the_network_unchanged(running):
             data={"model": NAME},
         )
         assert refused.status_code == 400 and "style" in refused.text
+
+
+def test_cli_stylizes_with_the_model_and_no_style_image(running, tmp_path: Path, capsys):
+    from oneiros_client import cli
+
+    photo, out = tmp_path / "photo.png", tmp_path / "out.png"
+    photo.write_bytes(png(45, 37))
+    assert cli.main(["-a", running.target, "stylize", str(photo), "--model", NAME, "-o", str(out), "-q"]) == 0
+    assert Image.open(out).size == (45, 37) and "wrote" in capsys.readouterr().out
+    assert cli.main(["-a", running.target, "stylize", str(photo), "-o", str(out), "-q"]) == 2  # neither
