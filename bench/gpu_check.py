@@ -176,6 +176,7 @@ def main() -> int:
     report["timings"][f"gatys_{side}px_{args.gatys_steps}_steps_s"] = time.perf_counter() - started
     report["timings"]["gatys_evaluations"] = gatys.evaluations
     report["timings"].update(decode_timing(args.model_repository, args.device))
+    report["timings"].update(style_network_timing(args.model_repository, args.device))
 
     report["failures"] = failures
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -201,6 +202,30 @@ def decode_timing(repository: Path, device: str) -> dict[str, float]:
         return {"decode_64_s": statistics.median(times), "decode_device": engine.info.device}  # type: ignore[dict-item]
     finally:
         repo.close()
+
+
+def style_network_timing(repository: Path, device: str) -> dict[str, float]:
+    """Each STYLE_NETWORK's ONNX file on the device: one image at 512 and 1024 px (median of 20)."""
+    repo = ModelRepository(Settings(model_repository=repository, device=device, batching=False, log_json=False))
+    repo.load_all()
+    timings: dict[str, float] = {}
+    try:
+        for model in repo.models:
+            if model.engine is None or model.manifest is None or model.manifest.kind != "STYLE_NETWORK":
+                continue
+            runner = model.engine.runner
+            for side in (512, 1024):
+                image = test_image(side)
+                runner.run(image)
+                times = []
+                for _ in range(20):
+                    started = time.perf_counter()
+                    runner.run(image)
+                    times.append(time.perf_counter() - started)
+                timings[f"{model.name}_{side}px_s"] = statistics.median(times)
+    finally:
+        repo.close()
+    return timings
 
 
 if __name__ == "__main__":

@@ -54,8 +54,19 @@ def painting_at(painting: Path, content_hw: tuple[int, int]) -> np.ndarray:
         return np.asarray(image.convert("RGB").resize((w, h), Image.Resampling.LANCZOS))
 
 
-def measure(version_dir: Path, gatys_steps: int, side: int, photos: list[str], cache: Path, threads: int) -> dict:
-    """Per photo: losses of network / Gatys / photo, the network's ms and Gatys' seconds; plus the images."""
+def measure(
+    version_dir: Path,
+    gatys_steps: int,
+    side: int,
+    photos: list[str],
+    cache: Path,
+    threads: int,
+    gatys_photos: list[str] | None = None,
+) -> dict:
+    """Per photo: losses of network / Gatys / photo, the network's ms and Gatys' seconds; plus the images.
+
+    Gatys runs on ``gatys_photos`` only (default: all ``photos``); the other rows have no Gatys figures.
+    """
     manifest = json.loads((version_dir / "model.json").read_text())
     painting = version_dir / manifest["spec"]["painting"]["file"]
     sess = session(version_dir / manifest["files"]["network"]["path"], threads)
@@ -65,37 +76,44 @@ def measure(version_dir: Path, gatys_steps: int, side: int, photos: list[str], c
         content = evaluation_photo(photo, side)
         style = painting_at(painting, content.shape[:2])
         net_image, net_ms = network_output(sess, content)
-        gatys_image, gatys_info = gatys.run(painting, photo, side, gatys_steps)
-        scores = {
-            k: common_loss(backbone, img, content, style, defaults)
-            for k, img in (("network", net_image), ("gatys", gatys_image), ("photo", content))
-        }
-        rows.append(
-            dict(photo=photo, size=list(content.shape[:2]), network_ms=round(net_ms, 1))
-            | dict(gatys_seconds=gatys_info["seconds"], images=(content, gatys_image, net_image))
-            | {f"{k}_{part}": scores[k][part] for k in scores for part in ("content", "style")}
-        )
+        images = {"network": net_image, "photo": content}
+        row = dict(photo=photo, size=list(content.shape[:2]), network_ms=round(net_ms, 1))
+        if gatys_photos is None or photo in gatys_photos:
+            images["gatys"], gatys_info = gatys.run(painting, photo, side, gatys_steps)
+            row["gatys_seconds"] = gatys_info["seconds"]
+        for name, image in images.items():
+            score = common_loss(backbone, image, content, style, defaults)
+            row |= {f"{name}_content": score["content"], f"{name}_style": score["style"]}
+        rows.append(row | {"images": (content, images.get("gatys"), net_image)})
     return dict(rows=rows, steps=gatys_steps, side=side, cpu=cpu_name(), threads=threads)
 
 
 def metrics_of(result: dict) -> dict[str, float]:
     rows, steps = result["rows"], result["steps"]
-    style_ratio = [r["network_style"] / r["gatys_style"] for r in rows]
-    content_ratio = [r["network_content"] / r["gatys_content"] for r in rows]
-    mean = lambda key: statistics.fmean(r[key] for r in rows)  # noqa: E731
-    return {
+    compared = [r for r in rows if "gatys_style" in r]
+
+    def mean(key: str) -> float:
+        return statistics.fmean(r[key] for r in rows if key in r)
+
+    figures = {
         "network_style_loss": mean("network_style"),
         "network_content_loss": mean("network_content"),
+        "photo_style_loss": mean("photo_style"),
+        "style_loss_vs_photo_worst": max(r["network_style"] / r["photo_style"] for r in rows),
+        f"network_ms_{result['side']}px": statistics.median(r["network_ms"] for r in rows),
+    }
+    if not compared:
+        return figures
+    style_ratio = [r["network_style"] / r["gatys_style"] for r in compared]
+    content_ratio = [r["network_content"] / r["gatys_content"] for r in compared]
+    return figures | {
         f"gatys{steps}_style_loss": mean("gatys_style"),
         f"gatys{steps}_content_loss": mean("gatys_content"),
-        "photo_style_loss": mean("photo_style"),
         f"style_loss_vs_gatys{steps}_mean": statistics.fmean(style_ratio),
         f"style_loss_vs_gatys{steps}_worst": max(style_ratio),
         f"content_loss_vs_gatys{steps}_mean": statistics.fmean(content_ratio),
         f"content_loss_vs_gatys{steps}_worst": max(content_ratio),
-        "style_loss_vs_photo_worst": max(r["network_style"] / r["photo_style"] for r in rows),
-        f"network_ms_{result['side']}px": statistics.median(r["network_ms"] for r in rows),
-        f"gatys{steps}_seconds_{result['side']}px": statistics.median(r["gatys_seconds"] for r in rows),
+        f"gatys{steps}_seconds_{result['side']}px": statistics.median(r["gatys_seconds"] for r in compared),
     }
 
 
@@ -104,10 +122,11 @@ def write_quality(version_dir: Path, result: dict) -> dict[str, float]:
     manifest = Manifest.model_validate_json((version_dir / "model.json").read_text())
     metrics = {k: round(v, 4) if abs(v) < 100 else round(v, 1) for k, v in metrics_of(result).items()}
     table = [{k: v for k, v in r.items() if k != "images"} for r in result["rows"]]
+    compared = ", ".join(r["photo"] for r in result["rows"] if "gatys_style" in r) or "no photo"
     how = (
         f"{result['side']} px (longest side), scored by oneiros_export.style_score.common_loss (the Gatys objective, "
         f"VGG19 float32, default layers and weights); Gatys: {result['steps']} L-BFGS steps through the server's "
-        f"engine; times on {result['cpu']}, {result['threads']} thread(s)"
+        f"engine, on {compared}; times on {result['cpu']}, {result['threads']} thread(s), on a shared machine"
     )
     manifest.spec["quality"] = {"how": how, "photos": table}
     manifest.metrics = metrics
@@ -116,17 +135,14 @@ def write_quality(version_dir: Path, result: dict) -> dict[str, float]:
 
 
 def gallery(result: dict, path: Path, cell: int = 320) -> None:
-    """Rows of photo | Gatys (seconds) | network (ms), each ``cell`` px wide, labelled."""
-    rows = result["rows"]
+    """Rows of photo | Gatys (seconds) | network (ms), ``cell`` px wide, labelled; rows without Gatys left out."""
+    rows = [r for r in result["rows"] if r["images"][1] is not None]
     heights = [round(cell * r["size"][0] / r["size"][1]) for r in rows]
     sheet = Image.new("RGB", (3 * cell, sum(heights) + 16 * len(rows)), "white")
     draw, y = ImageDraw.Draw(sheet), 0
     for r, h in zip(rows, heights):
-        labels = (
-            r["photo"],
-            f"Gatys {result['steps']} steps: {r['gatys_seconds']:.0f} s",
-            f"network: {r['network_ms']:.0f} ms",
-        )
+        steps = result["steps"]
+        labels = (r["photo"], f"Gatys {steps} steps: {r['gatys_seconds']:.0f} s", f"network: {r['network_ms']:.0f} ms")
         for i, (image, label) in enumerate(zip(r["images"], labels)):
             sheet.paste(Image.fromarray(image).resize((cell, h), Image.Resampling.LANCZOS), (i * cell, y))
             draw.text((i * cell + 4, y + h + 2), label, fill="black")
@@ -141,13 +157,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--gatys-steps", type=int, default=100)
     p.add_argument("--side", type=int, default=512)
     p.add_argument("--photos", nargs="+", default=list(EVALUATION_PHOTOS))
+    p.add_argument("--gatys-photos", nargs="+", help="the photos Gatys runs on (default: all of --photos)")
     p.add_argument("--cache", type=Path, default=CACHE, help="Gatys outputs, reused across runs")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--gallery", type=Path, nargs="*", default=[], help="one image path per version folder")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     for i, version_dir in enumerate(args.version_dirs):
-        result = measure(version_dir, args.gatys_steps, args.side, args.photos, args.cache, args.threads)
+        result = measure(
+            version_dir, args.gatys_steps, args.side, args.photos, args.cache, args.threads, args.gatys_photos
+        )
         print(json.dumps({"model": str(version_dir)} | write_quality(version_dir, result)), flush=True)
         if i < len(args.gallery):
             gallery(result, args.gallery[i])
