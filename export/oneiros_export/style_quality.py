@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 
 from oneiros_export.onnx_utils import session
 from oneiros_export.style_gatys import CACHE, EVALUATION_PHOTOS, GatysReference, cpu_name, evaluation_photo
-from oneiros_export.style_score import common_loss, model_defaults, quantise
+from oneiros_export.style_score import common_losses, model_defaults, quantise
 from oneiros_server.engines.convnet.stylize_params import style_size
 from oneiros_server.repository.manifest import Manifest, write_manifest
 from oneiros_server.runtime.style_network import crop_back, pad_to_multiple
@@ -81,8 +81,8 @@ def measure(
         if gatys_photos is None or photo in gatys_photos:
             images["gatys"], gatys_info = gatys.run(painting, photo, side, gatys_steps)
             row["gatys_seconds"] = gatys_info["seconds"]
-        for name, image in images.items():
-            score = common_loss(backbone, image, content, style, defaults)
+        scores = common_losses(backbone, list(images.values()), content, style, defaults)
+        for name, score in zip(images, scores):
             row |= {f"{name}_content": score["content"], f"{name}_style": score["style"]}
         rows.append(row | {"images": (content, images.get("gatys"), net_image)})
     return dict(rows=rows, steps=gatys_steps, side=side, cpu=cpu_name(), threads=threads)
