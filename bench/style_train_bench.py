@@ -40,7 +40,7 @@ def step_cpu_seconds(backbone, precision, sampler, grams, weights, batch: int, s
         parts.total.backward()
         optimizer.step()
         times.append(time.process_time() - started)
-        first = float(parts.total) if first is None else first
+        first = float(parts.total.detach()) if first is None else first
     return statistics.median(times), first
 
 
