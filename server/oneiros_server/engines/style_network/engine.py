@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from oneiros_server.engines.base import EngineInfo
+from oneiros_server.engines.base import EngineInfo, FamilyEngine
 from oneiros_server.engines.convnet.stylize_params import FORMATS, MIN_SIDE, StylizeParams, StylizeResult, fit
 from oneiros_server.errors import FieldError, Overloaded
 from oneiros_server.repository.manifest import Manifest
@@ -52,7 +52,7 @@ GATYS_FIELDS = {
 
 
 class StyleNetworkEngine:
-    """One style network; ``submit_stylize`` validates and returns a one-event job."""
+    """One style network's engine set: ``Stylize`` (validate, then one batched network run)."""
 
     def __init__(self, manifest: Manifest, runner: StyleNetworkRunner, settings: Settings):
         self.manifest = manifest
@@ -60,9 +60,11 @@ class StyleNetworkEngine:
         self.settings = settings
         self.default_max_side = int(manifest.parameters.get("stylize", {}).get("max_side", DEFAULT_MAX_SIDE))
         self.info = EngineInfo(device=runner.device)
+        self.engines = {"Stylize": FamilyEngine(self.validate, self.submit)}
 
-    def prepare(self, p: StylizeParams) -> StylizeParams:
-        """Refuse what a style network cannot take, fill ``max_side``; FieldError names the field."""
+    def validate(self, p: StylizeParams) -> StylizeParams:
+        """Refuse what a style network cannot take (FieldError naming the field), decode the
+        content (after checking for room: a full queue refuses before any decoding), fill ``max_side``."""
         if p.style is not None:
             raise FieldError("style", f"model {self.manifest.name!r} is a style network with its own style; omit style")
         for name, unset in GATYS_FIELDS.items():
@@ -71,6 +73,8 @@ class StyleNetworkEngine:
                     name,
                     f"applies to Gatys' optimisation only; style network {self.manifest.name!r} takes only content",
                 )
+        self.check_room()
+        p = replace(p, content=p.content() if callable(p.content) else p.content)  # the transport's decoder
         if p.output_format not in FORMATS:
             raise FieldError("output_format", f"must be one of {', '.join(FORMATS)}, got {p.output_format!r}")
         limit = self.settings.job_max_side
@@ -103,25 +107,19 @@ class StyleNetworkEngine:
             image=image, loss_history=[], content_loss=0.0, style_loss=0.0, tv_loss=0.0, elapsed_ms=elapsed_ms
         )
 
-    def submit_stylize(self, params: StylizeParams, control: CallControl) -> _OneShot:
-        """Validate now (FieldError), run when iterated: ``aevents()`` yields the StylizeResult."""
-        return _OneShot(self, self.prepare(params))
+    def submit(self, params: StylizeParams, control: CallControl) -> AsyncIterator[StylizeResult]:
+        """Queue validated params (Overloaded at once when the queue is full); one event, the result."""
+        self.check_room()
+        return self._result(params)
+
+    async def _result(self, params: StylizeParams) -> AsyncIterator[StylizeResult]:
+        yield await self.stylize(params)
 
     def warmup(self) -> None:
         self.runner.run(np.zeros((64, 64, 3), dtype=np.float32))
 
     def close(self) -> None:
         self.runner.close()
-
-
-class _OneShot:
-    """A job of one event, the result, for the dataplane's job interface."""
-
-    def __init__(self, engine: StyleNetworkEngine, params: StylizeParams):
-        self.engine, self.params = engine, params
-
-    async def aevents(self) -> AsyncIterator[StylizeResult]:
-        yield await self.engine.stylize(self.params)
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> StyleNetworkEngine:
