@@ -214,14 +214,15 @@ def decode_timing(repository: Path, device: str) -> dict[str, float]:
 
 def style_network_timing(repository: Path, device: str) -> dict[str, float]:
     """Each STYLE_NETWORK's ONNX file on the device: one image at 512 and 1024 px (median of 20)."""
-    repo = ModelRepository(Settings(model_repository=repository, device=device, batching=False, log_json=False))
+    settings = Settings(model_repository=repository, device=device, batching=False, log_json=False)
+    repo = ModelRepository(settings, default_registry())
     repo.load_all()
     timings: dict[str, float] = {}
     try:
         for model in repo.models:
-            if model.engine is None or model.manifest is None or model.manifest.kind != "STYLE_NETWORK":
+            if model.engine_set is None or model.manifest is None or model.manifest.kind != "STYLE_NETWORK":
                 continue
-            runner = model.engine.runner
+            runner = model.engine_set.runner
             for side in (512, 1024):
                 image = test_image(side)
                 runner.run(image)

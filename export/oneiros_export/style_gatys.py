@@ -25,7 +25,7 @@ from oneiros_export.style_score import model_defaults, quantise
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer
 from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
-from oneiros_server.runtime.precision import resolve_precision
+from oneiros_server.runtime.precision import choose_precision
 from oneiros_server.runtime.vgg19 import load_vgg19
 from oneiros_server.scheduling.control import CallControl
 
@@ -67,7 +67,7 @@ class GatysReference:
 
     def stylizer(self) -> Stylizer:
         if self._stylizer is None:
-            precision = resolve_precision("auto", torch.device("cpu"))
+            precision = choose_precision("auto", torch.device("cpu"))
             defaults = StylizeDefaults.from_parameters(model_defaults())
             self._stylizer = Stylizer(
                 load_vgg19(), torch.device("cpu"), defaults, StyleCache(4), 4096, 10_000, precision
@@ -85,7 +85,7 @@ class GatysReference:
         stylizer = self.stylizer()
         started = time.perf_counter()
         params = StylizeParams(content=content, style=style, steps=steps, max_side=side, seed=0)
-        result = stylizer.run(params, CallControl(), lambda _: None)
+        result = stylizer.run(stylizer.validate(params), CallControl(), lambda _: None)
         seconds = time.perf_counter() - started
         info = dict(seconds=round(seconds, 1), steps=steps, side=side, precision=stylizer.precision.name)
         info |= dict(cpu=cpu_name(), threads=torch.get_num_threads())

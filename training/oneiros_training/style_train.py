@@ -36,7 +36,7 @@ from PIL import Image
 from oneiros_server.engines.convnet.dream import resize
 from oneiros_server.engines.convnet.style_loss import LossParts, Targets, Weights, gram, objective
 from oneiros_server.engines.convnet.stylize_params import BUILTIN_DEFAULTS
-from oneiros_server.runtime.precision import Precision, resolve_precision
+from oneiros_server.runtime.precision import Precision, choose_precision
 from oneiros_server.runtime.vgg19 import VGG19Features, load_vgg19
 from oneiros_server.settings import default_model_repository
 from oneiros_training.style_net import StyleNet, StyleNetConfig, parameter_count
@@ -124,7 +124,7 @@ def train(args: argparse.Namespace) -> Path:
     torch.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    precision = resolve_precision(args.precision, torch.device("cpu"))
+    precision = choose_precision(args.precision, torch.device("cpu"))
     backbone = load_vgg19()
     weights = loss_weights(args)
     painting = read_rgb(Path(args.painting))
