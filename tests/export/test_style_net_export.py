@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from oneiros_export.onnx_utils import session
@@ -41,3 +42,23 @@ def test_a_second_export_is_the_next_version(tmp_path):
     first = export_style_net(run / "run" / "final.pt", run / "painting.png", tmp_path, "style-new")
     second = export_style_net(run / "run" / "final.pt", run / "painting.png", tmp_path, "style-new")
     assert (first.name, second.name) == ("1", "2")
+
+
+def test_quality_scores_network_gatys_and_photo_into_model_json(tmp_path):
+    import shutil
+
+    from oneiros_export.style_quality import gallery, measure, write_quality
+
+    version = tmp_path / NAME / "1"
+    shutil.copytree(tiny_style_repository() / NAME / "1", version)
+    result = measure(version, 1, 32, ["coffee", "rocket"], tmp_path / "gatys", 1, gatys_photos=["coffee"])
+    metrics = write_quality(version, result)
+    assert metrics["photo_style_loss"] > 0 and metrics["gatys1_style_loss"] > 0
+    coffee, rocket = json.loads((version / "model.json").read_text())["spec"]["quality"]["photos"]
+    assert coffee["photo_content"] == 0 and "gatys_style" in coffee and "gatys_style" not in rocket
+    assert metrics["style_loss_vs_gatys1_mean"] == pytest.approx(
+        coffee["network_style"] / coffee["gatys_style"], rel=1e-3
+    )
+    gallery(result, tmp_path / "gallery.jpg")
+    assert (tmp_path / "gallery.jpg").stat().st_size > 0
+    assert list((tmp_path / "gatys").rglob("*.png"))  # Gatys' output is cached for the next run
