@@ -96,8 +96,9 @@ models-transformer: $(STAMP)
 # (apt-get download, unpacked into data/, not installed) and scikit-image. Each network trains on
 # one thread, 128-px crops, STYLE_STEPS steps (the shipped ones: see training.steps in their
 # model.json); then ONNX export, and the quality figures against Gatys (20 L-BFGS steps, cached in
-# runs/style-gatys) with the gallery in docs/img/. Your own painting: oneiros-train-style.
-STYLE_STEPS ?= 250
+# runs/style-gatys) with the gallery in docs/img/. The shipped ones ran 72 wall-clock minutes each
+# (--minutes 72) on a loaded machine and stopped at 255-270 steps. Your own painting: oneiros-train-style.
+STYLE_STEPS ?= 270
 STYLE_TRAIN = --size 128 --batch 4 --threads 1 --steps $(STYLE_STEPS)
 models-styles: $(STAMP)
 	$(PY) -m oneiros_training.style_train docs/img/style-starry-night.jpg --out runs/style-starry-night $(STYLE_TRAIN)

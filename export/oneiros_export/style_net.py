@@ -32,11 +32,15 @@ DEFAULT_MAX_SIDE = 1024
 
 
 def load_network(checkpoint: Path) -> tuple[StyleNet, dict]:
-    """(network in eval mode, the checkpoint's metadata) from a trainer's ``final.pt``."""
+    """(network in eval mode, the checkpoint's metadata) from a trainer's ``final.pt`` (or ``last.pt``)."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     net = StyleNet(StyleNetConfig(**state["meta"]["config"]))
     net.load_state_dict(state["net"])
-    return net.eval(), state["meta"]
+    meta = state["meta"]
+    if "step" in state:  # last.pt: where the run stopped
+        meta = meta | {"steps": state["step"], "minutes": round(state["elapsed_s"] / 60, 1)}
+        meta |= {"cpu_minutes": round(state.get("cpu_s", 0.0) / 60, 1)}
+    return net.eval(), meta
 
 
 def export_onnx(net: StyleNet, path: Path) -> float:
@@ -79,6 +83,7 @@ def training_record(meta: dict, photos: list[dict] | None, command: str) -> dict
         "export_command": command,
         "steps": meta.get("steps"),
         "minutes": meta.get("minutes"),
+        "cpu_minutes": meta.get("cpu_minutes"),
         "threads": args.get("threads"),
         "crop": args.get("size"),
         "batch": args.get("batch"),
