@@ -1,13 +1,13 @@
 """Prometheus metrics, served on their own HTTP port (``--metrics-port``).
 
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` units, base
-units only). Engines and plumbing report through the small functions below, so
-nothing else needs to know about prometheus_client.
+units only). Engines and plumbing report through the metrics declared here and the small
+functions below; nothing else imports prometheus_client.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -94,9 +94,3 @@ def observe_call(
 def observe_batch(queue: str, size: int, waited_s: float) -> None:
     BATCH_SIZE.labels(queue).observe(size)
     QUEUE_WAIT.labels(queue).observe(waited_s)
-
-
-def start_exporter(host: str, port: int):
-    """Serve /metrics over HTTP; returns the HTTP server (``.server_port``, ``.shutdown()``)."""
-    server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
-    return server
