@@ -95,11 +95,3 @@ def start_exporter(host: str, port: int):
     """Serve /metrics over HTTP; returns the HTTP server (``.server_port``, ``.shutdown()``)."""
     server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
     return server
-
-
-def observe_tokens(model: str, count: int) -> None:
-    TOKENS.labels(model).inc(count)
-
-
-def observe_sequences(model: str, active: int) -> None:
-    SEQUENCES_ACTIVE.labels(model).set(active)
