@@ -14,7 +14,7 @@ Per figure: the median over rounds of each tree, B/A, and the spread between rou
 tree, (max - min) / median: the noise. A figure of B is called worse only where B/A is worse
 than 1 by more than the larger of the two spreads. Peer rows (MLServer, the floor, pastiche)
 run the same code in both trees: their B/A shows how far the machine alone moved.
-Writes bench/results/ab.json and each run's output to bench/results/ab/.
+Writes ab.json and each bench run's output to bench/results/ab/<date-time>/.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def load_average() -> list[float]:
 def run_bench(name: str, tree: Path, tiny: bool, log: Path) -> dict[str, Figure] | str:
     """One bench in ``tree``: its figures, or the reason it failed (the log's last lines)."""
     bench = BENCHES[name]
-    out = RESULTS / "ab" / f"{log.stem}.json"
+    out = log.with_suffix(".json")
     argv = [sys.executable, "-m", bench.module, *bench.args(tiny, out)]
     started = time.perf_counter()
     with log.open("w") as f:
@@ -119,7 +119,8 @@ def main() -> None:
     args = parser.parse_args()
     benches = args.benches.split(",")
     trees = {"A": args.a.resolve(), "B": args.b.resolve()}
-    (RESULTS / "ab").mkdir(parents=True, exist_ok=True)
+    folder = RESULTS / "ab" / time.strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True)
     cpu = machine()
     print(f"{cpu['cpu']}, {cpu['cores']} cores; benches {', '.join(benches)}; {args.rounds} rounds of each tree")
     for label, tree in trees.items():
@@ -133,7 +134,7 @@ def main() -> None:
             print(f"round {round_}, {label}: load {before}", flush=True)
             figures: dict[str, Figure] = {}
             for name in benches:
-                got = run_bench(name, tree, args.tiny, RESULTS / "ab" / f"{round_}{label}-{name}.log")
+                got = run_bench(name, tree, args.tiny, folder / f"{round_}{label}-{name}.log")
                 if isinstance(got, str):
                     failures.append(f"round {round_}, {label}, {name}: {got}")
                     print(f"  FAILED {failures[-1]}", flush=True)
@@ -151,7 +152,7 @@ def main() -> None:
                 [[x["round"], x["tree"], str(x["load_before"]), str(x["load_after"])] for x in loads])  # fmt: skip
     for failure in failures:
         print("FAILED", failure)
-    path = RESULTS / "ab.json"
+    path = folder / "ab.json"
     payload = {"machine": cpu, "trees": {k: str(v) for k, v in trees.items()}, "git": {k: git_head(v) for k, v in
                trees.items()}, "tiny": args.tiny, "rows": rows, "loads": loads, "failures": failures}  # fmt: skip
     path.write_text(json.dumps(payload, indent=2))
