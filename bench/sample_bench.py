@@ -64,7 +64,9 @@ def main() -> None:
     rounds: dict[str, dict[int, list[dict]]] = {"oneiros": {c: [] for c in levels}, "floor": {1: [], 256: []}}
     idle: list[dict] = []
     for _ in range(args.repeats):
-        with server_process_with_pid() as (port, pid, _):
+        # Queued streams wait for a slot as long as it takes (the default limit, 10 s, would tell
+        # some of 1,024 to retry): this measures throughput and memory, not admission.
+        with server_process_with_pid("--batch-max-queue-wait-s", "0") as (port, pid, _):
             target = f"127.0.0.1:{port}"
             for streams in levels:
                 rounds["oneiros"][streams].append(load("stream", target, METHOD, body, streams, args.seconds))

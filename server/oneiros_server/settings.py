@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     http_cors_origins: str = Field(
         "", description="browser origins allowed to call the HTTP port, comma-separated ('*' = any; '' = none)"
     )
+    http_read_timeout_s: float = Field(
+        15.0, gt=0, le=3600, description="HTTP: longest wait for a request's headers, and again for its body"
+    )
+    http_max_header_bytes: int = Field(
+        64 << 10, ge=1024, description="HTTP: largest request line and headers (431 above it)"
+    )
+    http_max_headers: int = Field(100, ge=8, description="HTTP: most header lines in a request (431 above it)")
     workers: int = Field(
         64, ge=1, le=1024, description="unused since the asyncio core (one event loop, no handler threads)"
     )
@@ -58,6 +65,18 @@ class Settings(BaseSettings):
     model_repository: Path = Field(
         default_factory=default_model_repository,
         description="folder of <name>/<version>/model.json (default: the bundled one)",
+    )
+    model_control_mode: Literal["none", "poll", "explicit"] = Field(
+        "none",
+        description="none = load the repository once at start; poll = follow its folder (new, changed and removed"
+        " models); explicit = load only --load-model and what the ModelRepository API asks for",
+    )
+    repository_poll_s: float = Field(5.0, gt=0, le=3600, description="poll mode: seconds between looks at the folder")
+    load_model: list[str] = Field([], description="explicit mode: models to load at start (repeatable)")
+    admin_tokens: SecretStr = Field(
+        SecretStr(""),
+        description="bearer tokens of operators allowed to use the ModelRepository API, comma-separated"
+        " ('' = the API is not served)",
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present")
     precision: Literal["auto", "fp32", "bf16"] = Field(
@@ -77,6 +96,11 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1000, description="no effect: batches never wait to fill (kept so that old configurations start)"
     )
     batch_queue_size: int = Field(1024, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
+    batch_max_queue_wait_s: float = Field(
+        10.0,
+        ge=0,
+        description="Sample: longest wait for a slot in the batch before RESOURCE_EXHAUSTED (0 = no limit)",
+    )
     batch_on_loop: bool = Field(
         False,
         description="Decode/EditLatent batches run on the event loop, not on the model's thread",

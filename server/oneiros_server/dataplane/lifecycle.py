@@ -12,13 +12,13 @@ from typing import TypeVar
 
 from oneiros_server.dataplane.outcomes import outcome
 from oneiros_server.errors import Cancelled, DeadlineExceeded, ModelUnavailable, OneirosError, Overloaded, ShuttingDown
-from oneiros_server.repository import ModelRepository
+from oneiros_server.repository import ModelRepository, ModelVersion
 from oneiros_server.scheduling.control import CallControl
 
 log = logging.getLogger("oneiros.calls")
 T = TypeVar("T")
 
-Observer = Callable[[str, str, str, float, str], None]  # rpc, model, status name, seconds, transport
+Observer = Callable[[str, str, str, float, str, str], None]  # rpc, model, status name, seconds, transport, version
 UNLOADED_OK = frozenset({"ListModels", "GetModel"})  # answered while the models still load
 
 
@@ -43,6 +43,8 @@ class Call:
     control: CallControl
     started: float = field(default_factory=time.monotonic)
     transport: str = "grpc"
+    version: str = ""  # the model version that answers, once resolved
+    held: ModelVersion | None = None  # that version, held until the call ends (an unload waits for it)
 
 
 class Lifecycle:
@@ -71,10 +73,13 @@ class Lifecycle:
 
     def close(self, call: Call, exc: BaseException | None) -> None:
         self.state.in_flight -= 1
+        if call.held is not None:
+            call.held.release()
+            call.held = None
         seconds = time.monotonic() - call.started
         code = outcome(exc)
         for observe in self.state.observers:
-            observe(call.rpc, call.model, code, seconds, call.transport)
+            observe(call.rpc, call.model, code, seconds, call.transport, call.version)
         if exc is not None and not isinstance(exc, OneirosError):
             log.error("call failed", extra=_fields(call, code, seconds), exc_info=exc)
         elif log.isEnabledFor(logging.INFO if exc is not None else logging.DEBUG):
@@ -95,12 +100,8 @@ class Lifecycle:
         """Run an admitted call to its result; domain errors propagate for the transport to map."""
         try:
             result = await run(call)
-        except asyncio.CancelledError:
-            self.close(call, self._stopped(call))
-            raise
         except BaseException as exc:
-            call.control.cancel()
-            self.close(call, exc)
+            self._ended_early(call, exc)
             raise
         self.close(call, None)
         return result
@@ -110,14 +111,19 @@ class Lifecycle:
         try:
             async for event in run(call):
                 yield event
-        except (asyncio.CancelledError, GeneratorExit):
-            self.close(call, self._stopped(call))
-            raise
         except BaseException as exc:
-            call.control.cancel()
-            self.close(call, exc)
+            self._ended_early(call, exc)
             raise
         self.close(call, None)
+
+    def _ended_early(self, call: Call, exc: BaseException) -> None:
+        """Close a call that raised: one its caller left (cancelled, or a stream closed) stops
+        with DeadlineExceeded or Cancelled; any other error is its outcome. Its work stops either way."""
+        if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):
+            self.close(call, self._stopped(call))
+        else:
+            call.control.cancel()
+            self.close(call, exc)
 
 
 def _fields(call: Call, code: str, seconds: float) -> dict:
@@ -126,6 +132,7 @@ def _fields(call: Call, code: str, seconds: float) -> dict:
         "rpc": call.rpc,
         "transport": call.transport,
         "model": call.model,
+        "version": call.version,
         "code": code,
         "duration_ms": round(seconds * 1000, 2),
     }

@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from oneiros_server.dataplane.admin import RepositoryAdmin
 from oneiros_server.dataplane.lifecycle import Call, Lifecycle, ServerState
-from oneiros_server.engines.base import Engine
+from oneiros_server.engines.base import Engine, last_event
 from oneiros_server.errors import FieldError
-from oneiros_server.repository import LoadedModel, ModelRepository
+from oneiros_server.repository import ModelRepository, ModelVersion
 
 T = TypeVar("T")
 
@@ -36,6 +37,7 @@ class Dataplane:
         self.repository: ModelRepository = state.repository
         self.settings = state.repository.settings
         self.lifecycle = Lifecycle(state, self.settings.max_concurrent_rpcs)
+        self.admin = RepositoryAdmin(state.repository)
 
     # ---------------------------------------------------------------- lifecycle
     def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None, transport: str = "grpc") -> Call:
@@ -51,12 +53,16 @@ class Dataplane:
         return self.lifecycle.stream(call, run)
 
     # ---------------------------------------------------------------- engines
-    def engine(self, call: Call, family: str) -> Engine:
-        """The engine of ``family`` of the model that serves the call (``call.model``, '' = the default).
+    def engine(self, call: Call, family: str, version: str = "") -> Engine:
+        """The engine of ``family`` of the model that serves the call (``call.model``, '' = the default;
+        ``version``, '' = its newest READY one). The call holds that version until it ends
+        (``call.version`` names it), so an unload or a swap never pulls the engine from under it.
 
-        Raises ModelNotFound, WrongModelKind or ModelUnavailable.
+        Raises ModelNotFound, WrongModelKind, NotLoaded or ModelUnavailable.
         """
-        return self.repository.resolve(call.model, family).engine_set.engines[family]
+        model = self.repository.hold(call.model, family, version)
+        call.held, call.version = model, model.version
+        return model.engine_set.engines[family]
 
     def run(self, call: Call, engine: Engine, request: Any) -> AsyncIterator[Any]:
         """The events of ``request`` on ``engine``; the last one is the result.
@@ -68,16 +74,13 @@ class Dataplane:
 
     async def result(self, call: Call, engine: Engine, request: Any) -> Any:
         """The result of ``request`` (the last event of ``run``)."""
-        result = None
-        async for result in self.run(call, engine, request):  # noqa: B007 - the last event is the result
-            pass
-        return result
+        return await last_event(self.run(call, engine, request))
 
     # ---------------------------------------------------------------- models
-    def list_models(self, kind: str = "") -> list[LoadedModel]:
+    def list_models(self, kind: str = "") -> list[ModelVersion]:
         return [m for m in self.repository.models if not kind or (m.manifest is not None and m.manifest.kind == kind)]
 
-    def get_model(self, name: str, version: str = "") -> LoadedModel:
+    def get_model(self, name: str, version: str = "") -> ModelVersion:
         if not name:
             names = sorted({m.name for m in self.repository.models})
             raise FieldError("name", f"a model name is required; the repository has {names}")

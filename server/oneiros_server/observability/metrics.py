@@ -1,21 +1,21 @@
 """Prometheus metrics, served on their own HTTP port (``--metrics-port``).
 
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` units, base
-units only). Engines and plumbing report through the small functions below, so
-nothing else needs to know about prometheus_client.
+units only). Engines and plumbing report through the metrics declared here and the small
+functions below; nothing else imports prometheus_client.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 REQUESTS = Counter(
     "oneiros_requests",
-    "Finished RPCs by RPC, model, status code and transport (grpc, http).",
-    ("rpc", "model", "code", "transport"),
+    "Finished RPCs by RPC, model, version, status code and transport (grpc, http).",
+    ("rpc", "model", "version", "code", "transport"),
     registry=REGISTRY,
 )
 LATENCY = Histogram(
@@ -59,7 +59,7 @@ MODEL_READY = Gauge(
 
 
 _known_models: frozenset[str] = frozenset()
-_CALL_CHILDREN: dict[tuple[str, str, str, str], tuple] = {}  # labelled children, looked up once (closed label set)
+_CALL_CHILDREN: dict[tuple[str, str, str, str, str], tuple] = {}  # labelled children, looked up once (closed label set)
 
 
 def set_known_models(names) -> None:
@@ -76,12 +76,17 @@ def model_label(name: str) -> str:
     return name if name in _known_models else "unknown"
 
 
-def observe_call(rpc: str, model: str, code_name: str, seconds: float, transport: str = "grpc") -> None:
+def observe_call(
+    rpc: str, model: str, code_name: str, seconds: float, transport: str = "grpc", version: str = ""
+) -> None:
     label = model_label(model)
-    key = (rpc, label, code_name, transport)
+    key = (rpc, label, version, code_name, transport)
     children = _CALL_CHILDREN.get(key)
     if children is None:
-        children = _CALL_CHILDREN[key] = (REQUESTS.labels(rpc, label, code_name, transport), LATENCY.labels(rpc))
+        children = _CALL_CHILDREN[key] = (
+            REQUESTS.labels(rpc, label, version, code_name, transport),
+            LATENCY.labels(rpc),
+        )
     children[0].inc()
     children[1].observe(seconds)
 
@@ -89,9 +94,3 @@ def observe_call(rpc: str, model: str, code_name: str, seconds: float, transport
 def observe_batch(queue: str, size: int, waited_s: float) -> None:
     BATCH_SIZE.labels(queue).observe(size)
     QUEUE_WAIT.labels(queue).observe(waited_s)
-
-
-def start_exporter(host: str, port: int):
-    """Serve /metrics over HTTP; returns the HTTP server (``.server_port``, ``.shutdown()``)."""
-    server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
-    return server

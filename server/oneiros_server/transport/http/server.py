@@ -9,10 +9,13 @@ import ssl
 from importlib import metadata
 
 import uvicorn
+from prometheus_client import make_asgi_app
 
 from oneiros_server.dataplane import Dataplane
+from oneiros_server.observability import metrics
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
+from oneiros_server.transport.http.wire import WireLimits, protocol
 from oneiros_server.transport.policy import Tokens
 
 log = logging.getLogger("oneiros.http")
@@ -26,14 +29,30 @@ def _version() -> str:
         return "0"
 
 
-async def start_http(plane: Dataplane, settings: Settings, tokens: Tokens) -> HttpServer:
+async def start_http(
+    plane: Dataplane, settings: Settings, tokens: Tokens, admin_tokens: Tokens | None = None
+) -> HttpServer:
     """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
-    app = build_app(plane, tokens, s.max_message_bytes, _version(), s.http_cors_origins)
-    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls)
+    app = build_app(plane, tokens, s, _version(), admin_tokens)
+    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, wire_limits(s))
     await server.start()
     return server
+
+
+async def start_metrics_http(settings: Settings) -> HttpServer:
+    """Prometheus text on ``settings.metrics_port``, served on the event loop (no thread per
+    connection), with the same header limits and timeouts as the HTTP port."""
+    s = settings
+    app = make_asgi_app(metrics.REGISTRY)
+    server = HttpServer(app, s.host, s.metrics_port, 0.0, None, wire_limits(s))
+    await server.start()
+    return server
+
+
+def wire_limits(s: Settings) -> WireLimits:
+    return WireLimits(s.http_read_timeout_s, s.http_max_header_bytes, s.http_max_headers)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -49,8 +68,11 @@ def bind(host: str, port: int) -> socket.socket:
 class HttpServer:
     """One uvicorn server; ``start()`` and ``stop()`` run on the event loop."""
 
-    def __init__(self, app, host: str, port: int, grace_s: float, tls: tuple | None = None):
+    def __init__(
+        self, app, host: str, port: int, grace_s: float, tls: tuple | None = None, limits: WireLimits | None = None
+    ):
         self.app = app
+        self.limits = limits or WireLimits()
         self.host = host
         self.requested_port = port
         self.grace_s = grace_s
@@ -74,6 +96,7 @@ class HttpServer:
             self.app,
             lifespan="off",
             log_config=None,
+            http=protocol(self.limits),  # header time, size and count limits (wire.py)
             access_log=False,
             **options,
         )
@@ -100,3 +123,6 @@ class HttpServer:
         except TimeoutError:
             self._server.force_exit = True
             self._task.cancel()
+        close = getattr(getattr(self.app, "state", None), "close", None)
+        if close is not None:
+            close()  # the app's body pool
