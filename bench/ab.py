@@ -26,6 +26,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.ab_benches import BENCHES, Figure
@@ -54,12 +56,19 @@ def check_tree(tree: Path) -> str:
     return str(path)
 
 
-def share_peers(tree: Path) -> None:
-    """Let ``tree``'s decode bench use this repository's MLServer venv (one venv for both trees)."""
-    mine, theirs = RESULTS.parent.parent / ".venv-peers", tree / ".venv-peers"
-    if mine.resolve() != theirs.resolve() and mine.exists() and not theirs.exists():
-        theirs.symlink_to(mine)
-        print(f"linked {theirs} -> {mine}")
+@contextmanager
+def shared_peers(trees: list[Path]) -> Iterator[None]:
+    """Let each tree's decode bench use this repository's MLServer venv (one venv for all trees):
+    a link in each tree that lacks one, removed afterwards so that the tree is left as found."""
+    mine = RESULTS.parent.parent / ".venv-peers"
+    links = [t / ".venv-peers" for t in trees if mine.exists() and not (t / ".venv-peers").exists()]
+    for link in dict.fromkeys(links):
+        link.symlink_to(mine)
+    try:
+        yield
+    finally:
+        for link in dict.fromkeys(links):
+            link.unlink(missing_ok=True)
 
 
 def load_average() -> list[float]:
@@ -105,8 +114,31 @@ def summarise(runs: dict[str, list[dict[str, Figure]]]) -> list[dict]:
         worse = row["B/A"] < 1 - noise if figure.higher_is_better else row["B/A"] > 1 + noise
         better = row["B/A"] > 1 + noise if figure.higher_is_better else row["B/A"] < 1 - noise
         row["verdict"] = "peer" if figure.peer else "WORSE" if worse else "better" if better else "within noise"
+        if min(len(a), len(b)) < 2 and not figure.peer:
+            row["verdict"] = "no noise seen (1 round)"
         rows.append(row)
     return rows
+
+
+def run_rounds(trees: dict[str, Path], benches: list[str], rounds: int, tiny: bool, folder: Path):
+    """A B A B ...: each tree's figures per round, the failures, the load average around each round."""
+    runs: dict[str, list[dict[str, Figure]]] = {"A": [], "B": []}
+    failures, loads = [], []
+    for round_ in range(1, rounds + 1):
+        for label, tree in trees.items():
+            before = load_average()
+            print(f"round {round_}, {label}: load {before}", flush=True)
+            figures: dict[str, Figure] = {}
+            for name in benches:
+                got = run_bench(name, tree, tiny, folder / f"{round_}{label}-{name}.log")
+                if isinstance(got, str):
+                    failures.append(f"round {round_}, {label}, {name}: {got}")
+                    print(f"  FAILED {failures[-1]}", flush=True)
+                else:
+                    figures.update(got)
+            runs[label].append(figures)
+            loads.append({"round": round_, "tree": label, "load_before": before, "load_after": load_average()})
+    return runs, failures, loads
 
 
 def main() -> None:
@@ -125,23 +157,8 @@ def main() -> None:
     print(f"{cpu['cpu']}, {cpu['cores']} cores; benches {', '.join(benches)}; {args.rounds} rounds of each tree")
     for label, tree in trees.items():
         print(f"{label}: {tree} (git {git_head(tree)}) imports {check_tree(tree)}")
-        share_peers(tree)
-    runs: dict[str, list[dict[str, Figure]]] = {"A": [], "B": []}
-    failures, loads = [], []
-    for round_ in range(1, args.rounds + 1):
-        for label, tree in trees.items():
-            before = load_average()
-            print(f"round {round_}, {label}: load {before}", flush=True)
-            figures: dict[str, Figure] = {}
-            for name in benches:
-                got = run_bench(name, tree, args.tiny, folder / f"{round_}{label}-{name}.log")
-                if isinstance(got, str):
-                    failures.append(f"round {round_}, {label}, {name}: {got}")
-                    print(f"  FAILED {failures[-1]}", flush=True)
-                else:
-                    figures.update(got)
-            runs[label].append(figures)
-            loads.append({"round": round_, "tree": label, "load_before": before, "load_after": load_average()})
+    with shared_peers(list(trees.values())):
+        runs, failures, loads = run_rounds(trees, benches, args.rounds, args.tiny, folder)
     rows = summarise(runs)
     print(f"\n{cpu['cpu']}, {cpu['cores']} cores; A = {trees['A']}, B = {trees['B']}; medians of {args.rounds}")
     print_table(

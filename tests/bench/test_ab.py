@@ -31,6 +31,10 @@ def test_for_times_lower_is_better():
     assert verdict([1.0, 1.02], [0.7, 0.71], higher_is_better=False) == "better"
 
 
+def test_one_round_gives_no_verdict():
+    assert verdict([100], [50]) == "no noise seen (1 round)"
+
+
 def test_peers_get_no_verdict():
     assert verdict([100, 102], [50, 51], peer=True) == "peer"
 
@@ -58,3 +62,15 @@ def test_decode_and_dream_figures_mark_peers_and_directions():
                                      "served_fp32_vs_floor": 2.0}]})  # fmt: skip
     assert dream["Dream 64 px, floor s/step"].peer and not dream["Dream 64 px, served_fp32 s/step"].higher_is_better
     assert dream["Dream 64 px, served_fp32 / floor"].value == 2.0
+
+
+def test_the_peers_venv_is_linked_into_each_tree_for_the_run_only(tmp_path: Path, monkeypatch):
+    import bench.ab
+
+    (tmp_path / "repo" / ".venv-peers").mkdir(parents=True)
+    monkeypatch.setattr(bench.ab, "RESULTS", tmp_path / "repo" / "bench" / "results")
+    tree = tmp_path / "before"
+    tree.mkdir()
+    with bench.ab.shared_peers([tree, tree]):
+        assert (tree / ".venv-peers").resolve() == (tmp_path / "repo" / ".venv-peers").resolve()
+    assert not (tree / ".venv-peers").exists()
