@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 
 from oneiros_server.runtime.style_network import StyleNetworkRunner, crop_back, pad_to_multiple
@@ -13,7 +11,7 @@ from tests.style_models import NAME, picture, tiny_style_repository
 
 def _runner(tmp_path, **settings) -> StyleNetworkRunner:
     path = tiny_style_repository() / NAME / "1" / "model.onnx"
-    return StyleNetworkRunner(path, Settings(model_repository=tmp_path, **settings), "test")
+    return StyleNetworkRunner(path, Settings(model_repository=tmp_path, **settings))
 
 
 def _image(width: int, height: int, seed: int) -> np.ndarray:
@@ -32,14 +30,9 @@ def test_batched_outputs_equal_single_outputs(tmp_path):
     runner = _runner(tmp_path)
     images = [_image(45, 37, 0), _image(45, 37, 1), _image(30, 22, 2), _image(45, 37, 3)]
     single = [runner.run(image) for image in images]
-
-    async def together():
-        return await asyncio.gather(*(runner.run_async(image) for image in images))
-
-    batched = asyncio.run(together())
-    runner.close()
-    assert runner.batcher.stats.largest == 4  # one batch: two sizes, two session runs
-    assert runner.calls == len(images) + 2
+    outputs = runner.run_batch([pad_to_multiple(image, 4) for image in images])  # one batch of two sizes
+    batched = [crop_back(out, *image.shape[:2]) for out, image in zip(outputs, images)]
+    assert runner.calls == len(images) + 2  # the batch took one session run per size
     for one, many in zip(single, batched):
         assert one.shape == many.shape
         assert np.array_equal(one, many)  # instance norm is per image: batching changes no value

@@ -29,8 +29,9 @@ from oneiros_server.engines.base import EngineInfo, FamilyEngine
 from oneiros_server.engines.convnet.stylize_params import FORMATS, MIN_SIDE, StylizeParams, StylizeResult, fit
 from oneiros_server.errors import FieldError, Overloaded
 from oneiros_server.repository.manifest import Manifest
-from oneiros_server.runtime.style_network import StyleNetworkRunner
+from oneiros_server.runtime.style_network import StyleNetworkRunner, crop_back, pad_to_multiple
 from oneiros_server.scheduling.control import CallControl
+from oneiros_server.scheduling.loop import LoopBatcher
 from oneiros_server.settings import Settings
 
 DEFAULT_MAX_SIDE = 1024
@@ -61,6 +62,15 @@ class StyleNetworkEngine:
         self.default_max_side = int(manifest.parameters.get("stylize", {}).get("max_side", DEFAULT_MAX_SIDE))
         self.info = EngineInfo(device=runner.device)
         self.engines = {"Stylize": FamilyEngine(self.validate, self.submit)}
+        self.batcher: LoopBatcher | None = None  # coalesces concurrent calls, on its own thread
+        if settings.batching:
+            self.batcher = LoopBatcher(
+                runner.run_batch,
+                name=f"{manifest.name}-{manifest.version}",
+                max_size=settings.batch_max_size,
+                max_queue=settings.batch_queue_size,
+                inline_first=False,
+            )
 
     def validate(self, p: StylizeParams) -> StylizeParams:
         """Refuse what a style network cannot take (FieldError naming the field), decode the
@@ -87,7 +97,7 @@ class StyleNetworkEngine:
 
     def check_room(self) -> None:
         """Overloaded now when the batcher's queue is full (it checks again on submit)."""
-        batcher = self.runner.batcher
+        batcher = self.batcher
         if batcher is not None and batcher.depth >= batcher.max_queue:
             raise Overloaded(f"{batcher.name} queue is full ({batcher.depth} queued)", 0.05)
 
@@ -99,13 +109,19 @@ class StyleNetworkEngine:
         if (h, w) != content.shape[:2]:
             resized = Image.fromarray((np.clip(content, 0, 1) * 255 + 0.5).astype(np.uint8))
             content = np.asarray(resized.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float32) / 255
-        image = await self.runner.run_async(content)
+        image = await self._run(content)
         if p.preserve_color:  # YIQ with I and Q kept: the luminance change goes to R, G and B alike
             image = np.clip(content + ((image - content) @ LUMA)[..., None], 0.0, 1.0)
         elapsed_ms = int((time.monotonic() - started) * 1000)
         return StylizeResult(
             image=image, loss_history=[], content_loss=0.0, style_loss=0.0, tv_loss=0.0, elapsed_ms=elapsed_ms
         )
+
+    async def _run(self, image: np.ndarray) -> np.ndarray:
+        """One network run, batched with concurrent calls; cancelling drops a queued image."""
+        x = pad_to_multiple(image, self.runner.multiple)
+        out = self.runner.run_batch([x])[0] if self.batcher is None else await self.batcher.run(x, size=1)
+        return crop_back(out, *image.shape[:2])
 
     def submit(self, params: StylizeParams, control: CallControl) -> AsyncIterator[StylizeResult]:
         """Queue validated params (Overloaded at once when the queue is full); one event, the result."""
@@ -119,7 +135,8 @@ class StyleNetworkEngine:
         self.runner.run(np.zeros((64, 64, 3), dtype=np.float32))
 
     def close(self) -> None:
-        self.runner.close()
+        if self.batcher is not None:
+            self.batcher.close()
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> StyleNetworkEngine:
@@ -127,5 +144,5 @@ def load(manifest: Manifest, version_dir: Path, settings: Settings) -> StyleNetw
     if network is None:
         raise ValueError("a STYLE_NETWORK model.json needs files.network (the ONNX graph)")
     multiple = int(manifest.spec.get("multiple", 4))
-    runner = StyleNetworkRunner(version_dir / network.path, settings, f"{manifest.name}-{manifest.version}", multiple)
+    runner = StyleNetworkRunner(version_dir / network.path, settings, multiple)
     return StyleNetworkEngine(manifest, runner, settings)
