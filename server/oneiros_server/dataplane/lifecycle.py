@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from oneiros_server.dataplane.outcomes import outcome
 from oneiros_server.errors import Cancelled, DeadlineExceeded, ModelUnavailable, OneirosError, Overloaded, ShuttingDown
+from oneiros_server.observability import metrics
 from oneiros_server.repository import ModelRepository
 from oneiros_server.scheduling.control import CallControl
 
@@ -64,6 +65,7 @@ class Lifecycle:
         elif state.in_flight >= self.max_in_flight:
             refusal = Overloaded(f"{state.in_flight} calls in flight, the limit; retry shortly", retry_after_s=0.5)
         state.in_flight += 1
+        metrics.IN_FLIGHT.inc()
         if refusal is not None:
             self.close(call, refusal)
             raise refusal
@@ -71,6 +73,7 @@ class Lifecycle:
 
     def close(self, call: Call, exc: BaseException | None) -> None:
         self.state.in_flight -= 1
+        metrics.IN_FLIGHT.dec()
         seconds = time.monotonic() - call.started
         code = outcome(exc)
         for observe in self.state.observers:
