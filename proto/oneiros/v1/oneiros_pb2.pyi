@@ -21,12 +21,16 @@ class ModelKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONVNET: _ClassVar[ModelKind]
     VAE: _ClassVar[ModelKind]
     GAN: _ClassVar[ModelKind]
+    STYLE_NETWORK: _ClassVar[ModelKind]
 
 class ModelStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MODEL_STATUS_UNSPECIFIED: _ClassVar[ModelStatus]
     READY: _ClassVar[ModelStatus]
     UNAVAILABLE: _ClassVar[ModelStatus]
+    LOADING: _ClassVar[ModelStatus]
+    UNLOADING: _ClassVar[ModelStatus]
+    UNLOADED: _ClassVar[ModelStatus]
 
 class FinishReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -58,9 +62,13 @@ LANGUAGE_MODEL: ModelKind
 CONVNET: ModelKind
 VAE: ModelKind
 GAN: ModelKind
+STYLE_NETWORK: ModelKind
 MODEL_STATUS_UNSPECIFIED: ModelStatus
 READY: ModelStatus
 UNAVAILABLE: ModelStatus
+LOADING: ModelStatus
+UNLOADING: ModelStatus
+UNLOADED: ModelStatus
 FINISH_REASON_UNSPECIFIED: FinishReason
 LENGTH: FinishReason
 STOP: FinishReason
@@ -157,7 +165,7 @@ class ModelInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., runtime: _Optional[str] = ..., device: _Optional[str] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., status_reason: _Optional[str] = ..., description: _Optional[str] = ..., default_for: _Optional[_Iterable[str]] = ..., vocabulary_size: _Optional[int] = ..., vocabulary: _Optional[str] = ..., latent_size: _Optional[int] = ..., image_shape: _Optional[_Iterable[int]] = ..., attributes: _Optional[_Iterable[str]] = ..., layers: _Optional[_Iterable[str]] = ..., default_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., training: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., precision: _Optional[str] = ..., architecture: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class SampleRequest(_message.Message):
-    __slots__ = ("model", "prompt", "max_tokens", "temperature", "top_k", "top_p", "seed", "stop", "n")
+    __slots__ = ("model", "prompt", "max_tokens", "temperature", "top_k", "top_p", "seed", "stop", "n", "model_version")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +175,7 @@ class SampleRequest(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     model: str
     prompt: str
     max_tokens: int
@@ -176,7 +185,8 @@ class SampleRequest(_message.Message):
     seed: int
     stop: _containers.RepeatedScalarFieldContainer[str]
     n: int
-    def __init__(self, model: _Optional[str] = ..., prompt: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., seed: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ...) -> None: ...
+    model_version: str
+    def __init__(self, model: _Optional[str] = ..., prompt: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., seed: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class Completion(_message.Message):
     __slots__ = ("text", "finish_reason", "token_count", "mean_entropy_bits", "index")
@@ -193,29 +203,33 @@ class Completion(_message.Message):
     def __init__(self, text: _Optional[str] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., token_count: _Optional[int] = ..., mean_entropy_bits: _Optional[float] = ..., index: _Optional[int] = ...) -> None: ...
 
 class SampleResponse(_message.Message):
-    __slots__ = ("completions", "model")
+    __slots__ = ("completions", "model", "model_version")
     COMPLETIONS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     completions: _containers.RepeatedCompositeFieldContainer[Completion]
     model: str
-    def __init__(self, completions: _Optional[_Iterable[_Union[Completion, _Mapping]]] = ..., model: _Optional[str] = ...) -> None: ...
+    model_version: str
+    def __init__(self, completions: _Optional[_Iterable[_Union[Completion, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class SampleChunk(_message.Message):
-    __slots__ = ("index", "text", "finish_reason", "token_count", "mean_entropy_bits")
+    __slots__ = ("index", "text", "finish_reason", "token_count", "mean_entropy_bits", "model_version")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     TOKEN_COUNT_FIELD_NUMBER: _ClassVar[int]
     MEAN_ENTROPY_BITS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     index: int
     text: str
     finish_reason: FinishReason
     token_count: int
     mean_entropy_bits: float
-    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., token_count: _Optional[int] = ..., mean_entropy_bits: _Optional[float] = ...) -> None: ...
+    model_version: str
+    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., token_count: _Optional[int] = ..., mean_entropy_bits: _Optional[float] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class DreamRequest(_message.Message):
-    __slots__ = ("model", "image", "layer_weights", "octaves", "octave_scale", "steps_per_octave", "step_size", "max_loss", "jitter", "seed", "max_side", "output_format", "preview_every")
+    __slots__ = ("model", "image", "layer_weights", "octaves", "octave_scale", "steps_per_octave", "step_size", "max_loss", "jitter", "seed", "max_side", "output_format", "preview_every", "model_version")
     class LayerWeightsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -236,6 +250,7 @@ class DreamRequest(_message.Message):
     MAX_SIDE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_EVERY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     model: str
     image: Image
     layer_weights: _containers.ScalarMap[str, float]
@@ -249,17 +264,20 @@ class DreamRequest(_message.Message):
     max_side: int
     output_format: ImageFormat
     preview_every: int
-    def __init__(self, model: _Optional[str] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., layer_weights: _Optional[_Mapping[str, float]] = ..., octaves: _Optional[int] = ..., octave_scale: _Optional[float] = ..., steps_per_octave: _Optional[int] = ..., step_size: _Optional[float] = ..., max_loss: _Optional[float] = ..., jitter: _Optional[int] = ..., seed: _Optional[int] = ..., max_side: _Optional[int] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ..., preview_every: _Optional[int] = ...) -> None: ...
+    model_version: str
+    def __init__(self, model: _Optional[str] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., layer_weights: _Optional[_Mapping[str, float]] = ..., octaves: _Optional[int] = ..., octave_scale: _Optional[float] = ..., steps_per_octave: _Optional[int] = ..., step_size: _Optional[float] = ..., max_loss: _Optional[float] = ..., jitter: _Optional[int] = ..., seed: _Optional[int] = ..., max_side: _Optional[int] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ..., preview_every: _Optional[int] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class DreamResponse(_message.Message):
-    __slots__ = ("image", "loss_history", "elapsed_ms")
+    __slots__ = ("image", "loss_history", "elapsed_ms", "model_version")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     LOSS_HISTORY_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     image: Image
     loss_history: _containers.RepeatedScalarFieldContainer[float]
     elapsed_ms: int
-    def __init__(self, image: _Optional[_Union[Image, _Mapping]] = ..., loss_history: _Optional[_Iterable[float]] = ..., elapsed_ms: _Optional[int] = ...) -> None: ...
+    model_version: str
+    def __init__(self, image: _Optional[_Union[Image, _Mapping]] = ..., loss_history: _Optional[_Iterable[float]] = ..., elapsed_ms: _Optional[int] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("step", "total_steps", "octave", "loss", "preview", "content_loss", "style_loss", "tv_loss")
@@ -282,15 +300,17 @@ class Progress(_message.Message):
     def __init__(self, step: _Optional[int] = ..., total_steps: _Optional[int] = ..., octave: _Optional[int] = ..., loss: _Optional[float] = ..., preview: _Optional[_Union[Image, _Mapping]] = ..., content_loss: _Optional[float] = ..., style_loss: _Optional[float] = ..., tv_loss: _Optional[float] = ...) -> None: ...
 
 class DreamProgress(_message.Message):
-    __slots__ = ("progress", "result")
+    __slots__ = ("progress", "result", "model_version")
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     progress: Progress
     result: DreamResponse
-    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[DreamResponse, _Mapping]] = ...) -> None: ...
+    model_version: str
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[DreamResponse, _Mapping]] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class StylizeRequest(_message.Message):
-    __slots__ = ("model", "content", "style", "content_weight", "style_weight", "tv_weight", "style_layers", "content_layers", "steps", "optimizer", "learning_rate", "init", "preserve_color", "max_side", "seed", "output_format", "preview_every", "coarse_to_fine")
+    __slots__ = ("model", "content", "style", "content_weight", "style_weight", "tv_weight", "style_layers", "content_layers", "steps", "optimizer", "learning_rate", "init", "preserve_color", "max_side", "seed", "output_format", "preview_every", "coarse_to_fine", "model_version")
     class StyleLayersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -316,6 +336,7 @@ class StylizeRequest(_message.Message):
     OUTPUT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_EVERY_FIELD_NUMBER: _ClassVar[int]
     COARSE_TO_FINE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     model: str
     content: Image
     style: Image
@@ -334,31 +355,36 @@ class StylizeRequest(_message.Message):
     output_format: ImageFormat
     preview_every: int
     coarse_to_fine: bool
-    def __init__(self, model: _Optional[str] = ..., content: _Optional[_Union[Image, _Mapping]] = ..., style: _Optional[_Union[Image, _Mapping]] = ..., content_weight: _Optional[float] = ..., style_weight: _Optional[float] = ..., tv_weight: _Optional[float] = ..., style_layers: _Optional[_Mapping[str, float]] = ..., content_layers: _Optional[_Iterable[str]] = ..., steps: _Optional[int] = ..., optimizer: _Optional[_Union[Optimizer, str]] = ..., learning_rate: _Optional[float] = ..., init: _Optional[_Union[StylizeInit, str]] = ..., preserve_color: _Optional[bool] = ..., max_side: _Optional[int] = ..., seed: _Optional[int] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ..., preview_every: _Optional[int] = ..., coarse_to_fine: _Optional[bool] = ...) -> None: ...
+    model_version: str
+    def __init__(self, model: _Optional[str] = ..., content: _Optional[_Union[Image, _Mapping]] = ..., style: _Optional[_Union[Image, _Mapping]] = ..., content_weight: _Optional[float] = ..., style_weight: _Optional[float] = ..., tv_weight: _Optional[float] = ..., style_layers: _Optional[_Mapping[str, float]] = ..., content_layers: _Optional[_Iterable[str]] = ..., steps: _Optional[int] = ..., optimizer: _Optional[_Union[Optimizer, str]] = ..., learning_rate: _Optional[float] = ..., init: _Optional[_Union[StylizeInit, str]] = ..., preserve_color: _Optional[bool] = ..., max_side: _Optional[int] = ..., seed: _Optional[int] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ..., preview_every: _Optional[int] = ..., coarse_to_fine: _Optional[bool] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class StylizeResponse(_message.Message):
-    __slots__ = ("image", "loss_history", "content_loss", "style_loss", "tv_loss", "elapsed_ms")
+    __slots__ = ("image", "loss_history", "content_loss", "style_loss", "tv_loss", "elapsed_ms", "model_version")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     LOSS_HISTORY_FIELD_NUMBER: _ClassVar[int]
     CONTENT_LOSS_FIELD_NUMBER: _ClassVar[int]
     STYLE_LOSS_FIELD_NUMBER: _ClassVar[int]
     TV_LOSS_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     image: Image
     loss_history: _containers.RepeatedScalarFieldContainer[float]
     content_loss: float
     style_loss: float
     tv_loss: float
     elapsed_ms: int
-    def __init__(self, image: _Optional[_Union[Image, _Mapping]] = ..., loss_history: _Optional[_Iterable[float]] = ..., content_loss: _Optional[float] = ..., style_loss: _Optional[float] = ..., tv_loss: _Optional[float] = ..., elapsed_ms: _Optional[int] = ...) -> None: ...
+    model_version: str
+    def __init__(self, image: _Optional[_Union[Image, _Mapping]] = ..., loss_history: _Optional[_Iterable[float]] = ..., content_loss: _Optional[float] = ..., style_loss: _Optional[float] = ..., tv_loss: _Optional[float] = ..., elapsed_ms: _Optional[int] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class StylizeProgress(_message.Message):
-    __slots__ = ("progress", "result")
+    __slots__ = ("progress", "result", "model_version")
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     progress: Progress
     result: StylizeResponse
-    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[StylizeResponse, _Mapping]] = ...) -> None: ...
+    model_version: str
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[StylizeResponse, _Mapping]] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class Grid(_message.Message):
     __slots__ = ("axis_x", "axis_y", "steps", "extent")
@@ -373,28 +399,32 @@ class Grid(_message.Message):
     def __init__(self, axis_x: _Optional[int] = ..., axis_y: _Optional[int] = ..., steps: _Optional[int] = ..., extent: _Optional[float] = ...) -> None: ...
 
 class DecodeRequest(_message.Message):
-    __slots__ = ("model", "latents", "count", "seed", "grid", "output_format")
+    __slots__ = ("model", "latents", "count", "seed", "grid", "output_format", "model_version")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     LATENTS_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     GRID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     model: str
     latents: _containers.RepeatedCompositeFieldContainer[Vector]
     count: int
     seed: int
     grid: Grid
     output_format: ImageFormat
-    def __init__(self, model: _Optional[str] = ..., latents: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., count: _Optional[int] = ..., seed: _Optional[int] = ..., grid: _Optional[_Union[Grid, _Mapping]] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ...) -> None: ...
+    model_version: str
+    def __init__(self, model: _Optional[str] = ..., latents: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., count: _Optional[int] = ..., seed: _Optional[int] = ..., grid: _Optional[_Union[Grid, _Mapping]] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class DecodeResponse(_message.Message):
-    __slots__ = ("images", "latents")
+    __slots__ = ("images", "latents", "model_version")
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     LATENTS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     images: _containers.RepeatedCompositeFieldContainer[Image]
     latents: _containers.RepeatedCompositeFieldContainer[Vector]
-    def __init__(self, images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ..., latents: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ...) -> None: ...
+    model_version: str
+    def __init__(self, images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ..., latents: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class AttributeEdit(_message.Message):
     __slots__ = ("attribute", "strength")
@@ -405,7 +435,7 @@ class AttributeEdit(_message.Message):
     def __init__(self, attribute: _Optional[str] = ..., strength: _Optional[float] = ...) -> None: ...
 
 class EditLatentRequest(_message.Message):
-    __slots__ = ("model", "image", "latent", "edits", "direction", "strengths", "target_image", "target_latent", "interpolation_steps", "interpolation", "output_format", "sweep_attribute")
+    __slots__ = ("model", "image", "latent", "edits", "direction", "strengths", "target_image", "target_latent", "interpolation_steps", "interpolation", "output_format", "sweep_attribute", "model_version")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     LATENT_FIELD_NUMBER: _ClassVar[int]
@@ -418,6 +448,7 @@ class EditLatentRequest(_message.Message):
     INTERPOLATION_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     SWEEP_ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     model: str
     image: Image
     latent: Vector
@@ -430,14 +461,57 @@ class EditLatentRequest(_message.Message):
     interpolation: Interpolation
     output_format: ImageFormat
     sweep_attribute: str
-    def __init__(self, model: _Optional[str] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., latent: _Optional[_Union[Vector, _Mapping]] = ..., edits: _Optional[_Iterable[_Union[AttributeEdit, _Mapping]]] = ..., direction: _Optional[_Union[Vector, _Mapping]] = ..., strengths: _Optional[_Iterable[float]] = ..., target_image: _Optional[_Union[Image, _Mapping]] = ..., target_latent: _Optional[_Union[Vector, _Mapping]] = ..., interpolation_steps: _Optional[int] = ..., interpolation: _Optional[_Union[Interpolation, str]] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ..., sweep_attribute: _Optional[str] = ...) -> None: ...
+    model_version: str
+    def __init__(self, model: _Optional[str] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., latent: _Optional[_Union[Vector, _Mapping]] = ..., edits: _Optional[_Iterable[_Union[AttributeEdit, _Mapping]]] = ..., direction: _Optional[_Union[Vector, _Mapping]] = ..., strengths: _Optional[_Iterable[float]] = ..., target_image: _Optional[_Union[Image, _Mapping]] = ..., target_latent: _Optional[_Union[Vector, _Mapping]] = ..., interpolation_steps: _Optional[int] = ..., interpolation: _Optional[_Union[Interpolation, str]] = ..., output_format: _Optional[_Union[ImageFormat, str]] = ..., sweep_attribute: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class EditLatentResponse(_message.Message):
-    __slots__ = ("images", "latents", "source_latent")
+    __slots__ = ("images", "latents", "source_latent", "model_version")
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     LATENTS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LATENT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     images: _containers.RepeatedCompositeFieldContainer[Image]
     latents: _containers.RepeatedCompositeFieldContainer[Vector]
     source_latent: Vector
-    def __init__(self, images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ..., latents: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., source_latent: _Optional[_Union[Vector, _Mapping]] = ...) -> None: ...
+    model_version: str
+    def __init__(self, images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ..., latents: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., source_latent: _Optional[_Union[Vector, _Mapping]] = ..., model_version: _Optional[str] = ...) -> None: ...
+
+class LoadModelRequest(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class UnloadModelRequest(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class RepositoryIndexRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RepositoryEntry(_message.Message):
+    __slots__ = ("name", "version", "kind", "status", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    kind: ModelKind
+    status: ModelStatus
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., status: _Optional[_Union[ModelStatus, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RepositoryIndexResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[RepositoryEntry]
+    def __init__(self, models: _Optional[_Iterable[_Union[RepositoryEntry, _Mapping]]] = ...) -> None: ...

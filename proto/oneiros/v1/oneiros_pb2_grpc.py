@@ -487,3 +487,170 @@ class Oneiros:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ModelRepositoryStub:
+    """For operators: load, unload and list what the repository holds, while serving. Callers present one of the
+    server's admin tokens (`authorization: Bearer <token>`); with none configured the service is not served.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.LoadModel = channel.unary_unary(
+                '/oneiros.v1.ModelRepository/LoadModel',
+                request_serializer=oneiros_dot_v1_dot_oneiros__pb2.LoadModelRequest.SerializeToString,
+                response_deserializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.FromString,
+                _registered_method=True)
+        self.UnloadModel = channel.unary_unary(
+                '/oneiros.v1.ModelRepository/UnloadModel',
+                request_serializer=oneiros_dot_v1_dot_oneiros__pb2.UnloadModelRequest.SerializeToString,
+                response_deserializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.FromString,
+                _registered_method=True)
+        self.RepositoryIndex = channel.unary_unary(
+                '/oneiros.v1.ModelRepository/RepositoryIndex',
+                request_serializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexRequest.SerializeToString,
+                response_deserializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.FromString,
+                _registered_method=True)
+
+
+class ModelRepositoryServicer:
+    """For operators: load, unload and list what the repository holds, while serving. Callers present one of the
+    server's admin tokens (`authorization: Bearer <token>`); with none configured the service is not served.
+    """
+
+    def LoadModel(self, request, context):
+        """Load a model's version (empty = every version its folder holds); answers once they are READY or failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnloadModel(self, request, context):
+        """Unload a model's version (empty = every version): new calls go elsewhere, calls in flight finish.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RepositoryIndex(self, request, context):
+        """Every model and version found on disk, with its state and reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ModelRepositoryServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'LoadModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadModel,
+                    request_deserializer=oneiros_dot_v1_dot_oneiros__pb2.LoadModelRequest.FromString,
+                    response_serializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.SerializeToString,
+            ),
+            'UnloadModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnloadModel,
+                    request_deserializer=oneiros_dot_v1_dot_oneiros__pb2.UnloadModelRequest.FromString,
+                    response_serializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.SerializeToString,
+            ),
+            'RepositoryIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.RepositoryIndex,
+                    request_deserializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexRequest.FromString,
+                    response_serializer=oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'oneiros.v1.ModelRepository', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('oneiros.v1.ModelRepository', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ModelRepository:
+    """For operators: load, unload and list what the repository holds, while serving. Callers present one of the
+    server's admin tokens (`authorization: Bearer <token>`); with none configured the service is not served.
+    """
+
+    @staticmethod
+    def LoadModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oneiros.v1.ModelRepository/LoadModel',
+            oneiros_dot_v1_dot_oneiros__pb2.LoadModelRequest.SerializeToString,
+            oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnloadModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oneiros.v1.ModelRepository/UnloadModel',
+            oneiros_dot_v1_dot_oneiros__pb2.UnloadModelRequest.SerializeToString,
+            oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RepositoryIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oneiros.v1.ModelRepository/RepositoryIndex',
+            oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexRequest.SerializeToString,
+            oneiros_dot_v1_dot_oneiros__pb2.RepositoryIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

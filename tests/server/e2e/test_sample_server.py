@@ -11,6 +11,7 @@ import pytest
 from oneiros.v1 import oneiros_pb2 as pb
 from tests.grpc_helpers import field_violations
 from tests.lm_tiny import tiny_lm_repository
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -95,15 +96,6 @@ def test_unknown_model_is_not_found(running):
     with pytest.raises(grpc.RpcError) as info:
         running.stub.Sample(pb.SampleRequest(model="nope"))
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
-
-
-def wait_until(predicate, seconds=5.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_cancelled_stream_frees_its_slot(running):

@@ -15,19 +15,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros.v1 import oneiros_pb2_grpc
 from tests.lm_tiny import tiny_lm_repository
+from tests.waiting import wait_until
 
 # A holder that runs until the test cancels it, however fast the machine (needs the raised cap below).
 HOLD_TOKENS = 1_000_000
 LONG = pb.SampleRequest(prompt="And", max_tokens=HOLD_TOKENS, temperature=1.0)
-
-
-def wait_until(predicate, seconds: float = 20.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def gauge(port: int, name: str, queue: str) -> float:

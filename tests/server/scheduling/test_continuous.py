@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from oneiros_server.errors import Cancelled, Overloaded
 from oneiros_server.scheduling.continuous import ContinuousBatcher
 from oneiros_server.scheduling.control import CallControl
+from tests.waiting import wait_until
 
 VOCAB = 4
 
@@ -100,13 +100,6 @@ def make():
         b.close()
 
 
-def wait_until(predicate, seconds: float = 10.0) -> None:
-    end = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < end, "condition not reached"
-        time.sleep(0.001)
-
-
 def item(prompt_len: int, max_tokens: int, rows: int = 1) -> FakeItem:
     return FakeItem(np.zeros(prompt_len, np.int64), max_tokens, rows=[FakeRow() for _ in range(rows)])
 
@@ -115,7 +108,7 @@ def test_long_prompt_is_prefilled_in_chunks_between_decode_steps(make):
     batcher, runtime = make(prefill_chunk=8, prefill_budget=8)
     running = item(1, 10_000)
     batcher.submit(running, 1)
-    wait_until(lambda: any(c[0] == "decode" for c in runtime.calls))
+    assert wait_until(lambda: any(c[0] == "decode" for c in runtime.calls))
     long = item(64, 3)
     batcher.submit(long, 1)
     assert long.done.wait(10)
@@ -146,7 +139,7 @@ def test_cancel_while_queued_frees_the_slot_and_is_never_prefilled(make):
     batcher, runtime = make(FakeRuntime(gate), max_rows=1, max_queue=1)
     blocker = item(1, 10_000)
     batcher.submit(blocker, 1)
-    wait_until(lambda: batcher.active == 1)
+    assert wait_until(lambda: batcher.active == 1)
     queued = item(7, 1)
     batcher.submit(queued, 1)
     with pytest.raises(Overloaded):
@@ -166,9 +159,9 @@ def test_a_cancelled_active_item_leaves_at_the_next_step(make):
     batcher, runtime = make()
     it = item(1, 10_000)
     batcher.submit(it, 1)
-    wait_until(lambda: batcher.active == 1)
+    assert wait_until(lambda: batcher.active == 1)
     it.control.cancel()  # the batcher sees it at its next settle
     assert it.done.wait(10)
     assert isinstance(it.error, Cancelled)
-    wait_until(lambda: batcher.active == 0)
+    assert wait_until(lambda: batcher.active == 0)
     assert runtime.seen == {}

@@ -12,6 +12,7 @@ import pytest
 from oneiros_server.errors import Cancelled, DeadlineExceeded, Overloaded, ShuttingDown
 from oneiros_server.scheduling.control import CallControl
 from oneiros_server.scheduling.jobs import JobPool
+from tests.waiting import wait_until
 
 
 def _stepper(steps: int, started: threading.Event | None = None, ran: list | None = None, delay: float = 0.02):
@@ -43,13 +44,6 @@ def pool():
     yield make
     for p in pools:
         p.close()
-
-
-def _wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def test_events_are_progress_then_result(pool):
@@ -121,7 +115,7 @@ def test_cancel_stops_within_a_step_and_frees_the_slot(pool):
         for step in events:
             steps.append(step)
     assert len(steps) <= 3  # the step in flight may still report
-    _wait_until(lambda: p.active == 0)
+    assert wait_until(lambda: p.active == 0)
     assert p.submit(_stepper(2), CallControl()).result() == "done"
 
 
@@ -139,7 +133,7 @@ def test_queued_job_cancelled_by_its_caller_never_runs(pool):
     assert p.queued == 0  # left the queue at once, making room
     p.submit(_stepper(1), CallControl())
     blocker.control.cancel()
-    _wait_until(lambda: p.active == 0 and p.queued == 0)
+    assert wait_until(lambda: p.active == 0 and p.queued == 0)
     assert ran == [] and p.stats.dropped == 1
 
 
@@ -181,7 +175,7 @@ def test_a_stalled_reader_holds_one_merged_event_with_the_newest_preview(pool):
         return "result"
 
     job = pool().submit(steps)
-    _wait_until(lambda: job.state == "done")  # nobody read while 200 events and 20 previews were made
+    assert wait_until(lambda: job.state == "done")  # nobody read while 200 events and 20 previews were made
     events = list(job.events())
     assert events[-1] == "result" and len(events) == 2  # the buffer held one event, never a queue
     merged = events[0]

@@ -4,22 +4,15 @@ and the one-slot output that merges while the reader lags."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from oneiros_server.engines.language_model.engine import SampleRequest
 from oneiros_server.scheduling.control import CallControl
 from tests.server.engines.language_model.sample_helpers import make_engine, same_completions
+from tests.waiting import wait_until
 
 PROMPT = "And God said, Let there be light: and there was light. And God saw the light, that it was good."
-
-
-def wait_until(predicate, seconds: float = 20.0) -> None:
-    end = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < end, "condition not reached"
-        time.sleep(0.005)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +53,7 @@ def test_a_lagging_reader_gets_merged_chunks_that_concatenate_to_the_unary_text(
     unary = chunked.sample(request, CallControl())
     chunks = chunked.stream(request, CallControl())
     first = next(chunks)  # the first chunk never waits
-    wait_until(lambda: chunked.active == 0)  # everything else was made while nobody read
+    assert wait_until(lambda: chunked.active == 0)  # everything else was made while nobody read
     rest = list(chunks)
     # One merged, final chunk per completion (plus the other completion's first piece, taken with ``first``).
     assert [c.index for c in rest if c.finish_reason == "LENGTH"] == [0, 1]

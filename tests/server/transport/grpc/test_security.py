@@ -34,7 +34,7 @@ def test_tls_serves_and_plaintext_is_refused(serve, tmp_path, pki):
     running = serve(tmp_path, tls_cert=pki["server"].cert, tls_key=pki["server"].key)
     channel, stub = _secure_stub(running.server.port, pki, client_cert=False)
     with channel:
-        assert stub.ListModels(pb.ListModelsRequest(), timeout=10).models is not None
+        assert list(stub.ListModels(pb.ListModelsRequest(), timeout=10).models) == []  # an empty repository, over TLS
     with pytest.raises(grpc.RpcError) as err:
         running.stub.ListModels(pb.ListModelsRequest(), timeout=5)  # the fixture's plaintext channel
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE

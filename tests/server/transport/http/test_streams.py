@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from oneiros.v1 import oneiros_pb2 as pb
 from tests.lm_tiny import tiny_lm_repository
-from tests.server.e2e.test_streams import wait_until
 from tests.server.transport.http.helpers import events, iter_events
+from tests.waiting import wait_until
 
 HOLD = pb.SampleRequest(prompt="And", max_tokens=1 << 20, temperature=1.0)  # runs until cancelled
 
