@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -38,10 +39,17 @@ def _server_credentials(s: Settings) -> grpc.ServerCredentials:
 
 
 class OneirosServer:
-    """A running Oneiros server. ``start()`` binds and returns the port; models load after."""
+    """A running Oneiros server. ``start()`` binds and returns the port; models load after.
 
-    def __init__(self, settings: Settings):
+    As one of several worker processes (``oneiros_server.workers``): ``reuse_port`` shares the
+    ports (SO_REUSEPORT), and ``on_loaded``, when given, is called once the models are loaded
+    instead of reporting SERVING: the parent does that when every worker is loaded.
+    """
+
+    def __init__(self, settings: Settings, reuse_port: bool = False, on_loaded: Callable[[], None] | None = None):
         self.settings = settings
+        self.reuse_port = reuse_port
+        self.on_loaded = on_loaded
         self.repository = ModelRepository(settings)
         self.state = ServerState(self.repository)
         self.plane = Dataplane(self.state)
@@ -65,7 +73,7 @@ class OneirosServer:
         options = [
             ("grpc.max_receive_message_length", s.max_message_bytes),
             ("grpc.max_send_message_length", s.max_message_bytes),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if self.reuse_port else 0),
             # Clients (behind load balancers) may ping idle connections this often.
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_recv_ping_interval_without_data_ms", int(s.keepalive_min_ping_s * 1000)),
@@ -112,7 +120,7 @@ class OneirosServer:
         try:
             self.port = self._call(self._start_grpc(), timeout=60)
             if s.http_port >= 0:
-                self._http = self._call(start_http(self.plane, s, self._tokens), timeout=60)
+                self._http = self._call(start_http(self.plane, s, self._tokens, self.reuse_port), timeout=60)
                 self.http_port = self._http.port
         except BaseException:
             self.loop.call_soon_threadsafe(self.loop.stop)
@@ -142,7 +150,10 @@ class OneirosServer:
         for model in self.repository.models:
             metrics.MODEL_READY.labels(model.name, model.version).set(1 if model.ready else 0)
         self.state.loaded.set()
-        health.mark_loaded(self.health, self.repository)
+        if self.on_loaded is None:
+            health.mark_loaded(self.health, self.repository)
+        else:
+            self.on_loaded()
         ready = sum(m.ready for m in self.repository.models)
         log.info("models loaded", extra={"ready": ready, "total": len(self.repository.models)})
 

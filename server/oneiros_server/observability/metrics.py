@@ -122,6 +122,24 @@ def start_exporter(host: str, port: int):
     return server
 
 
+def start_multiprocess_exporter(host: str, port: int, path: str):
+    """Serve /metrics summed over the worker processes that write under ``path`` (prometheus-client's
+    multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` set before prometheus_client is first imported)."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=path)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
+
+
+def forget_process(pid: int, path: str) -> None:
+    """Drop the live gauges (queue depth, in flight, ...) of a worker process that has exited."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid, path)
+
+
 def observe_tokens(model: str, count: int) -> None:
     TOKENS.labels(model).inc(count)
 

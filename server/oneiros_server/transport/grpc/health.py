@@ -58,5 +58,11 @@ def mark_loaded(health_: Health, repo: ModelRepository) -> None:
     health_.set("", SERVING)
 
 
+def mark_waiting(health_: Health) -> None:
+    """NOT_SERVING everywhere until ``mark_loaded`` (a sibling worker process is starting)."""
+    for name in ("", SERVICE, *FAMILY_SERVICES.values()):
+        health_.set(name, NOT_SERVING)
+
+
 def mark_draining(health_: Health) -> None:
     health_.enter_graceful_shutdown()

@@ -25,20 +25,22 @@ def _version() -> str:
         return "0"
 
 
-async def start_http(plane: Dataplane, settings: Settings, tokens: list[str]) -> HttpServer:
-    """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC)."""
+async def start_http(plane: Dataplane, settings: Settings, tokens: list[str], reuse_port: bool = False) -> HttpServer:
+    """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC).
+
+    ``reuse_port``: share the port with other worker processes (SO_REUSEPORT)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
     app = build_app(plane, tokens, s.max_message_bytes, _version(), s.http_cors_origins)
-    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls)
+    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, reuse_port)
     await server.start()
     return server
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening socket on ``host:port`` (0 = any free port); IPv6 for an IPv6 host."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock = socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
     # Accepted sockets inherit this. asyncio sets it only on sockets made with proto=IPPROTO_TCP, so
     # without it every answer written in two parts (head, body) waits out Nagle + delayed ACK (~40 ms).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -48,12 +50,13 @@ def bind(host: str, port: int) -> socket.socket:
 class HttpServer:
     """One uvicorn server; ``start()`` and ``stop()`` run on the event loop."""
 
-    def __init__(self, app, host: str, port: int, grace_s: float, tls: tuple | None = None):
+    def __init__(self, app, host: str, port: int, grace_s: float, tls: tuple | None = None, reuse_port: bool = False):
         self.app = app
         self.host = host
         self.requested_port = port
         self.grace_s = grace_s
         self.tls = tls  # (cert, key, client CA or None)
+        self.reuse_port = reuse_port
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task | None = None
@@ -61,7 +64,7 @@ class HttpServer:
     async def start(self) -> int:
         """Bind, start serving and return the bound port."""
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # "listening" (app.py) says it once
-        sock = bind(self.host, self.requested_port)
+        sock = bind(self.host, self.requested_port, self.reuse_port)
         self.port = sock.getsockname()[1]
         options: dict = {}
         if self.tls is not None:
