@@ -17,7 +17,13 @@ ARG WHEELHOUSE=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 SHELL ["/bin/sh", "-eu", "-c"]
-RUN python3 -m venv /opt/venv
+# The context is mounted (not copied), so that a wheelhouse never lands in a layer. torch comes
+# first, in a layer of its own that a change of the sources does not rebuild (podman, buildah).
+# hadolint ignore=SC2086
+RUN --mount=type=bind,target=/context \
+    python3 -m venv /opt/venv; \
+    if [ -n "$WHEELHOUSE" ]; then from="--no-index --find-links /context/$WHEELHOUSE"; else from="--index-url $TORCH_INDEX"; fi; \
+    /opt/venv/bin/pip install --no-cache-dir $from torch==2.13.0
 COPY VERSION pyproject.toml README.md /src/
 COPY proto /src/proto
 COPY clients/python /src/clients/python
@@ -25,12 +31,9 @@ COPY server /src/server
 COPY training /src/training
 COPY export /src/export
 COPY models /src/models
-# The context is mounted (not copied) so that a wheelhouse never lands in a layer.
 # hadolint ignore=SC2086
 RUN --mount=type=bind,target=/context \
-    if [ -n "$WHEELHOUSE" ]; then from="--no-index --find-links /context/$WHEELHOUSE"; torch="$from"; \
-    else from=""; torch="--index-url $TORCH_INDEX"; fi; \
-    /opt/venv/bin/pip install --no-cache-dir $torch torch==2.13.0; \
+    from=""; if [ -n "$WHEELHOUSE" ]; then from="--no-index --find-links /context/$WHEELHOUSE"; fi; \
     /opt/venv/bin/pip wheel --no-cache-dir $from --no-deps -w /tmp/wheels /src/proto /src/clients/python /src; \
     /opt/venv/bin/pip install --no-cache-dir $from /tmp/wheels/*.whl
 

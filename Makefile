@@ -49,9 +49,11 @@ image:
 	$(or $(ENGINE),$(error neither podman nor docker is installed)) build \
 		$(if $(findstring podman,$(ENGINE)),--format docker) $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
 
-# Build, then run it as the Deployment does and call every RPC family (deploy/image_test.py).
+# Build, then run it as the Deployment does and call every RPC family (deploy/image_test.py);
+# IMAGE_TEST_ARGS="--env ONEIROS_WORKERS=2" runs it with worker processes (and kills one).
+IMAGE_TEST_ARGS ?=
 image-test: $(STAMP) image
-	$(PY) deploy/image_test.py --engine $(ENGINE) --image $(IMAGE)
+	$(PY) deploy/image_test.py --engine $(ENGINE) --image $(IMAGE) $(IMAGE_TEST_ARGS)
 
 # Every wheel the image needs, for a build that reaches no index (Python 3.11, x86_64 Linux).
 wheelhouse: $(STAMP)

@@ -3,10 +3,11 @@
 The container gets the Deployment's security context (read-only root with a /tmp tmpfs, every
 capability dropped, uid 10001, no privilege escalation) and loopback-only published ports. Checked:
 the image's HEALTHCHECK survives the build, health reaches SERVING (inside the container too), one
-call per RPC family over gRPC and over HTTP, /metrics, and a SIGTERM drain that lets an in-flight
+call per RPC family over gRPC and over HTTP, /metrics, with worker processes (``--env
+ONEIROS_WORKERS=2``) a killed worker replaced, and a SIGTERM drain that lets an in-flight
 stream finish and exits 0. Printed: image size, time to SERVING, idle memory, SIGTERM exit time.
 
-    .venv/bin/python deploy/image_test.py --engine podman --image oneiros:latest
+    .venv/bin/python deploy/image_test.py --engine podman --image oneiros:latest [--env ONEIROS_WORKERS=2]
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ PORTS = {"grpc": 50051, "http": 8080, "metrics": 9464}
 SECURITY = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--user", "10001"]
 SECURITY += ["--security-opt", "no-new-privileges"]
 ENGINE = "podman"
-# Resident memory of every process in the container but this probe (the server and any workers).
-RSS_MIB = """
+# Memory of every process in the container but this probe (the server, or the parent and its workers):
+# PSS, where pages shared among them count once.
+PSS_MIB = """
 import glob, os
 total = 0
-for path in glob.glob("/proc/[0-9]*/status"):
+for path in glob.glob("/proc/[0-9]*/smaps_rollup"):
     if path.split("/")[2] != str(os.getpid()):
-        total += sum(int(line.split()[1]) for line in open(path) if line.startswith("VmRSS:"))
+        total += sum(int(line.split()[1]) for line in open(path) if line.startswith("Pss:"))
 print(total / 1024)
 """
 
@@ -48,6 +50,12 @@ def engine(*args: str, check: bool = True) -> str:
     if check and out.returncode != 0:
         raise SystemExit(f"{ENGINE} {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
     return out.stdout.strip()
+
+
+def logs(name: str) -> str:
+    """The container's output, stdout and stderr (where the server logs) together."""
+    out = subprocess.run([ENGINE, "logs", name], capture_output=True, text=True)
+    return out.stdout + out.stderr
 
 
 def png(side: int, seed: int) -> bytes:
@@ -78,9 +86,9 @@ def wait_serving(target: str, name: str, timeout_s: float = 300) -> None:
             except grpc.RpcError:
                 pass
             if engine("inspect", "--format", "{{.State.Running}}", name) != "true":
-                raise SystemExit("the container exited before SERVING:\n" + engine("logs", name, check=False))
+                raise SystemExit("the container exited before SERVING:\n" + logs(name))
             time.sleep(0.25)
-    raise SystemExit(f"not SERVING after {timeout_s:.0f} s:\n" + engine("logs", name, check=False))
+    raise SystemExit(f"not SERVING after {timeout_s:.0f} s:\n" + logs(name))
 
 
 def grpc_calls(target: str) -> None:
@@ -128,6 +136,28 @@ def http_calls(base: str) -> None:
     print("HTTP: /healthz, /v1/models, sample, decode, edit-latent, dream, stylize: OK")
 
 
+def worker_restart(name: str, target: str) -> None:
+    """With --workers: a worker killed with SIGKILL is replaced, and health is SERVING again."""
+
+    def started() -> list[dict]:
+        lines = logs(name).splitlines()
+        entries = [json.loads(line) for line in lines if line.startswith("{")]
+        return [e for e in entries if e.get("msg") == "worker started"]
+
+    if not started():
+        return  # a single process
+    victim = started()[0]["pid"]
+    count = len(started())
+    start = time.monotonic()
+    engine("exec", name, "python", "-c", f"import os, signal; os.kill({victim}, signal.SIGKILL)")
+    while len(started()) == count:
+        assert time.monotonic() - start < 60, "the killed worker was not replaced"
+        time.sleep(0.2)
+    wait_serving(target, name)
+    print(f"worker {victim} killed: replaced, SERVING again after {time.monotonic() - start:.1f} s")
+    grpc_calls(target)
+
+
 def sigterm_drain(name: str, target: str) -> None:
     """A stream in flight when SIGTERM arrives ends normally; the container exits 0."""
     outcome: dict[str, object] = {}
@@ -150,7 +180,7 @@ def sigterm_drain(name: str, target: str) -> None:
     exit_code = engine("wait", name)
     seconds = time.monotonic() - start
     reader.join(timeout=30)
-    assert exit_code == "0", f"exit code {exit_code} after SIGTERM:\n" + engine("logs", name, check=False)
+    assert exit_code == "0", f"exit code {exit_code} after SIGTERM:\n" + logs(name)
     assert outcome.get("code") == "OK", f"the in-flight stream ended {outcome}"
     print(f"SIGTERM: exit 0 after {seconds:.1f} s; the stream in flight finished ({outcome['chunks']} chunks)")
 
@@ -176,12 +206,13 @@ def main() -> int:
         print(f"SERVING {time.monotonic() - start:.1f} s after `{ENGINE} run` was called")
         inside = engine("exec", name, "python", "-m", "oneiros_server.transport.grpc.healthcheck")
         assert inside == "SERVING", inside
-        print(f"idle memory: {float(engine('exec', name, 'python', '-c', RSS_MIB)):.0f} MiB resident")
+        print(f"idle memory: {float(engine('exec', name, 'python', '-c', PSS_MIB)):.0f} MiB (PSS)")
         grpc_calls(target)
         http_calls(f"http://127.0.0.1:{host['http']}")
         metrics = httpx.get(f"http://127.0.0.1:{host['metrics']}/metrics").text
         assert "oneiros_requests_total{" in metrics, "no oneiros_requests_total in /metrics"
         print("/metrics: oneiros_requests_total present")
+        worker_restart(name, target)
         sigterm_drain(name, target)
     finally:
         engine("rm", "--force", name, check=False)
