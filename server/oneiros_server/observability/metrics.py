@@ -73,6 +73,9 @@ SEQUENCES_ACTIVE = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livesum",
 )
+WORKER_RESTARTS = Counter(
+    "oneiros_worker_restarts", "Worker processes (--workers) that died and were started again.", registry=REGISTRY
+)
 # With worker processes: 1 only while every live worker serves the model.
 MODEL_READY = Gauge(
     "oneiros_model_ready",

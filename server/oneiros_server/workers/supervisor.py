@@ -227,6 +227,7 @@ class Supervisor:
         self.delay[w.index] = delay * 2 if young else FIRST_DELAY_S
         self.restart_at[w.index] = time.monotonic() + delay
         log.error("worker died; restarting it", extra=fields | {"restart_in_s": delay})
+        self.metrics.WORKER_RESTARTS.inc()
         self._update_health()
 
     def _update_health(self) -> None:

@@ -147,6 +147,7 @@ def test_a_killed_worker_costs_only_its_calls_and_is_replaced(workers):
     assert messages[died_at:].index("waiting for a worker") < messages[died_at:].index("every worker serving")
     assert workers.health() == health_pb2.HealthCheckResponse.SERVING
     assert all(workers.sample() for _ in range(8))
+    assert workers.metric("oneiros_worker_restarts_total") == 1
 
 
 def test_sigterm_drains_every_worker(own_workers):
