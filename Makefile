@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint wheels proto venv models models-vae models-gan models-charlm models-transformer bench soak clean \
+.PHONY: serve test lint wheels proto sdk venv models models-vae models-gan models-charlm models-transformer bench soak clean \
 	image image-test wheelhouse
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
@@ -35,6 +35,11 @@ wheels: $(STAMP)
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
 		proto/oneiros/v1/oneiros.proto
+
+# Re-render the SDK's generated modules (both clients' RPC methods from the request builders, the
+# blocking calls from the asyncio ones; see clients/python/generate_sdk.py); a test fails when they drift.
+sdk: $(STAMP)
+	$(PY) clients/python/generate_sdk.py
 
 # The container image, with podman or docker, whichever is present (podman's default OCI format
 # drops HEALTHCHECK, hence --format docker). Build arguments (BASE_IMAGE, TORCH_INDEX, WHEELHOUSE)

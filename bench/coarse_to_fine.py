@@ -27,7 +27,7 @@ from bench.stylize_vs_pastiche import load_image
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer, style_size
 from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
-from oneiros_server.runtime.precision import resolve_precision
+from oneiros_server.runtime.precision import choose_precision
 from oneiros_server.runtime.vgg19 import load_vgg19
 from oneiros_server.scheduling.control import CallControl
 
@@ -48,7 +48,9 @@ def run(stylizer: Stylizer, content, style, steps: int, coarse_to_fine: bool) ->
         coarse_to_fine=coarse_to_fine,
     )
     result = stylizer.run(
-        params, CallControl(), lambda e: trace.append((time.perf_counter() - started, e.loss, e.step > coarse))
+        stylizer.validate(params),
+        CallControl(),
+        lambda e: trace.append((time.perf_counter() - started, e.loss, e.step > coarse)),
     )
     return dict(wall_s=time.perf_counter() - started, trace=trace, image=quantise(result.image))
 
@@ -78,7 +80,7 @@ def main() -> None:
     content_u8, style_u8 = np.asarray(content_img), np.asarray(style_img)
     content, style = content_u8.astype(np.float32) / 255, style_u8.astype(np.float32) / 255
     backbone = load_vgg19(None, "cpu")
-    precision = resolve_precision(args.precision, torch.device("cpu"))
+    precision = choose_precision(args.precision, torch.device("cpu"))
     stylizer = Stylizer(
         backbone, torch.device("cpu"), StylizeDefaults.from_parameters(d), StyleCache(8), 4096, 100_000, precision
     )

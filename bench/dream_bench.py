@@ -19,6 +19,7 @@ AVX512-BF16 (and on CUDA): served bf16 at most 0.6x the floor.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import resource
 import statistics
@@ -29,7 +30,15 @@ import numpy as np
 import torch
 
 from bench.common import cpu_bf16_report, describe_cpu
-from oneiros_server.engines.convnet.dream import BUILTIN_DEFAULTS, DreamParams, dream_loss, run_dream
+from oneiros_server.engines.base import last_event
+from oneiros_server.engines.convnet.dream import (
+    BUILTIN_DEFAULTS,
+    DreamParams,
+    default_dream_params,
+    dream_loss,
+    run_dream,
+    validate_dream,
+)
 from oneiros_server.engines.convnet.engine import pick_device
 from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import load_vgg19
@@ -91,13 +100,12 @@ def served_steps(pool: JobPool, backbone, image, weights, steps: int, device, pr
         seed=0,
         max_side=max(image.shape[:2]),
     )
+    valid = validate_dream(params, default_dream_params({}), backbone.layer_names, 8192, 2000)
     job = pool.submit(
-        lambda control, _: run_dream(
-            backbone, params, control, emit, device=device, max_side_limit=8192, precision=precision
-        ),
+        lambda control, _: run_dream(backbone, valid, control, emit, device=device, precision=precision),
         CallControl(),
     )
-    job.result()
+    asyncio.run(last_event(job.aevents()))
     return [b - a for a, b in zip(stamps, stamps[1:])]  # the first step is warm-up
 
 

@@ -30,11 +30,19 @@ import torch
 from bench.common import cpu_bf16_report
 from bench.dream_bench import test_image
 from bench.style_score import common_loss, model_defaults, quantise
-from oneiros_server.engines.convnet.dream import DreamParams, dream_loss, run_dream
+from oneiros_server.engines.base import run_to_result
+from oneiros_server.engines.convnet.dream import (
+    DreamParams,
+    default_dream_params,
+    dream_loss,
+    run_dream,
+    validate_dream,
+)
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer
 from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
-from oneiros_server.engines.latent.engine import DecodeRequest
+from oneiros_server.engines.latent.requests import DecodeRequest
+from oneiros_server.engines.registry import default_registry
 from oneiros_server.repository import ModelRepository
 from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import load_vgg19
@@ -57,7 +65,7 @@ def onnx_devices(repository: Path, device: str) -> dict[str, str]:
     repo.load_all()
     try:
         return {
-            m.name: (m.engine.info.device if m.engine is not None else f"unavailable: {m.reason}")
+            m.name: (m.engine_set.info.device if m.engine_set is not None else f"unavailable: {m.reason}")
             for m in repo.models
             if m.manifest is not None and m.manifest.runtime == "onnxruntime"
         }
@@ -74,9 +82,8 @@ def dream(backbone, device, precision, side, steps, stamps=None):
             sync()
             stamps.append(time.perf_counter())
 
-    return run_dream(
-        backbone, params, CallControl(), emit, device=device, max_side_limit=4096, max_steps=10_000, precision=precision
-    )
+    valid = validate_dream(params, default_dream_params({}), backbone.layer_names, 4096, 10_000)
+    return run_dream(backbone, valid, CallControl(), emit, device=device, precision=precision)
 
 
 def stylizer(backbone, device, precision) -> Stylizer:
@@ -96,7 +103,7 @@ def stylize(engine: Stylizer, side, steps, stamps=None):
             sync()
             stamps.append(time.perf_counter())
 
-    return engine.run(params, CallControl(), emit)
+    return engine.run(engine.validate(params), CallControl(), emit)
 
 
 def stylize_score(cpu_net, image: np.ndarray, side: int) -> float:
@@ -188,17 +195,18 @@ def main() -> int:
 
 def decode_timing(repository: Path, device: str) -> dict[str, float]:
     """Decode of 64 prior samples by the repository's default Decode model (median of 20)."""
-    repo = ModelRepository(Settings(model_repository=repository, device=device, batching=False, log_json=False))
+    settings = Settings(model_repository=repository, device=device, batching=False, log_json=False)
+    repo = ModelRepository(settings, default_registry())
     repo.load_all()
     try:
-        engine = repo.resolve("", "Decode")
-        engine.decode(DecodeRequest(count=64, seed=0))
+        model = repo.resolve("", "Decode").engine_set
+        run_to_result(model.engines["Decode"], DecodeRequest(count=64, seed=0))
         times = []
         for i in range(20):
             started = time.perf_counter()
-            engine.decode(DecodeRequest(count=64, seed=i))
+            run_to_result(model.engines["Decode"], DecodeRequest(count=64, seed=i))
             times.append(time.perf_counter() - started)
-        return {"decode_64_s": statistics.median(times), "decode_device": engine.info.device}  # type: ignore[dict-item]
+        return {"decode_64_s": statistics.median(times), "decode_device": model.info.device}  # type: ignore[dict-item]
     finally:
         repo.close()
 

@@ -62,7 +62,7 @@ def run_oneiros(stylizer, content, style, d, steps, coarse_to_fine=False):
         coarse_to_fine=coarse_to_fine,
         seed=0,
     )
-    result = stylizer.run(params, CallControl(), lambda e: stamps.append(time.perf_counter()))
+    result = stylizer.run(stylizer.validate(params), CallControl(), lambda e: stamps.append(time.perf_counter()))
     wall = time.perf_counter() - started
     step = statistics.median(np.diff(stamps))
     return dict(

@@ -10,6 +10,7 @@ import pytest
 
 from oneiros.v1 import oneiros_pb2_grpc
 from oneiros_server.app import OneirosServer
+from oneiros_server.engines.registry import Registry
 from oneiros_server.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,15 +37,16 @@ class Running:
 
 @pytest.fixture
 def serve():
-    """Factory: ``serve(model_repository, **settings) -> Running`` (gRPC and HTTP on free ports); all stopped at teardown."""
+    """Factory: ``serve(model_repository, registry=None, **settings) -> Running`` (gRPC and HTTP on free
+    ports; ``registry``: the kinds served, default the shipped ones); all stopped at teardown."""
     started: list[Running] = []
 
-    def _serve(model_repository: Path, **overrides) -> Running:
+    def _serve(model_repository: Path, registry: Registry | None = None, **overrides) -> Running:
         options = dict(
             host="127.0.0.1", port=0, metrics_port=0, http_port=0, model_repository=model_repository, log_json=False
         )
         settings = Settings(**(options | overrides))
-        server = OneirosServer(settings)
+        server = OneirosServer(settings, registry)
         server.start()
         running = Running(server, grpc.insecure_channel(f"127.0.0.1:{server.port}"))
         started.append(running)

@@ -19,12 +19,14 @@ from grpc_reflection.v1alpha import reflection
 
 from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 from oneiros_server.dataplane import Dataplane, ServerState
+from oneiros_server.engines.registry import Registry, default_registry
 from oneiros_server.observability import metrics
 from oneiros_server.repository import ModelRepository
 from oneiros_server.settings import Settings
 from oneiros_server.transport.grpc import auth, health
 from oneiros_server.transport.grpc.servicer import OneirosServicer
 from oneiros_server.transport.http.server import HttpServer, start_http
+from oneiros_server.transport.policy import Tokens, load_tokens
 
 log = logging.getLogger("oneiros.server")
 
@@ -41,16 +43,23 @@ def _server_credentials(s: Settings) -> grpc.ServerCredentials:
 class OneirosServer:
     """A running Oneiros server. ``start()`` binds and returns the port; models load after.
 
+    ``registry`` says which engines serve which kinds of model (default: the kinds Oneiros ships).
     As one of several worker processes (``oneiros_server.workers``): ``reuse_port`` shares the
     ports (SO_REUSEPORT), and ``on_loaded``, when given, is called once the models are loaded
     instead of reporting SERVING: the parent does that when every worker is loaded.
     """
 
-    def __init__(self, settings: Settings, reuse_port: bool = False, on_loaded: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry | None = None,
+        reuse_port: bool = False,
+        on_loaded: Callable[[], None] | None = None,
+    ):
         self.settings = settings
         self.reuse_port = reuse_port
         self.on_loaded = on_loaded
-        self.repository = ModelRepository(settings)
+        self.repository = ModelRepository(settings, registry or default_registry())
         self.state = ServerState(self.repository)
         self.plane = Dataplane(self.state)
         self.loop = asyncio.new_event_loop()
@@ -84,15 +93,15 @@ class OneirosServer:
             # wait there for tens of seconds and ended CANCELLED; their own deadlines still apply.
             ("grpc.server_max_unrequested_time_in_server", s.grpc_pending_call_timeout_s),
         ]
-        tokens = auth.load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file)
-        self._auth = bool(tokens)
+        tokens = Tokens(load_tokens(s.auth_tokens.get_secret_value(), s.auth_tokens_file))
+        self._auth = tokens.enabled
         self._tokens = tokens
         # Admission (max_concurrent_rpcs, with a retry hint) is the dataplane's; grpc's own
         # limit is only a backstop well above it.
         self._grpc = grpc.aio.server(
             options=options,
             maximum_concurrent_rpcs=s.max_concurrent_rpcs * 2,
-            interceptors=[auth.BearerTokenInterceptor(tokens)] if tokens else [],
+            interceptors=[auth.BearerTokenInterceptor(tokens)] if tokens.enabled else [],
         )
         oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.plane), self._grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._grpc)

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         256, ge=1, le=4096, description="largest batch one runtime call takes (Sample: sequences per step)"
     )
     batch_max_delay_ms: float = Field(
-        0.0, ge=0, le=1000, description="upper bound on waiting for a batch to fill (0 = run as soon as free)"
+        0.0, ge=0, le=1000, description="no effect: batches never wait to fill (kept so that old configurations start)"
     )
     batch_queue_size: int = Field(1024, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
     batch_on_loop: bool = Field(

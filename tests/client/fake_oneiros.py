@@ -44,6 +44,18 @@ def abort(context, code: grpc.StatusCode, message: str, *, violations=(), retry_
     context.abort_with_status(rpc_status.to_status(status))
 
 
+def stylized() -> pb.StylizeResponse:
+    """The answer of Stylize, and the last event of StylizeStream."""
+    return pb.StylizeResponse(
+        image=pb.Image(data=png(5, 16, "RGB")),
+        loss_history=[2.0, 1.0],
+        content_loss=0.5,
+        style_loss=0.25,
+        tv_loss=0.125,
+        elapsed_ms=7,
+    )
+
+
 class FakeOneiros(oneiros_pb2_grpc.OneirosServicer):
     """Fixed answers, recorded requests, scripted failures."""
 
@@ -163,16 +175,12 @@ class FakeOneiros(oneiros_pb2_grpc.OneirosServicer):
             yield pb.DreamProgress(progress=p)
         yield pb.DreamProgress(result=self.Dream(request, context))
 
+    def Stylize(self, request, context):
+        self._record(request, context)
+        return stylized()
+
     def StylizeStream(self, request, context):
         self._record(request, context)
         for step in range(1, 3):
             yield pb.StylizeProgress(progress=pb.Progress(step=step, total_steps=2, loss=3.0 - step, style_loss=1.0))
-        result = pb.StylizeResponse(
-            image=pb.Image(data=png(5, 16, "RGB")),
-            loss_history=[2.0, 1.0],
-            content_loss=0.5,
-            style_loss=0.25,
-            tv_loss=0.125,
-            elapsed_ms=7,
-        )
-        yield pb.StylizeProgress(result=result)
+        yield pb.StylizeProgress(result=stylized())

@@ -11,7 +11,9 @@ import torch
 from oneiros_export.gan import export_gan
 from oneiros_export.onnx_utils import session
 from oneiros_export.vae import PARITY_TOLERANCE
-from oneiros_server.engines.latent.engine import DecodeRequest, EditRequest, load
+from oneiros_server.engines.base import run_to_result
+from oneiros_server.engines.latent.engine import load
+from oneiros_server.engines.latent.requests import DecodeRequest, EditRequest
 from oneiros_server.errors import WrongModelKind
 from oneiros_server.repository.manifest import Manifest
 from oneiros_server.settings import Settings
@@ -79,12 +81,16 @@ def test_served_by_the_latent_engine(exported):
     engine = load(manifest, out, Settings(model_repository=out.parent.parent, metrics_port=-1))
     try:
         engine.warmup()
-        a = engine.decode(DecodeRequest(count=4, seed=3))
+        a = run_to_result(engine.engines["Decode"], DecodeRequest(count=4, seed=3))
         assert a.images.shape == (4, 28, 28, 1)
-        np.testing.assert_array_equal(a.images, engine.decode(DecodeRequest(count=4, seed=3)).images)
-        sweep = engine.edit(EditRequest(latent=[0.0] * 8, sweep_attribute="thickness", strengths=[0, 1]))
+        np.testing.assert_array_equal(
+            a.images, run_to_result(engine.engines["Decode"], DecodeRequest(count=4, seed=3)).images
+        )
+        sweep = run_to_result(
+            engine.engines["EditLatent"], EditRequest(latent=[0.0] * 8, sweep_attribute="thickness", strengths=[0, 1])
+        )
         assert sweep.latents.shape == (2, 8)
         with pytest.raises(WrongModelKind):
-            engine.edit(EditRequest(image=np.zeros((28, 28), np.uint8)))
+            run_to_result(engine.engines["EditLatent"], EditRequest(image=np.zeros((28, 28), np.uint8)))
     finally:
         engine.close()

@@ -18,6 +18,9 @@ DEFAULT: Any = object()  # "use the client's timeout"
 class ClientBase:
     """Channel settings, stub and call options; subclasses open the sync or asyncio channel."""
 
+    _stub: Any  # the Oneiros stub, set by ``_connect``
+    _health: Any  # the grpc.health.v1 check, set by ``_connect``
+
     def __init__(
         self,
         target: str = DEFAULT_TARGET,

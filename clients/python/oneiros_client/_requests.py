@@ -1,7 +1,9 @@
 """Request messages built from the clients' keyword arguments (shared by Client and AsyncClient).
 
-Optional proto fields are only set when the caller passes a value, so the
-server sees them as unset (``HasField`` is False) and applies its defaults.
+Each RPC's parameters are declared once, here: the client methods are rendered from these
+builders' signatures by ``make sdk`` (clients/python/generate_sdk.py), so a parameter added
+to a builder appears in both clients. Optional proto fields are only set when the caller
+passes a value, so the server sees them as unset (``HasField`` is False) and applies its defaults.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ def _enum(enum: Any, value: str | int, what: str) -> Any:
         raise ValueError(f"{what} must be one of {', '.join(enum.keys())}, got {value!r}") from None
 
 
+def _set_given(req: Any, **values: object) -> None:
+    """Set each optional field whose value is not None (None leaves it unset: the model's default)."""
+    for name, value in values.items():
+        if value is not None:
+            setattr(req, name, value)
+
+
 def _vector(values: Sequence[float] | np.ndarray) -> pb.Vector:
     a = np.asarray(values, dtype=np.float32)
     if a.ndim != 1:
@@ -54,7 +63,7 @@ def latents_to_proto(latents: LatentsLike) -> list[pb.Vector]:
     return [pb.Vector(values=row.tolist()) for row in a]
 
 
-def health_request(service: str) -> bytes:
+def health_request(service: str = "") -> bytes:
     """``HealthCheckRequest{service}`` on the wire (field 1, length-delimited)."""
     data = service.encode()
     if not data:
@@ -91,12 +100,7 @@ def sample_request(
     if isinstance(stop, str):
         stop = (stop,)
     req = pb.SampleRequest(model=model, prompt=prompt, max_tokens=max_tokens, top_k=top_k, stop=list(stop), n=n)
-    if temperature is not None:
-        req.temperature = temperature
-    if top_p is not None:
-        req.top_p = top_p
-    if seed is not None:
-        req.seed = seed
+    _set_given(req, temperature=temperature, top_p=top_p, seed=seed)
     return req
 
 
@@ -128,12 +132,7 @@ def dream_request(
         output_format=_enum(pb.ImageFormat, output_format, "output_format"),
         preview_every=preview_every,
     )
-    if max_loss is not None:
-        req.max_loss = max_loss
-    if jitter is not None:
-        req.jitter = jitter
-    if seed is not None:
-        req.seed = seed
+    _set_given(req, max_loss=max_loss, jitter=jitter, seed=seed)
     return req
 
 
@@ -173,15 +172,14 @@ def stylize_request(
         output_format=_enum(pb.ImageFormat, output_format, "output_format"),
         preview_every=preview_every,
     )
-    for name, value in (
-        ("content_weight", content_weight),
-        ("style_weight", style_weight),
-        ("tv_weight", tv_weight),
-        ("learning_rate", learning_rate),
-        ("seed", seed),
-    ):
-        if value is not None:
-            setattr(req, name, value)
+    _set_given(
+        req,
+        content_weight=content_weight,
+        style_weight=style_weight,
+        tv_weight=tv_weight,
+        learning_rate=learning_rate,
+        seed=seed,
+    )
     return req
 
 
@@ -208,8 +206,7 @@ def decode_request(
     )
     if latents is not None:
         req.latents.extend(latents_to_proto(latents))
-    if seed is not None:
-        req.seed = seed
+    _set_given(req, seed=seed)
     if grid is not None:
         req.grid.CopyFrom(_grid(grid))
     return req

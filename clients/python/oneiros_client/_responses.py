@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from google.protobuf import json_format
@@ -20,6 +21,8 @@ from .types import (
     SampleChunk,
     StylizeResult,
 )
+
+R = TypeVar("R")
 
 _HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
 
@@ -102,13 +105,18 @@ def progress(p: pb.Progress) -> Progress:
     )
 
 
-def dream_event(e: pb.DreamProgress) -> Progress | DreamResult | None:
+def _job_event(e: pb.DreamProgress | pb.StylizeProgress, result: Callable[[Any], R]) -> Progress | R | None:
+    """A job stream's event: a step's progress, or the result (None for an event this SDK does not know)."""
     which = e.WhichOneof("event")
     if which == "progress":
         return progress(e.progress)
     if which == "result":
-        return dream_result(e.result)
+        return result(e.result)
     return None
+
+
+def dream_event(e: pb.DreamProgress) -> Progress | DreamResult | None:
+    return _job_event(e, dream_result)
 
 
 def stylize_result(r: pb.StylizeResponse) -> StylizeResult:
@@ -123,12 +131,7 @@ def stylize_result(r: pb.StylizeResponse) -> StylizeResult:
 
 
 def stylize_event(e: pb.StylizeProgress) -> Progress | StylizeResult | None:
-    which = e.WhichOneof("event")
-    if which == "progress":
-        return progress(e.progress)
-    if which == "result":
-        return stylize_result(e.result)
-    return None
+    return _job_event(e, stylize_result)
 
 
 def decode_result(r: pb.DecodeResponse) -> DecodeResult:

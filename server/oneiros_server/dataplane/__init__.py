@@ -1,11 +1,11 @@
-"""The dataplane between transports and engines (see ``plane.py``).
+"""The dataplane between transports and engines (see ``plane.py``; docs/architecture.md).
 
-    transport (grpc.aio; one day HTTP): wire format <-> engine types
-        -> Dataplane: resolve model, validate once, admit, dispatch, meter, stream
-        -> engines on their own threads (batchers, job pools)
-        <- results and events handed back through loop-safe futures and one-slot buffers
+    transport (grpc.aio, HTTP): wire format <-> engine types (transport.convert)
+        -> Dataplane: admit (lifecycle), resolve the engine, validate once, submit, stream
+        -> engines (the protocol of engines.base) on their own threads (batchers, job pools)
+        <- events handed back through loop-safe futures and one-slot buffers; the last is the result
 
-Nothing here imports grpc.
+Nothing here imports grpc, protobuf or any engine.
 """
 
 from oneiros_server.dataplane.lifecycle import Call, ServerState

@@ -55,7 +55,7 @@ class Lifecycle:
 
     def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None, transport: str = "grpc") -> Call:
         """Admit a call or raise (and count the refusal): ShuttingDown, ModelUnavailable, Overloaded."""
-        call = Call(rpc, model, request_id, CallControl.with_timeout(timeout_s), transport=transport)
+        call = Call(rpc, model, request_id, CallControl.with_timeout(timeout_s, rpc), transport=transport)
         state = self.state
         refusal: OneirosError | None = None
         if state.draining.is_set():

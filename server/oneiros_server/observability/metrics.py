@@ -141,11 +141,3 @@ def forget_process(pid: int, path: str) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(pid, path)
-
-
-def observe_tokens(model: str, count: int) -> None:
-    TOKENS.labels(model).inc(count)
-
-
-def observe_sequences(model: str, active: int) -> None:
-    SEQUENCES_ACTIVE.labels(model).set(active)

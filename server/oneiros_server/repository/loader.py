@@ -1,4 +1,8 @@
-"""Scan the repository, verify files, load engines; a bad model never stops the rest."""
+"""Scan the repository, verify files, load engines; a bad model never stops the rest.
+
+The engines of each model come from a registry the app hands in (``Loader``: in the
+server, ``oneiros_server.engines.registry``); the repository imports no engine.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from oneiros_server.engines import Engine, families_of, load_engine
 from oneiros_server.errors import ModelNotFound, ModelUnavailable, WrongModelKind, echo
 from oneiros_server.observability import metrics
 from oneiros_server.repository.manifest import RPC_FAMILIES, Manifest, sha256_file
@@ -18,21 +22,30 @@ from oneiros_server.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class Loader(Protocol):
+    """What the repository needs of the engine registry."""
+
+    def families(self, kind: str) -> tuple[str, ...]: ...
+
+    def load(self, manifest: Manifest, version_dir: Path, settings: Settings) -> Any: ...
+
+
 @dataclass
 class LoadedModel:
     name: str
     version: str
     path: Path
     manifest: Manifest | None = None
-    engine: Engine | None = None
+    engine_set: Any = None  # the model's ``oneiros_server.engines.base.EngineSet`` once loaded
+    families: tuple[str, ...] = ()  # the RPC families its kind serves
     reason: str = ""  # why it is unavailable
 
     @property
     def ready(self) -> bool:
-        return self.engine is not None
+        return self.engine_set is not None
 
     def serves(self, family: str) -> bool:
-        return self.manifest is not None and family in families_of(self.manifest.kind)
+        return family in self.families
 
 
 def _version_key(version: str) -> tuple:
@@ -40,8 +53,9 @@ def _version_key(version: str) -> tuple:
 
 
 class ModelRepository:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, loader: Loader):
         self.settings = settings
+        self.loader = loader
         self.root = Path(settings.model_repository)
         self.models: list[LoadedModel] = []
 
@@ -69,6 +83,10 @@ class ModelRepository:
             log.error("invalid model.json in %s: %s", version_dir, exc)
             return model
         model.manifest = manifest
+        model.families = self.loader.families(manifest.kind)
+        if not model.families:
+            model.reason = f"no engine is registered for kind {manifest.kind!r}"
+            return model
         for role, ref in manifest.files.items():
             path = version_dir / ref.path
             if not path.is_file():
@@ -77,30 +95,30 @@ class ModelRepository:
             if sha256_file(path) != ref.sha256:
                 model.reason = f"file {ref.path!r} ({role}) does not match its sha256"
                 return model
-        engine = None
+        engines = None
         try:
-            engine = load_engine(manifest, version_dir, self.settings)
-            engine.warmup()
+            engines = self.loader.load(manifest, version_dir, self.settings)
+            engines.warmup()
         except Exception as exc:  # any failure makes this one model unavailable
             log.exception("could not load %s/%s", model.name, model.version)
-            if engine is not None:  # a failed warm-up must not leave the engine's threads running
-                self._close_quietly(engine)
+            if engines is not None:  # a failed warm-up must not leave the engine's threads running
+                self._close_quietly(engines)
             model.reason = f"failed to load: {exc.__class__.__name__}"
             return model
-        model.engine = engine
+        model.engine_set = engines
         return model
 
     @staticmethod
-    def _close_quietly(engine: Engine) -> None:
+    def _close_quietly(engines: Any) -> None:
         try:
-            engine.close()
+            engines.close()
         except Exception:  # noqa: BLE001 - the model is already unavailable; log and go on
             log.exception("closing an engine that failed to warm up failed too")
 
     def close(self) -> None:
         for model in self.models:
-            if model.engine is not None:
-                model.engine.close()
+            if model.engine_set is not None:
+                model.engine_set.close()
 
     # ---------------------------------------------------------------- lookup
     def find(self, name: str, version: str = "") -> LoadedModel:
@@ -123,14 +141,14 @@ class ModelRepository:
             return serving[0]
         raise ModelNotFound(f"the repository has no model for {family}")
 
-    def resolve(self, name: str, family: str) -> Engine:
-        """The engine that serves ``family`` for model ``name`` ('' = the default)."""
+    def resolve(self, name: str, family: str) -> LoadedModel:
+        """The ready model that serves ``family`` under ``name`` ('' = the family's default)."""
         model = self.find(name) if name else self.default_for(family)
         if model.manifest is not None and not model.serves(family):
             raise WrongModelKind(f"model {model.name!r} is a {model.manifest.kind} and cannot serve {family}")
         if not model.ready:
             raise ModelUnavailable(f"model {model.name!r} is unavailable: {model.reason}")
-        return model.engine
+        return model
 
     def families_ready(self) -> dict[str, bool]:
         """Per RPC family: is at least one model serving it ready?"""

@@ -1,7 +1,8 @@
 """``model.json``: the only thing the server reads to know a model.
 
 Common fields are checked here; ``spec`` is the kind-specific part, parsed by the
-engine of that kind (``oneiros_server.engines``). ``export/`` writes these files.
+engine of that kind (found by ``kind`` in ``oneiros_server.engines.registry``, which
+the app hands to the repository). ``export/`` writes these files.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ModelKind = Literal["LANGUAGE_MODEL", "CONVNET", "VAE", "GAN"]
+ModelKind = str  # a registered kind: LANGUAGE_MODEL, CONVNET, VAE, GAN, or one a deployment registers
 RPC_FAMILIES = ("Sample", "Dream", "Stylize", "Decode", "EditLatent")
 
 
@@ -28,8 +29,8 @@ class Manifest(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     version: str = Field(pattern=r"^[0-9A-Za-z._-]+$")
-    kind: ModelKind
-    runtime: Literal["onnxruntime", "torch"]
+    kind: ModelKind = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    runtime: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")  # onnxruntime, torch, or what a registered kind runs on
     description: str = ""
     default_for: list[str] = []  # RPCs this model is the repository default for
     files: dict[str, FileRef] = {}  # role ("decoder", "step", ...) -> file

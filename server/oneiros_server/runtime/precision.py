@@ -98,7 +98,7 @@ class Precision:
         return nullcontext()
 
 
-def resolve_precision(setting: Setting, device: torch.device) -> Precision:
+def choose_precision(setting: Setting, device: torch.device) -> Precision:
     """The precision to run on ``device`` for ``setting`` (auto: bf16 where it is fast)."""
     if setting == "fp32":
         return Precision("fp32", device.type, "--precision fp32")

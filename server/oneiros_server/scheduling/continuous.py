@@ -39,8 +39,8 @@ import numpy as np
 
 from oneiros_server.errors import Cancelled, Overloaded, ShuttingDown
 from oneiros_server.observability import metrics
-from oneiros_server.scheduling.dynamic import BatchStats
 from oneiros_server.scheduling.handoff import batched_wakes
+from oneiros_server.scheduling.loop import BatchStats
 
 log = logging.getLogger(__name__)
 

@@ -16,17 +16,19 @@ from oneiros_server.errors import Cancelled, DeadlineExceeded, OneirosError, Shu
 
 
 class CallControl:
-    def __init__(self, deadline: float | None = None):
+    def __init__(self, deadline: float | None = None, rpc: str = ""):
         #: ``time.monotonic()`` value after which the work must stop, or None.
         self.deadline = deadline
+        #: the RPC this call is, for the metrics engines report about their work
+        self.rpc = rpc
         self._cancelled = threading.Event()
         self._reason: type[OneirosError] = Cancelled
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
 
     @classmethod
-    def with_timeout(cls, seconds: float | None) -> CallControl:
-        return cls(None if seconds is None else time.monotonic() + seconds)
+    def with_timeout(cls, seconds: float | None, rpc: str = "") -> CallControl:
+        return cls(None if seconds is None else time.monotonic() + seconds, rpc)
 
     def cancel(self, shutting_down: bool = False, reason: type[OneirosError] | None = None) -> None:
         """Stop the work; runs the ``on_cancel`` callbacks once, in this thread."""
@@ -38,10 +40,6 @@ class CallControl:
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback()
-
-    def expire(self) -> None:
-        """The deadline passed: cancel with DeadlineExceeded."""
-        self.cancel(reason=DeadlineExceeded)
 
     def on_cancel(self, callback: Callable[[], None]) -> None:
         """Run ``callback()`` when the call is cancelled (at once if it already is)."""
@@ -73,7 +71,3 @@ class CallControl:
         error = self.error()
         if error is not None:
             raise error
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; True if cancelled meanwhile."""
-        return self._cancelled.wait(seconds)

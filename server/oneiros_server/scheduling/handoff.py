@@ -4,8 +4,8 @@
 ``put``s; when the reader has not taken the previous value yet, the new one is
 merged into it (text concatenated, the newest progress kept), so a slow reader
 costs bounded memory and never blocks the producer, and a reader that keeps up
-gets every value at once. The reader is either a coroutine (``await get()``,
-woken through ``loop.call_soon_threadsafe``) or a thread (``get_sync()``).
+gets every value at once. The reader is a coroutine (``await get()``, woken
+through ``loop.call_soon_threadsafe``).
 
 ``close(error)`` ends the stream: the reader gets what is pending, then
 ``Closed`` (or ``error``). The pattern is vLLM's ``RequestOutputCollector``.
@@ -69,7 +69,6 @@ class OneSlot(Generic[T, V]):
         self._merge = merge
         self._urgent = urgent
         self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
         self._value: V | None = None
         self._has = False
         self._closed = False
@@ -77,7 +76,6 @@ class OneSlot(Generic[T, V]):
         self._waiter: asyncio.Future | None = None
         self._waiter_loop: asyncio.AbstractEventLoop | None = None
         self._holding = False  # the reader waits for not_before: only urgent values wake it
-        self._sync_waiting = 0
 
     # ---------------------------------------------------------------- producer
     def put(self, value: T) -> None:
@@ -112,8 +110,6 @@ class OneSlot(Generic[T, V]):
                 loop.call_soon_threadsafe(_wake, waiter)
             else:
                 deferred.setdefault(loop, []).append(waiter)
-        if self._sync_waiting:
-            self._cond.notify_all()
 
     # ---------------------------------------------------------------- reader
     def _take_locked(self, not_before: float) -> tuple[bool, Any]:
@@ -152,26 +148,4 @@ class OneSlot(Generic[T, V]):
                 with self._lock:
                     if self._waiter is waiter:
                         self._waiter = None
-                    self._holding = False
-
-    def get_sync(self, not_before: float = 0.0, timeout: float | None = None) -> V:
-        """``get`` for a reader thread; ``TimeoutError`` after ``timeout`` seconds."""
-        end = None if timeout is None else time.monotonic() + timeout
-        with self._lock:
-            while True:
-                ready, wait = self._take_locked(not_before)
-                if ready:
-                    return wait
-                holding = wait is not None
-                if end is not None:
-                    left = end - time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError("nothing arrived in time")
-                    wait = left if wait is None else min(wait, left)
-                self._sync_waiting += 1
-                self._holding = holding
-                try:
-                    self._cond.wait(wait)
-                finally:
-                    self._sync_waiting -= 1
                     self._holding = False

@@ -3,11 +3,11 @@
 ``JobPool(workers, max_queue, name)`` runs at most ``workers`` jobs at once and holds
 at most ``max_queue`` more; ``submit`` raises ``Overloaded`` at once when the queue is
 full. A job runs ``fn(control, emit)`` on a worker thread; ``emit(event)`` hands a
-progress event to the reader through a one-slot buffer (``oneiros_server.scheduling.handoff``):
+progress event (counted in ``JOB_STEPS`` when it has ``steps_done``) to the reader through a one-slot buffer (``oneiros_server.scheduling.handoff``):
 while the reader lags, progress events merge into the newest one, which keeps the
 newest preview, so a stalled reader costs one event, never a queue of previews.
-The reader iterates ``job.events()`` (a thread) or ``job.aevents()`` (a coroutine):
-the progress events, then the value ``fn`` returned (its exception is raised instead).
+The reader (a coroutine) iterates ``job.aevents()``: the progress events, then the
+value ``fn`` returned (its exception is raised instead).
 
 Cancellation and deadlines come from the caller's ``CallControl``: cancelling it
 drops a queued job at once (its slot is free) and a running one stops at its next
@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +55,7 @@ class JobStats:
 
 
 class Job:
-    """One submitted piece of work; read ``events()`` or ``aevents()``."""
+    """One submitted piece of work; read ``aevents()``."""
 
     def __init__(self, fn: JobFn, control: CallControl, pool: JobPool):
         self.fn = fn
@@ -65,21 +65,18 @@ class Job:
         self.value: Any = None
         self.state = "queued"  # queued -> running -> done | dropped
         self.enqueued = time.monotonic()
+        self._steps = metrics.JOB_STEPS.labels(control.rpc)
+        self._steps_done = 0
 
     def emit(self, event: Any) -> None:
+        step = getattr(event, "steps_done", None)  # progress: count the steps done since the last one
+        if step is not None and step > self._steps_done:
+            self._steps.inc(step - self._steps_done)
+            self._steps_done = step
         self.output.put(event)
 
-    def events(self) -> Iterator[Any]:
-        """Progress events, then the result, in this thread; raises the job's error (or Cancelled...)."""
-        while True:
-            try:
-                yield self.output.get_sync()
-            except Closed:
-                yield self.value
-                return
-
     async def aevents(self) -> AsyncIterator[Any]:
-        """``events`` for a coroutine."""
+        """Progress events, then the result; raises the job's error (or Cancelled, DeadlineExceeded...)."""
         while True:
             try:
                 event = await self.output.get()
@@ -87,13 +84,6 @@ class Job:
                 yield self.value
                 return
             yield event
-
-    def result(self) -> Any:
-        """Drain the progress events and return the result."""
-        value = None
-        for value in self.events():  # noqa: B007 - the last event is the result
-            pass
-        return value
 
 
 class JobPool:
@@ -128,21 +118,33 @@ class JobPool:
         with self._cv:
             if self._closed:
                 raise ShuttingDown(f"{self.name} is shutting down")
-            idle = len(self._threads) - self._active
-            if len(self._queue) >= self.max_queue + idle:
+            refusal = self._refusal()
+            if refusal is not None:
                 self.stats.rejected += 1
                 metrics.QUEUE_REJECTED.labels(self.name).inc()
-                raise Overloaded(
-                    f"{self.name} is busy: {self._active} running, {len(self._queue)} queued "
-                    f"(limit {self.max_queue}); retry later",
-                    retry_after_s=1.0,
-                )
+                raise refusal
             self._queue.append(job)
             self.stats.submitted += 1
             self._publish()
             self._cv.notify()
         job.control.on_cancel(lambda: self._abandon(job))
         return job
+
+    def check_room(self) -> None:
+        """Overloaded now if ``submit`` would refuse (to refuse before costly preparation)."""
+        refusal = self._refusal()
+        if refusal is not None:
+            raise refusal
+
+    def _refusal(self) -> Overloaded | None:
+        idle = len(self._threads) - self._active
+        if len(self._queue) < self.max_queue + idle:
+            return None
+        return Overloaded(
+            f"{self.name} is busy: {self._active} running, {len(self._queue)} queued "
+            f"(limit {self.max_queue}); retry later",
+            retry_after_s=1.0,
+        )
 
     def close(self, timeout: float = 5.0) -> None:
         """Refuse new work, stop queued jobs with ShuttingDown, cancel running ones."""

@@ -19,11 +19,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from oneiros_server.errors import Overloaded
 from oneiros_server.observability import metrics
-from oneiros_server.scheduling.dynamic import BatchStats
+
+
+@dataclass
+class BatchStats:
+    """Runs, items and the largest batch of one batcher (for tests and benchmarks)."""
+
+    batches: int = 0
+    items: int = 0
+    largest: int = 0
 
 
 class LoopBatcher:

@@ -38,7 +38,7 @@ def _request(**fields) -> pb.DreamRequest:
 
 
 def _engine(running):
-    return running.server.repository.resolve("", "Dream")
+    return running.server.repository.resolve("", "Dream").engine_set
 
 
 def test_dream_returns_image_and_rising_loss(serve, repo):

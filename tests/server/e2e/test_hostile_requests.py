@@ -52,7 +52,7 @@ def test_unknown_enum_numbers_are_invalid_argument_before_any_work(running):
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (rpc, field, err.details())
         assert field_violations(err) == [field]
         assert str(number) in err.details() and "allowed" in err.details()
-    jobs = running.server.repository.resolve("", "Dream").jobs
+    jobs = running.server.repository.resolve("", "Dream").engine_set.jobs
     assert jobs.stats.submitted == 0  # the unary Dream no longer runs the job before failing
 
 

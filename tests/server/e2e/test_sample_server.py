@@ -20,7 +20,7 @@ def running(serve):
 
 
 def engine_of(running):
-    return running.server.repository.resolve("tiny-lm", "Sample")
+    return running.server.repository.resolve("tiny-lm", "Sample").engine_set
 
 
 def test_model_info_shows_vocabulary_defaults_and_metrics(running):

@@ -35,7 +35,7 @@ def gauge(port: int, name: str, queue: str) -> float:
 def one_slot(serve):
     """One sequence at a time, one more queued."""
     running = serve(tiny_lm_repository(), batch_max_size=1, batch_queue_size=1, sample_max_tokens=HOLD_TOKENS)
-    return running, running.server.repository.resolve("tiny-lm", "Sample")
+    return running, running.server.repository.resolve("tiny-lm", "Sample").engine_set
 
 
 @pytest.mark.parametrize("leave", ["cancel", "deadline"])
@@ -90,7 +90,7 @@ def test_past_the_call_limit_calls_are_refused_at_once_with_a_retry_hint(serve):
 
 def test_1024_concurrent_streams_are_admitted_at_defaults_and_all_finish(serve):
     running = serve(tiny_lm_repository())
-    engine = running.server.repository.resolve("tiny-lm", "Sample")
+    engine = running.server.repository.resolve("tiny-lm", "Sample").engine_set
 
     async def main() -> list:
         async with grpc.aio.insecure_channel(running.target) as channel:

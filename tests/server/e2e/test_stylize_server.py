@@ -43,7 +43,7 @@ def _request(**fields) -> pb.StylizeRequest:
 
 
 def _engine(running):
-    return running.server.repository.resolve("", "Stylize")
+    return running.server.repository.resolve("", "Stylize").engine_set
 
 
 def test_stylize_returns_image_losses_and_uses_the_cache(serve, repo):

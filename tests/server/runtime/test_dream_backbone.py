@@ -8,6 +8,7 @@ import shutil
 import pytest
 import torch
 
+from oneiros_server.engines.registry import default_registry
 from oneiros_server.repository import ModelRepository
 from oneiros_server.repository.manifest import sha256_file
 from oneiros_server.runtime.vgg19 import CONV_NAMES, Normalization, load_vgg19
@@ -58,10 +59,10 @@ def test_user_weights_model_folder_is_served_and_sha_checked(tmp_path, shipped):
     manifest["files"] = {"weights": {"path": "vgg19.pth", "sha256": sha256_file(version / "vgg19.pth")}}
     manifest["spec"]["weights"] = {"path": "vgg19.pth"}
     (version / "model.json").write_text(json.dumps(manifest))
-    repo = ModelRepository(Settings(model_repository=tmp_path, torch_threads=1))
+    repo = ModelRepository(Settings(model_repository=tmp_path, torch_threads=1), default_registry())
     repo.load_all()
     try:
-        engine = repo.resolve("vgg19-mine", "Dream")
+        engine = repo.resolve("vgg19-mine", "Dream").engine_set
         assert _same_features(shipped, engine.backbone)
         assert engine.info.layers[-1] == "block5_pool"
     finally:
@@ -70,13 +71,13 @@ def test_user_weights_model_folder_is_served_and_sha_checked(tmp_path, shipped):
 
 def test_default_model_is_the_dream_and_stylize_default(tmp_path):
     shutil.copytree(REPO_ROOT / "models" / "vgg19-imagenet", tmp_path / "vgg19-imagenet")
-    repo = ModelRepository(Settings(model_repository=tmp_path, torch_threads=1))
+    repo = ModelRepository(Settings(model_repository=tmp_path, torch_threads=1), default_registry())
     repo.load_all()
     try:
         model = repo.default_for("Dream")
         assert model.name == "vgg19-imagenet" and model.ready
         assert repo.default_for("Stylize") is model
-        assert not any(p.requires_grad for p in model.engine.backbone.parameters())
+        assert not any(p.requires_grad for p in model.engine_set.backbone.parameters())
     finally:
         repo.close()
 

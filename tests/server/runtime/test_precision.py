@@ -9,7 +9,7 @@ import torch
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.runtime import precision
-from oneiros_server.runtime.precision import Precision, resolve_precision
+from oneiros_server.runtime.precision import Precision, choose_precision
 from oneiros_server.settings import Settings
 from tests.conftest import REPO_ROOT
 
@@ -29,26 +29,26 @@ def cpu(monkeypatch):
 
 def test_auto_is_fp32_on_a_cpu_without_bf16_kernels(cpu):
     cpu({"avx2", "fma", "avx512f"})  # AVX512 but no bf16 instructions (an AMD EPYC of this kind)
-    chosen = resolve_precision("auto", CPU)
+    chosen = choose_precision("auto", CPU)
     assert chosen.name == "fp32" and "no amx_bf16/avx512_bf16" in chosen.reason
     cpu({"avx2", "fma"}, "AVX2")
-    assert resolve_precision("auto", CPU).name == "fp32"
+    assert choose_precision("auto", CPU).name == "fp32"
 
 
 @pytest.mark.parametrize("flag", ["amx_bf16", "avx512_bf16"])
 def test_auto_is_bf16_on_a_cpu_with_amx_or_avx512_bf16(cpu, flag):
     cpu({"avx2", "avx512f", flag})
-    chosen = resolve_precision("auto", CPU)
+    chosen = choose_precision("auto", CPU)
     assert chosen.name == "bf16" and flag in chosen.reason and chosen.dtype == torch.bfloat16
     cpu({"avx2", flag}, "AVX2")  # torch's kernels would not use them
-    assert resolve_precision("auto", CPU).name == "fp32"
+    assert choose_precision("auto", CPU).name == "fp32"
 
 
 def test_explicit_settings_win_over_detection(cpu):
     cpu({"amx_bf16"})
-    assert resolve_precision("fp32", CPU).name == "fp32"
+    assert choose_precision("fp32", CPU).name == "fp32"
     cpu(set(), "AVX2")
-    assert resolve_precision("bf16", CPU).name == "bf16"  # slow here, but asked for
+    assert choose_precision("bf16", CPU).name == "bf16"  # slow here, but asked for
 
 
 def test_autocast_runs_the_backbone_in_bfloat16_only_when_asked():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import time
@@ -9,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from oneiros_server.engines.base import last_event
 from oneiros_server.errors import Cancelled, DeadlineExceeded, Overloaded, ShuttingDown
 from oneiros_server.scheduling.control import CallControl
 from oneiros_server.scheduling.jobs import JobPool
@@ -32,6 +34,19 @@ def _stepper(steps: int, started: threading.Event | None = None, ran: list | Non
     return fn
 
 
+def _events(job) -> list:
+    """Every event of ``job`` (progress, then the result), read by a coroutine as the dataplane reads."""
+
+    async def read():
+        return [event async for event in job.aevents()]
+
+    return asyncio.run(read())
+
+
+def _result(job):
+    return asyncio.run(last_event(job.aevents()))
+
+
 @pytest.fixture
 def pool():
     pools = []
@@ -53,7 +68,7 @@ def test_events_are_progress_then_result(pool):
         return "result"
 
     job = pool().submit(three_steps)
-    events = list(job.events())
+    events = _events(job)
     # A reader that lags gets the newest progress (merged), then the result.
     assert events[-2:] == [2, "result"] and events[:-1] == sorted(set(events[:-1]))
 
@@ -68,11 +83,15 @@ def test_a_reader_that_keeps_up_gets_every_event(pool):
         return "result"
 
     job = pool().submit(three_steps)
-    events = []
-    for event in job.events():
-        events.append(event)
-        taken.release()
-    assert events == [0, 1, 2, "result"]
+
+    async def read():
+        events = []
+        async for event in job.aevents():
+            events.append(event)
+            taken.release()
+        return events
+
+    assert asyncio.run(read()) == [0, 1, 2, "result"]
 
 
 def test_errors_are_reraised_in_the_caller(pool):
@@ -82,7 +101,7 @@ def test_errors_are_reraised_in_the_caller(pool):
 
     job = pool().submit(boom, CallControl())
     with pytest.raises(ValueError):
-        job.result()
+        _result(job)
 
 
 def test_full_queue_is_refused_at_once(pool):
@@ -97,7 +116,7 @@ def test_full_queue_is_refused_at_once(pool):
     assert time.monotonic() - t0 < 0.5
     assert (p.active, p.queued) == (1, 1)
     running.control.cancel()
-    assert queued.result() == "done"
+    assert _result(queued) == "done"
     assert p.stats.rejected == 1
 
 
@@ -108,15 +127,19 @@ def test_cancel_stops_within_a_step_and_frees_the_slot(pool):
     steps: list[int] = []
     job = p.submit(_stepper(10_000, started, delay=0.05), control)
     started.wait(5)
-    events = job.events()
-    steps.append(next(events))
-    control.cancel()
-    with pytest.raises(Cancelled):
-        for step in events:
+
+    async def read_then_cancel():
+        events = job.aevents()
+        steps.append(await anext(events))
+        control.cancel()
+        async for step in events:
             steps.append(step)
+
+    with pytest.raises(Cancelled):
+        asyncio.run(read_then_cancel())
     assert len(steps) <= 3  # the step in flight may still report
     assert wait_until(lambda: p.active == 0)
-    assert p.submit(_stepper(2), CallControl()).result() == "done"
+    assert _result(p.submit(_stepper(2), CallControl())) == "done"
 
 
 def test_queued_job_cancelled_by_its_caller_never_runs(pool):
@@ -129,7 +152,7 @@ def test_queued_job_cancelled_by_its_caller_never_runs(pool):
     queued = p.submit(_stepper(1, ran=ran), control)
     control.cancel()
     with pytest.raises(Cancelled):
-        queued.result()
+        _result(queued)
     assert p.queued == 0  # left the queue at once, making room
     p.submit(_stepper(1), CallControl())
     blocker.control.cancel()
@@ -140,7 +163,7 @@ def test_queued_job_cancelled_by_its_caller_never_runs(pool):
 def test_deadline_stops_running_job(pool):
     job = pool().submit(_stepper(10_000), CallControl.with_timeout(0.2))
     with pytest.raises(DeadlineExceeded):
-        job.result()
+        _result(job)
 
 
 def test_close_refuses_new_work_and_stops_queued(pool):
@@ -154,7 +177,7 @@ def test_close_refuses_new_work_and_stops_queued(pool):
         p.submit(_stepper(1), CallControl())
     for job in (running, queued):
         with pytest.raises(ShuttingDown):
-            job.result()
+            _result(job)
     assert p.active == 0
 
 
@@ -176,7 +199,7 @@ def test_a_stalled_reader_holds_one_merged_event_with_the_newest_preview(pool):
 
     job = pool().submit(steps)
     assert wait_until(lambda: job.state == "done")  # nobody read while 200 events and 20 previews were made
-    events = list(job.events())
+    events = _events(job)
     assert events[-1] == "result" and len(events) == 2  # the buffer held one event, never a queue
     merged = events[0]
     assert merged.step == 200 and merged.preview is made[-1]  # the newest preview, kept across merges

@@ -48,7 +48,7 @@ BUILTIN_DEFAULTS = dict(
 class DreamParams:
     """A Dream request on plain types; zero/empty fields mean "the model's default"."""
 
-    image: np.ndarray  # (H, W, 3) float32 RGB in [0, 1]
+    image: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (in a request: or the function that decodes it)
     layer_weights: dict[str, float] = field(default_factory=dict)
     octaves: int = 0
     octave_scale: float = 0.0
@@ -70,6 +70,10 @@ class DreamProgress:
     loss: float
     preview: np.ndarray | None = None  # (H, W, 3) float32 in [0, 1]
 
+    @property
+    def steps_done(self) -> int:
+        return self.step
+
 
 @dataclass
 class DreamResult:
@@ -88,7 +92,7 @@ def _finite(value: float) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def resolve(
+def validate_dream(
     params: DreamParams, defaults: DreamParams, layer_names: list[str], max_side_limit: int, max_steps: int
 ) -> DreamParams:
     """Fill defaults and validate; raises FieldError naming the field and the allowed range."""
@@ -194,19 +198,16 @@ def ascent_step(
 
 def run_dream(
     backbone,
-    params: DreamParams,
+    p: DreamParams,
     control: CallControl,
     emit,
     *,
     device: torch.device,
-    defaults: DreamParams | None = None,
-    max_side_limit: int = 1024,
-    max_steps: int = 2000,
     precision: Precision | None = None,
 ) -> DreamResult:
-    """Run DeepDream; ``emit`` gets a DreamProgress per step; stops at ``control.check()``."""
+    """Run DeepDream on validated params (``validate_dream``); ``emit`` gets a DreamProgress per
+    step; stops at ``control.check()``."""
     started = time.monotonic()
-    p = resolve(params, defaults or default_dream_params({}), backbone.layer_names, max_side_limit, max_steps)
     weights = {k: float(v) for k, v in p.layer_weights.items() if v}
     seed = p.seed if p.seed is not None else int.from_bytes(os.urandom(8), "little")
     rng = np.random.default_rng(seed)

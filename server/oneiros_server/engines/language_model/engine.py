@@ -14,12 +14,12 @@ request at a time.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 
-from oneiros_server.engines.base import EngineInfo
+from oneiros_server.engines.base import EngineInfo, run_to_result
 from oneiros_server.engines.language_model.generation import (
     Chunk,
     Completion,
@@ -27,6 +27,7 @@ from oneiros_server.engines.language_model.generation import (
     Row,
     SampleParams,
     SampleRequest,
+    SampleResult,
     collect,
 )
 from oneiros_server.engines.language_model.sampling import distributions, draw_with, entropy_bits, uniforms
@@ -40,11 +41,11 @@ from oneiros_server.scheduling.continuous import ContinuousBatcher, StepRuntime
 from oneiros_server.scheduling.control import CallControl
 from oneiros_server.settings import Settings
 
-__all__ = ["Chunk", "Completion", "SampleRequest", "SamplerEngine", "load"]
+__all__ = ["Chunk", "Completion", "SampleRequest", "SampleResult", "SamplerEngine", "load"]
 
 
 class SamplerEngine:
-    """Samples text from one character language model (see ``sample`` and ``stream``)."""
+    """Samples text from one character language model: the ``Sample`` engine (``validate``, ``submit``)."""
 
     def __init__(self, manifest: Manifest, runtime: StepRuntime, settings: Settings, device: str = "cpu"):
         spec = manifest.spec
@@ -70,6 +71,7 @@ class SamplerEngine:
             prefill_budget=settings.sample_prefill_chunk * 2,
             on_step=self._observe,
         )
+        self.engines = {"Sample": self}
         self._tokens = metrics.TOKENS.labels(self.name)
         self._sequences = metrics.SEQUENCES_ACTIVE.labels(self.name)
 
@@ -118,11 +120,14 @@ class SamplerEngine:
                 errors.append(Violation(f"stop[{i}]", "must be 1 to 64 characters"))
         if errors:
             raise FieldError(errors[0].field, errors[0].description, *errors[1:])
-        return SampleParams(prompt, max_tokens, temperature, top_k, top_p, request.seed, tuple(request.stop), n)
+        stop = tuple(request.stop)
+        return SampleParams(prompt, max_tokens, temperature, top_k, top_p, request.seed, stop, n, request.stream)
 
-    def start(self, params: SampleParams, control: CallControl) -> Generation:
-        """Queue validated ``params``; Overloaded at once at capacity. Read ``chunks()``/``achunks()``;
-        cancelling ``control`` frees the queue slot at once (a running one leaves at the next step)."""
+    def submit(self, params: SampleParams, control: CallControl) -> AsyncIterator[Chunk | SampleResult]:
+        """Queue validated ``params`` (Overloaded at once at capacity). With ``params.stream`` the
+        events are ``Chunk``s of new text (``Chunk.index`` = which completion), merged per
+        completion while the reader lags; without, one ``SampleResult``. Cancelling ``control``
+        frees the queue slot at once (a running generation leaves at the next step)."""
         ids = [self.index[c] for c in self.bos + params.prompt] or [0]  # no BOS, no prompt: token 0
         if self.runtime.reach is not None:
             ids = ids[-self.runtime.reach :]  # what lies further back cannot change the text
@@ -131,33 +136,15 @@ class SamplerEngine:
         )
         self.batcher.submit(generation, size=params.n)
         control.on_cancel(lambda: self._cancel(generation))
-        return generation
+        chunks = generation.achunks()
+        return chunks if params.stream else self._result(chunks, params.n)
+
+    async def _result(self, chunks: AsyncIterator[Chunk], n: int) -> AsyncIterator[SampleResult]:
+        yield SampleResult(await collect(chunks, n), self.name)
 
     def _cancel(self, generation: Generation) -> None:
         self.batcher.cancel(generation)
         generation.output.close(generation.control.error())
-
-    def stream(self, request: SampleRequest, control: CallControl) -> Iterator[Chunk]:
-        """Chunks of new text as they are produced (``Chunk.index`` = which completion), in this thread."""
-        generation = self.start(self.validate(request), control)
-        return self._read(generation)
-
-    @staticmethod
-    def _read(generation: Generation) -> Iterator[Chunk]:
-        try:
-            yield from generation.chunks()
-        finally:
-            if not generation.finished:
-                generation.control.cancel()
-
-    def astream(self, params: SampleParams, control: CallControl) -> AsyncIterator[Chunk]:
-        """``stream`` for a coroutine, from validated params."""
-        return self.start(params, control).achunks()
-
-    def sample(self, request: SampleRequest, control: CallControl) -> list[Completion]:
-        """All completions of ``request`` (same text as the concatenated stream)."""
-        params = self.validate(request)
-        return collect(self._read(self.start(params, control)), params.n)
 
     @property
     def active(self) -> int:
@@ -165,8 +152,8 @@ class SamplerEngine:
         return self.batcher.active
 
     def warmup(self) -> None:
-        control = CallControl.with_timeout(30)
-        self.sample(SampleRequest(prompt="", max_tokens=4, seed=0, temperature=1.0), control)
+        request = SampleRequest(prompt="", max_tokens=4, seed=0, temperature=1.0, stream=False)
+        run_to_result(self, request, CallControl.with_timeout(30))
 
     def close(self) -> None:
         self.batcher.close()
@@ -198,7 +185,7 @@ class SamplerEngine:
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> SamplerEngine:
-    """Engine factory (``oneiros_server.engines.ENGINES``): a GRU ``files.step`` or a Transformer ``files.kv_step``."""
+    """Factory of kind LANGUAGE_MODEL (``oneiros_server.engines.registry``): a GRU ``files.step`` or a Transformer ``files.kv_step``."""
     files = manifest.files
     if "kv_step" in files:
         session = create_session(version_dir / files["kv_step"].path, settings)

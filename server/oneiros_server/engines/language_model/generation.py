@@ -1,7 +1,7 @@
 """One Sample request in flight: its completions (rows), their random streams, stops and output.
 
 Plain Python; the sampler engine fills it step by step (on the batcher's thread)
-and the reader takes its chunks from a one-slot buffer (``oneiros_server.scheduling.handoff``):
+and the reader (a coroutine) takes its chunks from a one-slot buffer (``oneiros_server.scheduling.handoff``):
 while the reader keeps up, each piece goes out at once; when it lags, the pieces
 that piled up go out merged, one chunk per completion. Each row is one completion
 with its own random stream (key + counter) and stop matcher, so its text never
@@ -11,7 +11,7 @@ depends on the other sequences of the batch.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +36,7 @@ class SampleRequest:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     n: int = 0
+    stream: bool = True  # events: Chunks as they come (SampleStream), or one SampleResult (Sample)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class SampleParams:
     seed: int | None
     stop: tuple[str, ...]
     n: int
+    stream: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,14 @@ class Completion:
     finish_reason: str
     token_count: int
     mean_entropy_bits: float
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """Every completion of a Sample request, and the model that wrote them."""
+
+    completions: list[Completion]
+    model: str
 
 
 @dataclass(eq=False)
@@ -160,17 +170,6 @@ class Generation:
     def _hold(self, sent: float) -> float:
         return sent + self.flush_s if self.flush_s and sent else 0.0
 
-    def chunks(self) -> Iterator[Chunk]:
-        """The chunks in order, for a reader thread; raises the call's error if it stops."""
-        sent = 0.0
-        while True:
-            try:
-                pending = self.output.get_sync(self._hold(sent))
-            except Closed:
-                return
-            sent = time.monotonic()
-            yield from pending.values()
-
     async def achunks(self) -> AsyncIterator[Chunk]:
         """The chunks in order, for a coroutine; raises the call's error if it stops."""
         sent = 0.0
@@ -184,11 +183,11 @@ class Generation:
                 yield chunk
 
 
-def collect(chunks: Iterator[Chunk], n: int) -> list[Completion]:
+async def collect(chunks: AsyncIterator[Chunk], n: int) -> list[Completion]:
     """Concatenate the chunks of each completion into ``n`` Completions."""
     texts: list[list[str]] = [[] for _ in range(n)]
     last: list[Chunk | None] = [None] * n
-    for chunk in chunks:
+    async for chunk in chunks:
         texts[chunk.index].append(chunk.text)
         if chunk.finish_reason is not None:
             last[chunk.index] = chunk
@@ -197,8 +196,3 @@ def collect(chunks: Iterator[Chunk], n: int) -> list[Completion]:
         for i, c in enumerate(last)
         if c is not None
     ]
-
-
-async def collect_async(chunks: AsyncIterator[Chunk], n: int) -> list[Completion]:
-    """``collect`` for an async iterator of chunks."""
-    return collect([chunk async for chunk in chunks], n)

@@ -1,91 +1,47 @@
 """The latent-space engine (VAE decoder/encoder or GAN generator): Decode and EditLatent.
 
-Plain dataclasses in and out; field names mirror the proto so ``FieldError`` paths match
-(``latents[3]``, ``grid.axis_x``, ``edits[0].attribute``). Decoder (and encoder) runs go through
-a ``DynamicBatcher`` when batching is on, so concurrent requests share one ONNX Runtime run.
+Plain dataclasses in and out (``requests.py``); field names mirror the proto so ``FieldError``
+paths match (``latents[3]``, ``grid.axis_x``, ``edits[0].attribute``). Decoder (and encoder) runs go through
+a ``LoopBatcher`` when batching is on, so concurrent requests share one ONNX Runtime run.
 Images come back as uint8 ``(N, 28, 28, 1)`` arrays, white digits on black.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from oneiros_server.engines.base import EngineInfo
+from oneiros_server.engines.base import EngineInfo, FamilyEngine
 from oneiros_server.engines.latent.images import to_digit
+from oneiros_server.engines.latent.requests import (
+    DEFAULT_GRID_EXTENT,
+    DEFAULT_GRID_STEPS,
+    DEFAULT_INTERPOLATION_STEPS,
+    DecodeRequest,
+    EditParams,
+    EditRequest,
+    Grid,
+    ImageSource,
+    LatentResult,
+)
 from oneiros_server.engines.latent.validate import Validator
 from oneiros_server.engines.latent.vectors import grid_points, interpolate, prior_sample
 from oneiros_server.errors import FieldError, WrongModelKind
 from oneiros_server.repository.manifest import Manifest
-from oneiros_server.runtime.onnx import OnnxRunner, RuntimeSteps, drive
+from oneiros_server.runtime.onnx import OnnxRunner
 from oneiros_server.scheduling.control import CallControl
+from oneiros_server.scheduling.loop import LoopBatcher
 from oneiros_server.settings import Settings
-
-DEFAULT_GRID_STEPS = 10
-DEFAULT_GRID_EXTENT = 2.0
-DEFAULT_INTERPOLATION_STEPS = 8
-
-ImageInput = Image.Image | np.ndarray  # decoded image, any size and mode
-
-
-@dataclass
-class Grid:
-    axis_x: int = 0
-    axis_y: int = 1
-    steps: int = 0  # points per side; 0 = DEFAULT_GRID_STEPS (fewer if max images is lower)
-    extent: float = 0.0  # covers [-extent, extent]; 0 = DEFAULT_GRID_EXTENT
-
-
-@dataclass
-class DecodeRequest:
-    """Exactly one of: ``latents``; ``count`` (+ ``seed``) prior samples; ``grid``."""
-
-    latents: Sequence[Sequence[float]] = ()
-    count: int = 0
-    seed: int | None = None
-    grid: Grid | None = None
-
-
-@dataclass
-class AttributeEdit:
-    attribute: str
-    strength: float
-
-
-@dataclass
-class EditRequest:
-    """Source (``image`` or ``latent``) -> edits -> optional sweep -> optional interpolation.
-
-    Outputs: one image per strength of the sweep (along ``direction`` or ``sweep_attribute``),
-    then ``interpolation_steps`` images towards the target; if neither is asked for, the one
-    edited image.
-    """
-
-    image: ImageInput | None = None
-    latent: Sequence[float] | None = None
-    edits: Sequence[AttributeEdit] = ()
-    direction: Sequence[float] | None = None
-    strengths: Sequence[float] = ()
-    sweep_attribute: str = ""
-    target_image: ImageInput | None = None
-    target_latent: Sequence[float] | None = None
-    interpolation_steps: int = 0  # both ends included; 0 = DEFAULT_INTERPOLATION_STEPS
-    interpolation: str = "LERP"  # or "SLERP"
-
-
-@dataclass
-class LatentResult:
-    images: np.ndarray  # (N, H, W, C) uint8
-    latents: np.ndarray  # (N, D) float32: the points decoded
-    source_latent: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (D,), EditLatent
 
 
 class LatentEngine:
-    """Serves one VAE or GAN from its ONNX decoder (and, for a VAE, encoder)."""
+    """Serves one VAE or GAN from its ONNX decoder (and, for a VAE, encoder).
+
+    Engines: ``Decode`` (params: the (N, D) float32 points to decode) and ``EditLatent``
+    (params: ``EditParams``); each yields one ``LatentResult``.
+    """
 
     def __init__(self, manifest: Manifest, decoder: OnnxRunner, encoder: OnnxRunner | None, settings: Settings):
         spec = manifest.spec
@@ -100,6 +56,8 @@ class LatentEngine:
         if spec.get("prior", "standard_normal") != "standard_normal":
             raise ValueError(f"prior {spec['prior']!r} is not supported (standard_normal only)")
         self.decoder, self.encoder = decoder, encoder
+        self.decoder_batcher = _batcher(decoder, settings)
+        self.encoder_batcher = _batcher(encoder, settings) if encoder is not None else None
         self.check = Validator(self.latent_size, list(self.attributes), settings.max_images_per_request)
         self.info = EngineInfo(
             device=decoder.device,
@@ -107,25 +65,25 @@ class LatentEngine:
             image_shape=self.image_shape,
             attributes=list(self.attributes),
         )
+        self.engines = {
+            "Decode": FamilyEngine(self.validate_decode, self.submit_decode),
+            "EditLatent": FamilyEngine(self.validate_edit, self.submit_edit),
+        }
 
     # ---------------------------------------------------------------- lifecycle
     def warmup(self) -> None:
-        drive(self._decode(np.zeros((1, self.latent_size), np.float32)))
+        self.decoder.run(np.zeros((1, self.latent_size), np.float32))
         if self.encoder is not None:
-            self.encoder.run(np.zeros((1, *self.image_shape), np.float32), None)
+            self.encoder.run(np.zeros((1, *self.image_shape), np.float32))
 
     def close(self) -> None:
-        self.decoder.close()
-        if self.encoder is not None:
-            self.encoder.close()
+        for batcher in (self.decoder_batcher, self.encoder_batcher):
+            if batcher is not None:
+                batcher.close()
 
     # ---------------------------------------------------------------- Decode
-    def decode(self, request: DecodeRequest, control: CallControl | None = None) -> LatentResult:
-        """Decode points, prior samples or a grid (see ``DecodeRequest``), in this thread."""
-        return drive(self.decode_steps(request), control)
-
-    def decode_steps(self, request: DecodeRequest) -> RuntimeSteps:
-        """``decode`` as runtime steps (``oneiros_server.runtime.onnx.drive_async`` runs them)."""
+    def validate_decode(self, request: DecodeRequest) -> np.ndarray:
+        """The (N, D) float32 points to decode: given latents, prior samples or a grid."""
         modes = [
             name
             for name, given in (
@@ -141,14 +99,18 @@ class LatentEngine:
             raise FieldError(modes[1], f"cannot be combined with {modes[0]}; give exactly one")
         if request.latents:
             self.check.count("latents", len(request.latents))
-            z = np.stack([self.check.latent(f"latents[{i}]", v) for i, v in enumerate(request.latents)])
-        elif request.count:
+            return np.stack([self.check.latent(f"latents[{i}]", v) for i, v in enumerate(request.latents)])
+        if request.count:
             self.check.count("count", request.count)
-            z = prior_sample(request.count, self.latent_size, request.seed)
-        else:
-            z = self._grid(request.grid)
-        images = yield from self._decode(z)
-        return LatentResult(images, z)
+            return prior_sample(request.count, self.latent_size, request.seed)
+        return self._grid(request.grid)
+
+    def submit_decode(self, z: np.ndarray, control: CallControl) -> AsyncIterator[LatentResult]:
+        """Decode validated points; one event, the ``LatentResult``."""
+        return self._decode_result(z)
+
+    async def _decode_result(self, z: np.ndarray) -> AsyncIterator[LatentResult]:
+        yield LatentResult(await self._decode(z), z)
 
     def _grid(self, grid: Grid) -> np.ndarray:
         for name in ("axis_x", "axis_y"):
@@ -172,27 +134,23 @@ class LatentEngine:
         return grid_points(self.latent_size, grid.axis_x, grid.axis_y, steps, float(extent))
 
     # ---------------------------------------------------------------- EditLatent
-    def edit(self, request: EditRequest, control: CallControl | None = None) -> LatentResult:
-        """Encode or take the source, apply edits, sweep and/or interpolate, decode (see ``EditRequest``)."""
-        return drive(self.edit_steps(request), control)
-
-    def edit_steps(self, request: EditRequest) -> RuntimeSteps:
-        """``edit`` as runtime steps (``oneiros_server.runtime.onnx.drive_async`` runs them)."""
-        source = yield from self._source(request.image, request.latent, "image", "latent", required=True)
-        z = source.copy()
+    def validate_edit(self, request: EditRequest) -> EditParams:
+        """Every check of an EditRequest (see ``EditRequest``); images become 28x28 digits."""
+        source, source_is_image = self._source(request.image, request.latent, "image", "latent", required=True)
+        edits = []
         for i, edit in enumerate(request.edits):
             vector = self.check.attribute(f"edits[{i}].attribute", edit.attribute, self.attributes)
-            z = z + self.check.strength(f"edits[{i}].strength", edit.strength) * vector
-        points = []
+            edits.append((self.check.strength(f"edits[{i}].strength", edit.strength), vector))
         direction = self._direction(request)
+        strengths = None
         if direction is not None:
             strengths = np.array(
                 [self.check.strength(f"strengths[{i}]", s) for i, s in enumerate(request.strengths)], np.float32
             )
-            points.append(z[None, :] + strengths[:, None] * direction[None, :])
-        target = yield from self._source(
+        target, target_is_image = self._source(
             request.target_image, request.target_latent, "target_image", "target_latent", required=False
         )
+        steps = 0
         if target is None and request.interpolation_steps:
             raise FieldError("interpolation_steps", "needs a target_image or target_latent to interpolate to")
         if target is not None:
@@ -201,12 +159,37 @@ class LatentEngine:
                 raise FieldError("interpolation_steps", f"is {steps}; both ends are included, so at least 2")
             if request.interpolation not in ("LERP", "SLERP"):
                 raise FieldError("interpolation", f"is {request.interpolation!r}; use LERP or SLERP")
-            self.check.count("interpolation_steps", steps + sum(len(p) for p in points))
-            points.append(interpolate(z, target, steps, request.interpolation))
+            self.check.count("interpolation_steps", steps + (len(strengths) if strengths is not None else 0))
+        return EditParams(
+            source,
+            source_is_image,
+            tuple(edits),
+            strengths,
+            direction,
+            target,
+            target_is_image,
+            steps,
+            request.interpolation,
+        )
+
+    def submit_edit(self, params: EditParams, control: CallControl) -> AsyncIterator[LatentResult]:
+        """Encode the images, apply the edits, sweep and/or interpolate, decode; one event."""
+        return self._edit_result(params)
+
+    async def _edit_result(self, p: EditParams) -> AsyncIterator[LatentResult]:
+        source = await self._encode(p.source) if p.source_is_image else p.source
+        z = source.copy()
+        for strength, vector in p.edits:
+            z = z + strength * vector
+        points = []
+        if p.direction is not None and p.strengths is not None:
+            points.append(z[None, :] + p.strengths[:, None] * p.direction[None, :])
+        if p.target is not None:
+            target = await self._encode(p.target) if p.target_is_image else p.target
+            points.append(interpolate(z, target, p.steps, p.interpolation))
         z_out = np.concatenate(points) if points else z[None, :]
         self.check.finite_points("edits", z_out)
-        images = yield from self._decode(z_out)
-        return LatentResult(images, z_out, source)
+        yield LatentResult(await self._decode(z_out), z_out, source)
 
     def _direction(self, request: EditRequest) -> np.ndarray | None:
         has_direction = request.direction is not None and len(request.direction) > 0
@@ -226,15 +209,16 @@ class LatentEngine:
         return direction
 
     def _source(self, image, latent, image_field: str, latent_field: str, required: bool):
+        """(latent or digit, is it a digit) from one of the two fields, or (None, False)."""
         if image is not None and latent is not None:
             raise FieldError(latent_field, f"give either {image_field} or {latent_field}, not both")
         if latent is not None:
-            return self.check.latent(latent_field, latent)
+            return self.check.latent(latent_field, latent), False
         if image is not None:
-            return (yield from self._encode(image, image_field))
+            return self._digit(image, image_field), True
         if required:
             raise FieldError("source", f"give an {image_field} or a {latent_field}")
-        return None
+        return None, False
 
     def require_encoder(self, field: str) -> None:
         """Raise WrongModelKind if this model cannot encode the image given in ``field``."""
@@ -244,20 +228,41 @@ class LatentEngine:
                 f"({field}); send a latent instead, or use a VAE model for images"
             )
 
-    def _encode(self, image: ImageInput, field: str) -> RuntimeSteps:
+    def _digit(self, image: ImageSource, field: str) -> np.ndarray:
         self.require_encoder(field)
+        if callable(image):
+            image = image()
         try:
-            digit = to_digit(image)  # (28, 28, 1)
+            return to_digit(image)  # (28, 28, 1)
         except ValueError:
             raise FieldError(field, "image could not be converted to a 28x28 grayscale digit") from None
-        encoded = yield (self.encoder, digit[None])
-        return encoded[0]
 
     # ---------------------------------------------------------------- runtime
-    def _decode(self, z: np.ndarray) -> RuntimeSteps:
-        pixels = yield (self.decoder, np.ascontiguousarray(z, np.float32))  # (N, H, W, C) in [0, 1]
+    async def _encode(self, digit: np.ndarray) -> np.ndarray:
+        assert self.encoder is not None
+        x = digit[None]
+        batcher = self.encoder_batcher  # cancelling the caller drops a queued x at once
+        return (self.encoder.run(x) if batcher is None else await batcher.run(x, size=1))[0]
+
+    async def _decode(self, z: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(z, np.float32)
+        batcher = self.decoder_batcher
+        pixels = self.decoder.run(x) if batcher is None else await batcher.run(x, size=len(x))  # (N, H, W, C)
         pixels = np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0)
         return (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def _batcher(runner: OnnxRunner, settings: Settings) -> LoopBatcher | None:
+    """Concurrent calls share one session run (``settings.batching``), else each runs alone on the loop."""
+    if not settings.batching:
+        return None
+    return LoopBatcher(
+        runner.run_batch,
+        name=runner.name,
+        max_size=settings.batch_max_size,
+        max_queue=settings.batch_queue_size,
+        on_loop=settings.batch_on_loop,
+    )
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> LatentEngine:

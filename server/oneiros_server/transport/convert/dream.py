@@ -1,24 +1,19 @@
-"""Dream and DreamStream: proto <-> DreamParams, run as a job in the backbone's pool."""
+"""Dream and DreamStream: proto <-> DreamParams and the job's events."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import numpy as np
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.convnet.dream import DreamParams, DreamProgress, DreamResult
 from oneiros_server.errors import FieldError
-from oneiros_server.repository import ModelRepository
-from oneiros_server.transport.convert.enums import check_enums
+from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.images import decode_image, encode_image, to_array
 
 
-def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int) -> DreamParams:
+def _image(request: pb.DreamRequest, settings: Settings) -> np.ndarray:
     if not request.HasField("image"):
         raise FieldError("image", "an input image is required (an encoded PNG, JPEG or WebP file)")
-    settings = repo.settings
     image = decode_image(  # reduced while decoding: no float copy of a huge photo
         request.image.data,
         "image",
@@ -26,8 +21,13 @@ def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int)
         max_pixels=settings.max_image_pixels,
         max_side=settings.job_max_side,
     )
+    return to_array(image)
+
+
+def _params(request: pb.DreamRequest, settings: Settings, preview_every: int) -> DreamParams:
+    """The image goes as its decoder: the engine refuses a full pool before decoding it."""
     return DreamParams(
-        image=to_array(image),
+        image=lambda: _image(request, settings),
         layer_weights=dict(request.layer_weights),
         octaves=request.octaves,
         octave_scale=request.octave_scale,
@@ -41,44 +41,33 @@ def _params(repo: ModelRepository, request: pb.DreamRequest, preview_every: int)
     )
 
 
-def _format(request) -> str:
-    return pb.ImageFormat.Name(request.output_format)
+def dream_request(request: pb.DreamRequest, settings: Settings) -> DreamParams:
+    """Dream: no previews."""
+    return _params(request, settings, 0)
 
 
-def _response(result: DreamResult, fmt: str) -> pb.DreamResponse:
+def stream_request(request: pb.DreamRequest, settings: Settings) -> DreamParams:
+    return _params(request, settings, request.preview_every)
+
+
+def dream_response(result: DreamResult, request: pb.DreamRequest) -> pb.DreamResponse:
     return pb.DreamResponse(
-        image=pb.Image(data=encode_image(np.asarray(result.image), fmt)),
+        image=pb.Image(data=encode_image(np.asarray(result.image), pb.ImageFormat.Name(request.output_format))),
         loss_history=result.loss_history,
         elapsed_ms=result.elapsed_ms,
     )
 
 
-def _progress(event: DreamProgress, fmt: str) -> pb.Progress:
+def stream_message(event: DreamProgress | DreamResult, request: pb.DreamRequest) -> pb.DreamProgress:
+    """A progress event (with its preview) or, last, the result."""
+    if isinstance(event, DreamResult):
+        return pb.DreamProgress(result=dream_response(event, request))
     progress = pb.Progress(step=event.step, total_steps=event.total_steps, octave=event.octave, loss=event.loss)
     if event.preview is not None:
-        progress.preview.data = encode_image(event.preview, fmt)
-    return progress
+        progress.preview.data = encode_image(event.preview, pb.ImageFormat.Name(request.output_format))
+    return pb.DreamProgress(progress=progress)
 
 
-def _progress_message(event: DreamProgress, fmt: str) -> pb.DreamProgress:
-    return pb.DreamProgress(progress=_progress(event, fmt))
-
-
-async def dream(plane: Dataplane, call: Call, request: pb.DreamRequest) -> pb.DreamResponse:
-    check_enums(request)
-    fmt = _format(request)
-    result = await plane.dream(call, request.model, lambda: _params(plane.repository, request, 0))
-    return await plane.offload(_response, result, fmt)  # image encoding off the event loop
-
-
-async def dream_stream(plane: Dataplane, call: Call, request: pb.DreamRequest) -> AsyncIterator[pb.DreamProgress]:
-    check_enums(request)
-    fmt = _format(request)
-    events = plane.dream_stream(call, request.model, lambda: _params(plane.repository, request, request.preview_every))
-    async for event in events:
-        if not isinstance(event, DreamProgress):
-            yield pb.DreamProgress(result=await plane.offload(_response, event, fmt))
-        elif event.preview is not None:
-            yield await plane.offload(_progress_message, event, fmt)
-        else:
-            yield _progress_message(event, fmt)
+def has_image(event: DreamProgress | DreamResult) -> bool:
+    """Events whose conversion encodes an image (run off the event loop)."""
+    return getattr(event, "preview", True) is not None

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PIL import Image
+
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.dataplane import Call, Dataplane
-from oneiros_server.engines.latent.engine import (
-    AttributeEdit,
-    DecodeRequest,
-    EditRequest,
-    Grid,
-    LatentEngine,
-    LatentResult,
-)
-from oneiros_server.repository import ModelRepository
-from oneiros_server.transport.convert.enums import check_enums
+from oneiros_server.engines.latent.requests import AttributeEdit, DecodeRequest, EditRequest, Grid, LatentResult
+from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.images import decode_image, encode_image
 
 
-def _image(repo: ModelRepository, image: pb.Image, field: str):
-    s = repo.settings
-    return decode_image(image.data, field, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, mode="L")
+def _image(settings: Settings, image: pb.Image, field: str) -> Callable[[], Image.Image]:
+    """The image's decoder: the engine calls it once it knows the model can encode images
+    (a GAN answers FAILED_PRECONDITION without decoding anything)."""
+    s = settings
+    return lambda: decode_image(image.data, field, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels, mode="L")
 
 
 def _images(result: LatentResult, fmt: str) -> list[pb.Image]:
@@ -30,51 +27,42 @@ def _vectors(points) -> list[pb.Vector]:
     return [pb.Vector(values=p.tolist()) for p in points]
 
 
-async def decode(plane: Dataplane, call: Call, request: pb.DecodeRequest) -> pb.DecodeResponse:
-    check_enums(request)
-    fmt = pb.ImageFormat.Name(request.output_format)
+def decode_request(request: pb.DecodeRequest, settings: Settings) -> DecodeRequest:
     grid = None
     if request.HasField("grid"):
         g = request.grid
         grid = Grid(axis_x=g.axis_x, axis_y=g.axis_y, steps=g.steps, extent=g.extent)
-    result = await plane.decode(
-        call,
-        request.model,
-        DecodeRequest(
-            latents=[list(v.values) for v in request.latents],
-            count=request.count,
-            seed=request.seed if request.HasField("seed") else None,
-            grid=grid,
-        ),
+    return DecodeRequest(
+        latents=[list(v.values) for v in request.latents],
+        count=request.count,
+        seed=request.seed if request.HasField("seed") else None,
+        grid=grid,
     )
+
+
+def decode_response(result: LatentResult, request: pb.DecodeRequest) -> pb.DecodeResponse:
+    fmt = pb.ImageFormat.Name(request.output_format)
     return pb.DecodeResponse(images=_images(result, fmt), latents=_vectors(result.latents))
 
 
-async def edit_latent(plane: Dataplane, call: Call, request: pb.EditLatentRequest) -> pb.EditLatentResponse:
-    check_enums(request)
-    fmt = pb.ImageFormat.Name(request.output_format)
-    interpolation = pb.Interpolation.Name(request.interpolation)
-    engine: LatentEngine = plane.latent_engine(request.model, "EditLatent")
-    repo = plane.repository
+def edit_request(request: pb.EditLatentRequest, settings: Settings) -> EditRequest:
     source, target = request.WhichOneof("source"), request.WhichOneof("target")
-    edit = EditRequest(
+    return EditRequest(
+        image=_image(settings, request.image, "image") if source == "image" else None,
         latent=list(request.latent.values) if source == "latent" else None,
         edits=[AttributeEdit(e.attribute, e.strength) for e in request.edits],
         direction=list(request.direction.values) if request.HasField("direction") else None,
         strengths=list(request.strengths),
         sweep_attribute=request.sweep_attribute,
+        target_image=_image(settings, request.target_image, "target_image") if target == "target_image" else None,
         target_latent=list(request.target_latent.values) if target == "target_latent" else None,
         interpolation_steps=request.interpolation_steps,
-        interpolation=interpolation,
+        interpolation=pb.Interpolation.Name(request.interpolation),
     )
-    # Images are decoded only for a model that can encode them (a GAN answers FAILED_PRECONDITION).
-    if source == "image":
-        engine.require_encoder("image")
-        edit.image = _image(repo, request.image, "image")
-    if target == "target_image":
-        engine.require_encoder("target_image")
-        edit.target_image = _image(repo, request.target_image, "target_image")
-    result = await plane.edit_latent(call, engine, edit)
+
+
+def edit_response(result: LatentResult, request: pb.EditLatentRequest) -> pb.EditLatentResponse:
+    fmt = pb.ImageFormat.Name(request.output_format)
     return pb.EditLatentResponse(
         images=_images(result, fmt),
         latents=_vectors(result.latents),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from google.protobuf import json_format, struct_pb2
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.dataplane import Call, Dataplane
+from oneiros_server.dataplane import Dataplane
 from oneiros_server.repository import LoadedModel
-from oneiros_server.transport.convert.enums import check_enums
 
 
 def _struct(data: dict) -> struct_pb2.Struct:
@@ -26,7 +25,7 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
     manifest = model.manifest
     if manifest is None:
         return info
-    info.kind = pb.ModelKind.Value(manifest.kind)
+    info.kind = wire_kind(manifest.kind)
     info.runtime = manifest.runtime
     info.description = manifest.description
     info.default_for.extend(manifest.default_for)
@@ -36,8 +35,8 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
     architecture = manifest.spec.get("architecture")
     if isinstance(architecture, dict):
         info.architecture.CopyFrom(_struct(architecture))
-    if model.engine is not None:
-        meta = model.engine.info
+    if model.engine_set is not None:
+        meta = model.engine_set.info
         info.device = meta.device
         info.precision = meta.precision
         info.vocabulary = meta.vocabulary
@@ -49,12 +48,16 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
     return info
 
 
-async def list_models(plane: Dataplane, call: Call, request: pb.ListModelsRequest) -> pb.ListModelsResponse:
-    check_enums(request)
+def wire_kind(kind: str) -> int:
+    """A manifest's kind on the wire: its ``ModelKind`` value, or MODEL_KIND_UNSPECIFIED for a
+    kind the proto does not name (one a deployment registered)."""
+    return pb.ModelKind.Value(kind) if kind in pb.ModelKind.keys() else pb.MODEL_KIND_UNSPECIFIED
+
+
+def list_models(plane: Dataplane, request: pb.ListModelsRequest) -> pb.ListModelsResponse:
     kind = pb.ModelKind.Name(request.kind) if request.kind else ""
     return pb.ListModelsResponse(models=[model_info(m) for m in plane.list_models(kind)])
 
 
-async def get_model(plane: Dataplane, call: Call, request: pb.GetModelRequest) -> pb.ModelInfo:
-    check_enums(request)
+def get_model(plane: Dataplane, request: pb.GetModelRequest) -> pb.ModelInfo:
     return model_info(plane.get_model(request.name, request.version))

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.dataplane import Call, Dataplane
-from oneiros_server.engines.language_model.engine import Chunk, Completion, SampleRequest
-from oneiros_server.transport.convert.enums import check_enums
-
-FAMILY = "Sample"
+from oneiros_server.engines.language_model.engine import Chunk, Completion, SampleRequest, SampleResult
+from oneiros_server.settings import Settings
 
 
-def _request(request: pb.SampleRequest) -> SampleRequest:
+def _request(request: pb.SampleRequest, stream: bool) -> SampleRequest:
     return SampleRequest(
         prompt=request.prompt,
         max_tokens=request.max_tokens,
@@ -22,7 +17,18 @@ def _request(request: pb.SampleRequest) -> SampleRequest:
         seed=request.seed if request.HasField("seed") else None,
         stop=tuple(request.stop),
         n=request.n,
+        stream=stream,
     )
+
+
+def sample_request(request: pb.SampleRequest, settings: Settings) -> SampleRequest:
+    """Sample: the engine answers one SampleResult."""
+    return _request(request, stream=False)
+
+
+def stream_request(request: pb.SampleRequest, settings: Settings) -> SampleRequest:
+    """SampleStream: the engine answers Chunks as they come."""
+    return _request(request, stream=True)
 
 
 def _completion(c: Completion) -> pb.Completion:
@@ -35,24 +41,15 @@ def _completion(c: Completion) -> pb.Completion:
     )
 
 
-def _chunk(c: Chunk) -> pb.SampleChunk:
+def sample_response(result: SampleResult, request: pb.SampleRequest) -> pb.SampleResponse:
+    completions = [_completion(c) for c in result.completions]
+    return pb.SampleResponse(completions=completions, model=request.model or result.model)
+
+
+def chunk_message(c: Chunk, request: pb.SampleRequest) -> pb.SampleChunk:
     chunk = pb.SampleChunk(index=c.index, text=c.text)
     if c.finish_reason is not None:
         chunk.finish_reason = pb.FinishReason.Value(c.finish_reason)
         chunk.token_count = c.token_count
         chunk.mean_entropy_bits = c.mean_entropy_bits
     return chunk
-
-
-async def sample(plane: Dataplane, call: Call, request: pb.SampleRequest) -> pb.SampleResponse:
-    check_enums(request)
-    completions = await plane.sample(call, request.model, _request(request))
-    return pb.SampleResponse(
-        completions=[_completion(c) for c in completions], model=plane.model_name(request.model, FAMILY)
-    )
-
-
-async def sample_stream(plane: Dataplane, call: Call, request: pb.SampleRequest) -> AsyncIterator[pb.SampleChunk]:
-    check_enums(request)
-    async for chunk in plane.sample_stream(call, request.model, _request(request)):
-        yield _chunk(chunk)

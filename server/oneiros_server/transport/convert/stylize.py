@@ -1,23 +1,17 @@
-"""Stylize and StylizeStream: proto <-> StylizeParams, run as a job in the backbone's pool."""
+"""Stylize and StylizeStream: proto <-> StylizeParams and the job's events."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import AsyncIterator
-
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.convnet.stylize_params import StylizeParams, StylizeProgress, StylizeResult
 from oneiros_server.errors import FieldError
-from oneiros_server.repository import ModelRepository
-from oneiros_server.transport.convert.enums import check_enums
+from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.images import decode_image, encode_image, to_array
 
 
-def _image(repo: ModelRepository, request: pb.StylizeRequest, field: str):
+def _image(settings: Settings, request: pb.StylizeRequest, field: str):
     if not request.HasField(field) or not getattr(request, field).data:
         raise FieldError(field, f"a {field} image is required (an encoded PNG, JPEG or WebP file)")
-    settings = repo.settings
     image = decode_image(  # reduced while decoding to the largest working side
         getattr(request, field).data,
         field,
@@ -29,18 +23,14 @@ def _image(repo: ModelRepository, request: pb.StylizeRequest, field: str):
 
 
 def _optional(request, field: str) -> float | None:
-    if not request.HasField(field):
-        return None
-    value = getattr(request, field)
-    if not math.isfinite(value) or value < 0:
-        raise FieldError(field, f"must be a finite number >= 0, got {value}")
-    return value
+    return getattr(request, field) if request.HasField(field) else None
 
 
-def _params(repo: ModelRepository, request: pb.StylizeRequest, preview_every: int) -> StylizeParams:
+def _params(request: pb.StylizeRequest, settings: Settings, preview_every: int) -> StylizeParams:
+    """The images go as their decoders: the engine refuses a full pool before decoding them."""
     return StylizeParams(
-        content=_image(repo, request, "content"),
-        style=_image(repo, request, "style"),
+        content=lambda: _image(settings, request, "content"),
+        style=lambda: _image(settings, request, "style"),
         content_weight=_optional(request, "content_weight"),
         style_weight=_optional(request, "style_weight"),
         tv_weight=_optional(request, "tv_weight"),
@@ -48,24 +38,29 @@ def _params(repo: ModelRepository, request: pb.StylizeRequest, preview_every: in
         content_layers=list(request.content_layers),
         steps=request.steps,
         optimizer=pb.Optimizer.Name(request.optimizer),
-        learning_rate=request.learning_rate if request.HasField("learning_rate") else None,
+        learning_rate=_optional(request, "learning_rate"),
         init=pb.StylizeInit.Name(request.init),
         preserve_color=request.preserve_color,
         max_side=request.max_side,
         seed=request.seed if request.HasField("seed") else None,
-        output_format=_format(request),
+        output_format=pb.ImageFormat.Name(request.output_format),
         preview_every=preview_every,
         coarse_to_fine=request.coarse_to_fine,
     )
 
 
-def _format(request) -> str:
-    return pb.ImageFormat.Name(request.output_format)
+def stylize_request(request: pb.StylizeRequest, settings: Settings) -> StylizeParams:
+    """Stylize: no previews."""
+    return _params(request, settings, 0)
 
 
-def _response(result: StylizeResult, fmt: str) -> pb.StylizeResponse:
+def stream_request(request: pb.StylizeRequest, settings: Settings) -> StylizeParams:
+    return _params(request, settings, request.preview_every)
+
+
+def stylize_response(result: StylizeResult, request: pb.StylizeRequest) -> pb.StylizeResponse:
     return pb.StylizeResponse(
-        image=pb.Image(data=encode_image(result.image, fmt)),
+        image=pb.Image(data=encode_image(result.image, pb.ImageFormat.Name(request.output_format))),
         loss_history=result.loss_history,
         content_loss=result.content_loss,
         style_loss=result.style_loss,
@@ -74,7 +69,10 @@ def _response(result: StylizeResult, fmt: str) -> pb.StylizeResponse:
     )
 
 
-def _progress(event: StylizeProgress, fmt: str) -> pb.Progress:
+def stream_message(event: StylizeProgress | StylizeResult, request: pb.StylizeRequest) -> pb.StylizeProgress:
+    """A progress event (with its preview) or, last, the result."""
+    if isinstance(event, StylizeResult):
+        return pb.StylizeProgress(result=stylize_response(event, request))
     progress = pb.Progress(
         step=event.step,
         total_steps=event.total_steps,
@@ -84,31 +82,10 @@ def _progress(event: StylizeProgress, fmt: str) -> pb.Progress:
         tv_loss=event.tv_loss,
     )
     if event.preview is not None:
-        progress.preview.data = encode_image(event.preview, fmt)
-    return progress
+        progress.preview.data = encode_image(event.preview, pb.ImageFormat.Name(request.output_format))
+    return pb.StylizeProgress(progress=progress)
 
 
-def _progress_message(event: StylizeProgress, fmt: str) -> pb.StylizeProgress:
-    return pb.StylizeProgress(progress=_progress(event, fmt))
-
-
-async def stylize(plane: Dataplane, call: Call, request: pb.StylizeRequest) -> pb.StylizeResponse:
-    check_enums(request)
-    fmt = _format(request)
-    result = await plane.stylize(call, request.model, lambda: _params(plane.repository, request, 0))
-    return await plane.offload(_response, result, fmt)  # image encoding off the event loop
-
-
-async def stylize_stream(plane: Dataplane, call: Call, request: pb.StylizeRequest) -> AsyncIterator[pb.StylizeProgress]:
-    check_enums(request)
-    fmt = _format(request)
-    events = plane.stylize_stream(
-        call, request.model, lambda: _params(plane.repository, request, request.preview_every)
-    )
-    async for event in events:
-        if not isinstance(event, StylizeProgress):
-            yield pb.StylizeProgress(result=await plane.offload(_response, event, fmt))
-        elif event.preview is not None:
-            yield await plane.offload(_progress_message, event, fmt)
-        else:
-            yield _progress_message(event, fmt)
+def has_image(event: StylizeProgress | StylizeResult) -> bool:
+    """Events whose conversion encodes an image (run off the event loop)."""
+    return getattr(event, "preview", True) is not None

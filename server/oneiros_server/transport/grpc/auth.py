@@ -1,26 +1,14 @@
-"""Bearer-token check on every RPC except health: UNAUTHENTICATED without a known token."""
+"""Bearer-token check on every RPC except health: UNAUTHENTICATED without a known token
+(the tokens and the check are ``transport.policy``'s)."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Iterable
-from pathlib import Path
-
 import grpc
 
+from oneiros_server.transport.policy import MISSING_TOKEN, Tokens
+
 EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)
-
-
-def load_tokens(inline: str, path: Path | None) -> list[str]:
-    """Tokens from ``inline`` (comma-separated) and from a file (one per line, # comments)."""
-    tokens = [t.strip() for t in inline.split(",") if t.strip()]
-    if path is not None:
-        for line in Path(path).read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                tokens.append(line)
-    return tokens
-
+HINT = ": send metadata 'authorization: Bearer <token>'"
 
 _HANDLER_FACTORIES = {
     (False, False): grpc.unary_unary_rpc_method_handler,
@@ -45,13 +33,8 @@ def _denying(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHand
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     """Runs on the event loop before every call's handler is chosen."""
 
-    def __init__(self, tokens: Iterable[str]):
-        self._tokens = [t.encode() for t in tokens]
-
-    def _known(self, token: str) -> bool:
-        candidate = token.encode()
-        # Compare against every token so timing does not reveal which one matched.
-        return any([hmac.compare_digest(candidate, t) for t in self._tokens])
+    def __init__(self, tokens: Tokens):
+        self._tokens = tokens
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -61,9 +44,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         for key, value in handler_call_details.invocation_metadata or ():
             if key == "authorization":
                 header = value if isinstance(value, str) else value.decode(errors="replace")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return _denying(handler, "missing bearer token: send metadata 'authorization: Bearer <token>'")
-        if not self._known(token.strip()):
-            return _denying(handler, "the bearer token is not valid")
+        problem = self._tokens.problem(header)
+        if problem is not None:
+            return _denying(handler, problem + HINT if problem == MISSING_TOKEN else problem)
         return handler

@@ -1,26 +1,26 @@
 """How every gRPC call runs on the event loop: request id, admission and the call's life
-(``Dataplane``), and one mapping of errors to a rich status."""
+(``Dataplane``), the RPC table's handler, and one mapping of errors to a rich status."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.transport.grpc.status import to_status
+from oneiros_server.transport.policy import request_id
+from oneiros_server.transport.rpcs import Rpc
 
 _NO_DEADLINE = 1e8  # time_remaining() of a call without a deadline is huge, not None
 
 
-def _request_id(context: grpc.aio.ServicerContext) -> tuple[str, bool]:
-    """The caller's ``x-request-id`` (True) or a new one (False)."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and value:
-            return str(value)[:64], True
-    return uuid.uuid4().hex[:16], False
+def _metadata(context: grpc.aio.ServicerContext, key: str) -> str | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == key and value:
+            return str(value)
+    return None
 
 
 def _timeout(context: grpc.aio.ServicerContext) -> float | None:
@@ -35,13 +35,13 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
 
 
 class GrpcCalls:
-    """Runs unary and server-streaming RPCs through the dataplane."""
+    """Builds the servicer's methods: each admits its call and runs the table's handler through the dataplane."""
 
     def __init__(self, plane: Dataplane):
         self.plane = plane
 
     async def _open(self, rpc: str, model: str, context: grpc.aio.ServicerContext, stream: bool) -> Call:
-        rid, given = _request_id(context)
+        rid, given = request_id(_metadata(context, "x-request-id"))
         metadata = (("x-request-id", rid),)
         if given or stream:
             await context.send_initial_metadata(metadata)
@@ -49,28 +49,35 @@ class GrpcCalls:
             context.set_trailing_metadata(metadata)
         return self.plane.open(rpc, model, rid, _timeout(context))
 
-    async def unary(
-        self, rpc: str, model: str, context: grpc.aio.ServicerContext, run: Callable[[Call], Awaitable[Any]]
-    ) -> Any:
-        try:
-            call = await self._open(rpc, model, context, stream=False)
-        except Exception as exc:  # refused at admission
-            await _abort(context, exc)
-        try:
-            return await self.plane.unary(call, run)
-        except Exception as exc:  # every failure is mapped; bugs become INTERNAL
-            await _abort(context, exc)
+    def unary_method(self, rpc: Rpc) -> Callable[[Message, grpc.aio.ServicerContext], Awaitable[Message]]:
+        plane, name, model_of, handler = self.plane, rpc.rpc, rpc.model, rpc.handler
 
-    async def stream(
-        self, rpc: str, model: str, context: grpc.aio.ServicerContext, run: Callable[[Call], AsyncIterator[Any]]
-    ) -> AsyncIterator[Any]:
-        try:
-            call = await self._open(rpc, model, context, stream=True)
-        except Exception as exc:
-            await _abort(context, exc)
-            return
-        try:
-            async for message in self.plane.stream(call, run):
-                yield message
-        except Exception as exc:
-            await _abort(context, exc)
+        async def method(request: Message, context: grpc.aio.ServicerContext) -> Message:
+            try:
+                call = await self._open(name, model_of(request), context, stream=False)
+            except Exception as exc:  # refused at admission
+                await _abort(context, exc)
+            try:
+                return await plane.unary(call, lambda c: handler(plane, c, request))
+            except Exception as exc:  # every failure is mapped; bugs become INTERNAL
+                await _abort(context, exc)
+
+        return method
+
+    def stream_method(self, rpc: Rpc) -> Callable[[Message, grpc.aio.ServicerContext], AsyncIterator[Message]]:
+        plane, name, model_of, handler = self.plane, rpc.stream_rpc, rpc.model, rpc.stream_handler
+        assert handler is not None
+
+        async def method(request: Message, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+            try:
+                call = await self._open(name, model_of(request), context, stream=True)
+            except Exception as exc:
+                await _abort(context, exc)
+                return
+            try:
+                async for message in plane.stream(call, lambda c: handler(plane, c, request)):
+                    yield message
+            except Exception as exc:
+                await _abort(context, exc)
+
+        return method

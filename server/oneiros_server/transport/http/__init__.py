@@ -2,11 +2,11 @@
 same dataplane as gRPC, served by uvicorn in the gRPC server's event loop.
 
 - ``server.py``: uvicorn on its own port, started and stopped with the gRPC server.
-- ``app.py``: the Starlette app: routes, the OpenAPI document, health, unknown paths.
-- ``routes.py``: one entry per RPC, pointing at the family handlers gRPC uses.
+- ``app.py``: the Starlette app: a route per entry of the RPC table (``transport.rpcs``, which gRPC
+  reads too), the OpenAPI document, health, unknown paths.
 - ``native.py``: the RPC endpoints (JSON, images with ``Accept``, ``/stream`` as SSE).
 - ``openai.py``: ``POST /v1/completions`` (``openai_schema.py``: its OpenAPI part).
-- ``calls.py``: auth, request id, deadline, admission, disconnect -> cancellation.
+- ``calls.py``: auth and request id (``transport.policy``), deadline, admission, disconnect -> cancellation.
 - ``codec.py``: bodies (JSON, multipart, urlencoded) <-> proto, in the canonical JSON mapping.
 - ``errors.py``: the status name -> HTTP status table and the error body.
 - ``sse.py``: server-sent events; ``merge.py``: several streams as one.

@@ -1,9 +1,7 @@
-"""The Starlette app of the HTTP transport: every route of ``routes.ROUTES``, /v1/completions,
+"""The Starlette app of the HTTP transport: a route per entry of ``transport.rpcs.RPCS``, /v1/completions,
 /openapi.json and /healthz, over one dataplane."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,23 +13,24 @@ from starlette.routing import Route as StarletteRoute
 
 from oneiros_server.dataplane import Dataplane
 from oneiros_server.transport.http import openapi
-from oneiros_server.transport.http.calls import Authenticator, HttpCalls, error_response, request_id
+from oneiros_server.transport.http.calls import HttpCalls, error_response, http_request_id
 from oneiros_server.transport.http.errors import HttpError
 from oneiros_server.transport.http.native import NativeEndpoints
 from oneiros_server.transport.http.openai import Completions
 from oneiros_server.transport.http.openai_schema import COMPLETIONS_PATH
-from oneiros_server.transport.http.routes import ROUTES
+from oneiros_server.transport.policy import Tokens
+from oneiros_server.transport.rpcs import RPCS
 
 
 def build_app(
-    plane: Dataplane, tokens: Iterable[str], max_body_bytes: int, version: str = "", cors_origins: str = ""
+    plane: Dataplane, tokens: Tokens, max_body_bytes: int, version: str = "", cors_origins: str = ""
 ) -> Starlette:
     """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth); ``cors_origins``
     the browser origins that may call it (comma-separated, ``*`` = any)."""
-    calls = HttpCalls(plane, Authenticator(tokens), max_body_bytes)
+    calls = HttpCalls(plane, tokens, max_body_bytes)
     native = NativeEndpoints(calls)
     routes = []
-    for route in ROUTES:
+    for route in RPCS:
         routes.append(StarletteRoute(route.path, native.endpoint(route), methods=[route.method]))
         if route.stream_handler is not None:
             routes.append(StarletteRoute(f"{route.path}/stream", native.endpoint(route, stream=True), methods=["POST"]))
@@ -54,10 +53,10 @@ def build_app(
         code = exc.status_code if isinstance(exc, HTTPException) else 500
         name = {404: "NOT_FOUND", 405: "INVALID_ARGUMENT"}.get(code, "INTERNAL")
         message = {404: f"no route {request.url.path}; see /openapi.json", 405: f"{request.method} is not allowed here"}
-        return error_response(HttpError(code, name, message.get(code, "error")), request_id(request))
+        return error_response(HttpError(code, name, message.get(code, "error")), http_request_id(request))
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
-        return error_response(exc, request_id(request))  # a generic 500; the traceback goes to the log
+        return error_response(exc, http_request_id(request))  # a generic 500; the traceback goes to the log
 
     origins = [o.strip() for o in cors_origins.split(",") if o.strip()]
     middleware = []

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import math
-import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -18,6 +16,7 @@ from starlette.types import Receive
 from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.errors import DeadlineExceeded, OneirosError
 from oneiros_server.transport.http.errors import HttpError, describe, unauthenticated
+from oneiros_server.transport.policy import MISSING_TOKEN, Tokens, request_id
 
 T = TypeVar("T")
 log = logging.getLogger("oneiros.http")
@@ -29,8 +28,8 @@ class ClientGone(Exception):
     """The client disconnected before its answer was ready: its work was stopped, nobody to answer."""
 
 
-def request_id(request: Request) -> str:
-    return request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
+def http_request_id(request: Request) -> str:
+    return request_id(request.headers.get("x-request-id"))[0]
 
 
 def timeout_s(request: Request, field: object = None) -> float | None:
@@ -51,29 +50,6 @@ def timeout_s(request: Request, field: object = None) -> float | None:
     if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_TIMEOUT_S:
         raise HttpError(400, "INVALID_ARGUMENT", "timeout: must be a positive number of seconds, e.g. 30 or '500ms'")
     return seconds
-
-
-class Authenticator:
-    """The same bearer tokens as the gRPC interceptor: ``Authorization: Bearer <token>``."""
-
-    def __init__(self, tokens: Iterable[str]):
-        self._tokens = [t.encode() for t in tokens]
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self._tokens)
-
-    def check(self, request: Request) -> None:
-        """Raise a 401 ``HttpError`` unless the request carries a known token (or auth is off)."""
-        if not self._tokens:
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise unauthenticated("missing bearer token: send the header 'Authorization: Bearer <token>'")
-        candidate = token.strip().encode()
-        # Compare against every token so timing does not reveal which one matched.
-        if not any([hmac.compare_digest(candidate, t) for t in self._tokens]):
-            raise unauthenticated("the bearer token is not valid")
 
 
 def error_response(exc: BaseException, rid: str) -> JSONResponse:
@@ -131,12 +107,20 @@ async def guarded(work: Awaitable[T], receive: Receive, call: Call) -> T:
 
 
 class HttpCalls:
-    """Admits HTTP calls to the dataplane and runs them; the HTTP analogue of ``transport.calls``."""
+    """Admits HTTP calls to the dataplane and runs them; the HTTP analogue of ``grpc.calls``."""
 
-    def __init__(self, plane: Dataplane, auth: Authenticator, max_body_bytes: int):
+    def __init__(self, plane: Dataplane, tokens: Tokens, max_body_bytes: int):
         self.plane = plane
-        self.auth = auth
+        self.tokens = tokens
         self.max_body_bytes = max_body_bytes
+
+    def authenticate(self, request: Request) -> None:
+        """Raise a 401 ``HttpError`` unless ``Authorization: Bearer <token>`` names a known token (or auth is off)."""
+        problem = self.tokens.problem(request.headers.get("authorization", ""))
+        if problem == MISSING_TOKEN:
+            raise unauthenticated(f"{problem}: send the header 'Authorization: Bearer <token>'")
+        if problem is not None:
+            raise unauthenticated(problem)
 
     def open(self, rid: str, rpc: str, model: str, timeout: float | None) -> Call:
         """Admit a call with request id ``rid`` (raises the dataplane's refusals)."""

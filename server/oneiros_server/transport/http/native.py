@@ -15,12 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros_server.dataplane import Call, Dataplane
+from oneiros_server.dataplane import Call
 from oneiros_server.errors import FieldError
+from oneiros_server.transport.handlers import offload
 from oneiros_server.transport.http import codec, sheet, sse
-from oneiros_server.transport.http.calls import ClientGone, HttpCalls, error_response, request_id, timeout_s
+from oneiros_server.transport.http.calls import ClientGone, HttpCalls, error_response, http_request_id, timeout_s
 from oneiros_server.transport.http.errors import describe
-from oneiros_server.transport.http.routes import Route
+from oneiros_server.transport.http.openai_schema import JSON_EXTRAS
+from oneiros_server.transport.rpcs import Rpc
 
 IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 MEDIA_TYPES = {name: media for media, name in IMAGE_TYPES.items()}
@@ -46,12 +48,12 @@ def wants_events(request: Request) -> bool:
     return first.split(";")[0].strip().lower() == "text/event-stream"
 
 
-async def converted(source: AsyncIterator[Message], plane: Dataplane) -> AsyncIterator[dict]:
+async def converted(source: AsyncIterator[Message]) -> AsyncIterator[dict]:
     """The stream's messages as JSON objects; closing this closes the stream (and the call) at once."""
     try:
         async for message in source:
             big = message.ByteSize() > LARGE_BYTES
-            yield await plane.offload(codec.to_json, message) if big else codec.to_json(message)
+            yield await offload(codec.to_json, message) if big else codec.to_json(message)
     finally:
         await source.aclose()  # type: ignore[attr-defined]
 
@@ -63,24 +65,24 @@ class NativeEndpoints:
         self.calls = calls
         self.plane = calls.plane
 
-    def endpoint(self, route: Route, stream: bool = False) -> Callable:
+    def endpoint(self, route: Rpc, stream: bool = False) -> Callable:
         async def handle(request: Request) -> Response:
             return await self._handle(route, request, stream)
 
         handle.__name__ = route.stream_rpc if stream else route.rpc
         return handle
 
-    async def _request(self, route: Route, request: Request) -> tuple[Message, codec.Extras]:
+    async def _request(self, route: Rpc, request: Request) -> tuple[Message, codec.Extras]:
         if route.method == "GET":
             data: dict = dict(request.query_params)
             data.update(request.path_params)
             return codec.to_message(data, route.request), codec.Extras()
         return await codec.parse(request, route.request, self.calls.max_body_bytes)
 
-    async def _handle(self, route: Route, request: Request, stream: bool) -> Response:
-        rid = request_id(request)
+    async def _handle(self, route: Rpc, request: Request, stream: bool) -> Response:
+        rid = http_request_id(request)
         try:
-            self.calls.auth.check(request)
+            self.calls.authenticate(request)
             message, extras = await self._request(route, request)
             timeout = timeout_s(request, extras.timeout)
             if stream or extras.stream or (route.stream_handler is not None and wants_events(request)):
@@ -93,32 +95,33 @@ class NativeEndpoints:
             call = self.calls.open(rid, route.rpc, route.model(message), timeout)
             response = await self.calls.unary(request, call, lambda c: route.handler(self.plane, c, message))
             if image is not None and route.images is not None:
-                return await _image_response(self.plane, route.images(response), message, request, rid)
+                return await _image_response(route.images(response), message, request, rid)
             big = response.ByteSize() > LARGE_BYTES
-            body = await self.plane.offload(codec.to_json, response) if big else codec.to_json(response)
-            if route.json_extra is not None:
-                body = route.json_extra(body)
+            body = await offload(codec.to_json, response) if big else codec.to_json(response)
+            extra = JSON_EXTRAS.get(route.rpc)
+            if extra is not None:
+                body = extra[0](body)
             return JSONResponse(body, headers={"x-request-id": rid})
         except ClientGone:
             return Response(status_code=499)
         except Exception as exc:  # every failure is mapped; bugs become a generic 500
             return error_response(exc, rid)
 
-    def _stream(self, route: Route, request: Request, rid: str, message: Message, timeout: float | None):
+    def _stream(self, route: Rpc, request: Request, rid: str, message: Message, timeout: float | None):
         assert route.stream_handler is not None
         call: Call = self.calls.open(rid, route.stream_rpc, route.model(message), timeout)
         handler = route.stream_handler
         events = self.plane.stream(call, lambda c: handler(self.plane, c, message))
         return sse.EventStream(
             call,
-            converted(events, self.plane),
+            converted(events),
             error_response=lambda exc: error_response(exc, rid),
             error_event=lambda exc: sse.event(describe(exc)[1], "error"),
             headers={"x-request-id": rid},
         )
 
 
-async def _image_response(plane: Dataplane, images: list, message: Message, request: Request, rid: str) -> Response:
+async def _image_response(images: list, message: Message, request: Request, rid: str) -> Response:
     """One image of the answer (``?index=i``), or all of them on one contact sheet."""
     fmt = pb.ImageFormat.Name(message.output_format)  # type: ignore[attr-defined]
     index_text = request.query_params.get("index", "")
@@ -132,5 +135,5 @@ async def _image_response(plane: Dataplane, images: list, message: Message, requ
         has_grid = "grid" in message.DESCRIPTOR.fields_by_name and message.HasField("grid")
         grid = message.grid.steps if has_grid else 0  # type: ignore[attr-defined]
         cols = sheet.columns(len(images), grid)
-        data = await plane.offload(sheet.contact_sheet, [i.data for i in images], cols, fmt)
+        data = await offload(sheet.contact_sheet, [i.data for i in images], cols, fmt)
     return Response(data, media_type=MEDIA_TYPES[fmt], headers={"x-request-id": rid})

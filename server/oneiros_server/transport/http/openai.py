@@ -21,11 +21,11 @@ from starlette.responses import JSONResponse, Response
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane import Call
 from oneiros_server.errors import FieldError
-from oneiros_server.transport.convert import sample
 from oneiros_server.transport.http import codec, sse
-from oneiros_server.transport.http.calls import ClientGone, HttpCalls, log_bug, request_id, timeout_s
+from oneiros_server.transport.http.calls import ClientGone, HttpCalls, http_request_id, log_bug, timeout_s
 from oneiros_server.transport.http.errors import HttpError, describe
 from oneiros_server.transport.http.merge import merge
+from oneiros_server.transport.rpcs import BY_NAME
 
 SUPPORTED = {"model", "prompt", "max_tokens", "temperature", "top_p", "n", "stop", "seed", "stream", "user"}
 SUPPORTED |= {"stream_options", "timeout"}
@@ -37,6 +37,8 @@ ERROR_TYPES |= {413: "invalid_request_error", 415: "invalid_request_error", 422:
 ERROR_TYPES |= {429: "rate_limit_error", 503: "server_error", 504: "timeout_error"}
 ERROR_CODES = {"NOT_FOUND": "model_not_found", "RESOURCE_EXHAUSTED": "rate_limit_exceeded"}
 ERROR_CODES |= {"UNAUTHENTICATED": "invalid_api_key"}
+SAMPLE = BY_NAME["Sample"]
+STREAM = SAMPLE.stream_handler
 
 
 def openai_error(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
@@ -101,9 +103,9 @@ class Completions:
         self.plane = calls.plane
 
     async def handle(self, request: Request) -> Response:
-        rid = request_id(request)
+        rid = http_request_id(request)
         try:
-            self.calls.auth.check(request)
+            self.calls.authenticate(request)
             if codec.media_type(request) not in (codec.JSON, ""):
                 raise HttpError(415, "INVALID_ARGUMENT", f"send Content-Type {codec.JSON}")
             body = codec.json_object(await codec.read_body(request, self.calls.max_body_bytes))
@@ -138,11 +140,11 @@ class Completions:
         return JSONResponse(body, headers={"x-request-id": rid})
 
     async def _sample_all(self, call: Call, requests: list[pb.SampleRequest]) -> list[pb.SampleResponse]:
-        return list(await asyncio.gather(*(sample.sample(self.plane, call, r) for r in requests)))
+        return list(await asyncio.gather(*(SAMPLE.handler(self.plane, call, r) for r in requests)))
 
     def _stream(self, rid: str, head: dict, model: str, requests: list, timeout: float | None, usage: bool):
         call = self.calls.open(rid, "SampleStream", model, timeout)
-        streams = lambda c: merge([sample.sample_stream(self.plane, c, r) for r in requests])  # noqa: E731
+        streams = lambda c: merge([STREAM(self.plane, c, r) for r in requests])  # noqa: E731
         return sse.EventStream(
             call,
             self._chunks(self.plane.stream(call, streams), head, requests, usage),

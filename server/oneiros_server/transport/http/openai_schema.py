@@ -29,6 +29,9 @@ def openai_model_list(body: dict) -> dict:
     return body | {"object": "list", "data": data}
 
 
+# RPC -> (what it adds to the native JSON answer, its OpenAPI properties)
+JSON_EXTRAS = {"ListModels": (openai_model_list, MODEL_LIST_PROPERTIES)}
+
 _STRINGS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 REQUEST = {
     "type": "object",

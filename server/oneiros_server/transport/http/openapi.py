@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from oneiros_server.transport.http.openai_schema import COMPLETIONS_PATH, completions_operation, completions_schemas
-from oneiros_server.transport.http.routes import ROUTES, Route
+from oneiros_server.transport.http.openai_schema import (
+    COMPLETIONS_PATH,
+    JSON_EXTRAS,
+    completions_operation,
+    completions_schemas,
+)
+from oneiros_server.transport.rpcs import RPCS, Rpc
 
 _SCALARS = {
     FieldDescriptor.TYPE_DOUBLE: {"type": "number"},
@@ -87,7 +92,7 @@ def _message(descriptor: Descriptor, schemas: dict) -> None:
     schemas[descriptor.name] = {"type": "object", "properties": properties, "additionalProperties": False}
 
 
-def _form(route: Route) -> dict:
+def _form(route: Rpc) -> dict:
     properties = {name: {"type": "string", "format": "binary"} for name in route.image_fields}
     text = "the other fields as form fields (scalars as text; messages, maps and lists as JSON)"
     return {"type": "object", "properties": properties, "additionalProperties": True, "description": text}
@@ -98,7 +103,7 @@ def _errors() -> dict:
     return {code: {"description": text, "content": body} for code, text in ERRORS.items()}
 
 
-def _operation(route: Route, stream: bool) -> dict:
+def _operation(route: Rpc, stream: bool) -> dict:
     name = route.stream_rpc if stream else route.rpc
     op: dict = {"operationId": name, "summary": route.summary, "tags": [route.rpc]}
     op["parameters"] = [{"name": "timeout", "in": "header", "schema": {"type": "string"}, "description": "e.g. 30"}]
@@ -130,12 +135,12 @@ def document(version: str) -> dict:
     """The OpenAPI 3.1 document of the HTTP transport."""
     schemas: dict = {"Error": ERROR}
     paths: dict = {}
-    for route in ROUTES:
+    for route in RPCS:
         for message in (route.request, route.response, route.stream_message):
             if message is not None:
                 _message(message.DESCRIPTOR, schemas)
-        if route.extra_properties:
-            schemas[route.response.DESCRIPTOR.name]["properties"] |= route.extra_properties
+        if route.rpc in JSON_EXTRAS:
+            schemas[route.response.DESCRIPTOR.name]["properties"] |= JSON_EXTRAS[route.rpc][1]
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, stream=False)
         if route.stream_handler is not None:
             paths[f"{route.path}/stream"] = {"post": _operation(route, stream=True)}

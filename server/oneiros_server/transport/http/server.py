@@ -13,6 +13,7 @@ import uvicorn
 from oneiros_server.dataplane import Dataplane
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
+from oneiros_server.transport.policy import Tokens
 
 log = logging.getLogger("oneiros.http")
 STARTUP_TIMEOUT_S = 30.0
@@ -25,7 +26,7 @@ def _version() -> str:
         return "0"
 
 
-async def start_http(plane: Dataplane, settings: Settings, tokens: list[str], reuse_port: bool = False) -> HttpServer:
+async def start_http(plane: Dataplane, settings: Settings, tokens: Tokens, reuse_port: bool = False) -> HttpServer:
     """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC).
 
     ``reuse_port``: share the port with other worker processes (SO_REUSEPORT)."""

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from oneiros_server.engines.convnet.dream import DreamParams, default_dream_params, dream_loss, resolve, run_dream
+from oneiros_server.engines.convnet.dream import (
+    DreamParams,
+    default_dream_params,
+    dream_loss,
+    run_dream,
+    validate_dream,
+)
 from oneiros_server.errors import Cancelled, FieldError
 from oneiros_server.runtime.precision import Precision
 from oneiros_server.runtime.vgg19 import LAYER_NAMES, load_vgg19
@@ -37,14 +43,9 @@ NO_JITTER = default_dream_params({"jitter": 0})  # zero fields take these defaul
 
 def _dream(backbone, image, emit=None, control=None, precision=None, **fields):
     fields = {"layer_weights": SMALL, "octaves": 1, "steps_per_octave": 4, "step_size": 0.01, **fields}
+    params = validate_dream(DreamParams(image, **fields), NO_JITTER, backbone.layer_names, 1024, 2000)
     return run_dream(
-        backbone,
-        DreamParams(image, **fields),
-        control or CallControl(),
-        emit or (lambda event: None),
-        device=CPU,
-        defaults=NO_JITTER,
-        precision=precision,
+        backbone, params, control or CallControl(), emit or (lambda event: None), device=CPU, precision=precision
     )
 
 
@@ -141,17 +142,17 @@ def test_cancel_stops_the_loop(backbone, photo):
 def test_validation_names_the_field(photo, fields, field):
     params = DreamParams(**({"image": photo} | fields))
     with pytest.raises(FieldError) as err:
-        resolve(params, default_dream_params({}), LAYER_NAMES, max_side_limit=1024, max_steps=2000)
+        validate_dream(params, default_dream_params({}), LAYER_NAMES, max_side_limit=1024, max_steps=2000)
     assert err.value.field == field
 
 
 def test_unknown_layer_message_lists_the_valid_ones(photo):
     with pytest.raises(FieldError) as err:
-        resolve(DreamParams(photo, {"mixed4": 1.0}), default_dream_params({}), LAYER_NAMES, 1024, 2000)
+        validate_dream(DreamParams(photo, {"mixed4": 1.0}), default_dream_params({}), LAYER_NAMES, 1024, 2000)
     assert "block5_conv4" in err.value.message and "block1_conv1" in err.value.message
 
 
 def test_zero_fields_take_the_model_defaults(photo):
     defaults = default_dream_params({"octaves": 2, "steps_per_octave": 7, "layer_weights": {"block5_conv1": 2.0}})
-    p = resolve(DreamParams(photo), defaults, LAYER_NAMES, 1024, 2000)
+    p = validate_dream(DreamParams(photo), defaults, LAYER_NAMES, 1024, 2000)
     assert (p.octaves, p.steps_per_octave, p.layer_weights) == (2, 7, {"block5_conv1": 2.0})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from oneiros_server.engines.convnet.dream import DreamParams, run_dream
+from oneiros_server.engines.convnet.dream import DreamParams, default_dream_params, run_dream, validate_dream
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer
 from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams
@@ -36,7 +36,7 @@ def _stylize(backbone, **fields):
         **({"steps": 1, "style_layers": {"block1_conv1": 1.0}, "content_layers": ["block1_conv2"]} | fields),
     )
     events = []
-    return stylizer.run(params, CallControl(), events.append), events
+    return stylizer.run(stylizer.validate(params), CallControl(), events.append), events
 
 
 def test_min_side_counts_the_poolings():
@@ -65,9 +65,10 @@ def test_unreachable_layers_are_refused_naming_the_side_they_need(backbone, fiel
 def test_deepest_layers_work_at_the_smallest_side_they_need(backbone):
     result, _ = _stylize(backbone, max_side=32, content_layers=["block5_pool"], style_layers={"block5_pool": 1.0})
     assert result.image.shape == (32, 32, 3)
+    params = DreamParams(image=_image(32, 32), layer_weights={"block5_pool": 1.0}, octaves=2, steps_per_octave=1)
     dream = run_dream(
         backbone,
-        DreamParams(image=_image(32, 32), layer_weights={"block5_pool": 1.0}, octaves=2, steps_per_octave=1),
+        validate_dream(params, default_dream_params({}), LAYER_NAMES, 1024, 2000),
         CallControl(),
         lambda event: None,
         device=torch.device("cpu"),

@@ -59,7 +59,7 @@ def _run(stylizer, control=None, **fields):
     params = StylizeParams(
         content=fields.pop("content", _content()), style=fields.pop("style", _style()), **(FAST | fields)
     )
-    result = stylizer.run(params, control or CallControl(), events.append)
+    result = stylizer.run(stylizer.validate(params), control or CallControl(), events.append)
     return result, events
 
 
@@ -151,7 +151,8 @@ def test_style_init_and_cancellation(backbone):
 
     stylizer = _stylizer(backbone)
     with pytest.raises(Cancelled):
-        stylizer.run(StylizeParams(content=_content(), style=_style(), init="STYLE", **FAST), control, emit)
+        params = stylizer.validate(StylizeParams(content=_content(), style=_style(), init="STYLE", **FAST))
+        stylizer.run(params, control, emit)
     assert len(seen) == 2
 
 
@@ -176,7 +177,7 @@ def test_style_init_and_cancellation(backbone):
 )
 def test_validation_names_the_field(backbone, fields, field):
     with pytest.raises(FieldError) as err:
-        _stylizer(backbone).prepare(StylizeParams(**({"content": _content(), "style": _style()} | FAST | fields)))
+        _stylizer(backbone).validate(StylizeParams(**({"content": _content(), "style": _style()} | FAST | fields)))
     assert err.value.field == field
     if "unknown" in err.value.message:
         assert "valid layers: block1_conv1, block1_conv2" in err.value.message
@@ -184,7 +185,7 @@ def test_validation_names_the_field(backbone, fields, field):
 
 def _fp32_score(backbone, result, **fields) -> float:
     """The request's objective of ``result.image``, measured in float32 from float32 targets."""
-    params = _stylizer(backbone).prepare(
+    params = _stylizer(backbone).validate(
         StylizeParams(content=fields.pop("content", _content()), style=fields.pop("style", _style()), **(FAST | fields))
     )
     weights = Weights(

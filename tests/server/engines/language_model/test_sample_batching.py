@@ -9,7 +9,7 @@ import pytest
 
 from oneiros_server.engines.language_model.engine import SampleRequest
 from oneiros_server.scheduling.control import CallControl
-from tests.server.engines.language_model.sample_helpers import make_engine, same_completions
+from tests.server.engines.language_model.sample_helpers import make_engine, same_completions, sample, stream
 from tests.waiting import wait_until
 
 PROMPT = "And God said, Let there be light: and there was light. And God saw the light, that it was good."
@@ -31,13 +31,13 @@ def test_batched_and_single_seeded_output_are_identical(chunked):
         )
     ]
     try:
-        single = [alone.sample(r, CallControl()) for r in requests]
+        single = [sample(alone, r, CallControl()) for r in requests]
     finally:
         alone.close()
     batched: list = [None] * len(requests)
 
     def run(i):
-        batched[i] = chunked.sample(requests[i], CallControl())
+        batched[i] = sample(chunked, requests[i], CallControl())
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
     for t in threads:
@@ -50,8 +50,8 @@ def test_batched_and_single_seeded_output_are_identical(chunked):
 
 def test_a_lagging_reader_gets_merged_chunks_that_concatenate_to_the_unary_text(chunked):
     request = SampleRequest(prompt="And", max_tokens=120, temperature=1.0, seed=9, n=2)
-    unary = chunked.sample(request, CallControl())
-    chunks = chunked.stream(request, CallControl())
+    unary = sample(chunked, request, CallControl())
+    chunks = stream(chunked, request, CallControl())
     first = next(chunks)  # the first chunk never waits
     assert wait_until(lambda: chunked.active == 0)  # everything else was made while nobody read
     rest = list(chunks)
@@ -67,15 +67,15 @@ def test_cancel_while_queued_frees_the_slot_and_skips_the_prefill(lm):
     engine = make_engine(lm, batch_max_size=1, batch_queue_size=1)
     try:
         running_control = CallControl()
-        running = engine.stream(SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), running_control)
+        running = stream(engine, SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), running_control)
         next(running)
         before = engine.batcher.prefilled
         queued_control = CallControl()
-        engine.stream(SampleRequest(prompt=PROMPT, max_tokens=5), queued_control)
+        stream(engine, SampleRequest(prompt=PROMPT, max_tokens=5), queued_control)
         assert engine.batcher.depth == 1
         queued_control.cancel()
         assert engine.batcher.depth == 0  # at once: no step had to run
-        later = engine.stream(SampleRequest(prompt="God", max_tokens=5, seed=1), CallControl())  # admitted
+        later = stream(engine, SampleRequest(prompt="God", max_tokens=5, seed=1), CallControl())  # admitted
         running_control.cancel()
         assert "".join(c.text for c in later) and engine.batcher.prefilled - before == len("\nGod")
     finally:

@@ -10,7 +10,7 @@ import pytest
 from oneiros_server.engines.language_model.engine import SampleRequest
 from oneiros_server.errors import Cancelled, FieldError, Overloaded
 from oneiros_server.scheduling.control import CallControl
-from tests.server.engines.language_model.sample_helpers import make_engine, same_completions
+from tests.server.engines.language_model.sample_helpers import make_engine, same_completions, sample, stream
 
 
 @pytest.fixture(scope="module")
@@ -22,18 +22,18 @@ def engine(lm):
 
 def test_seeded_requests_repeat_and_seeds_differ(engine):
     request = SampleRequest(prompt="And God", max_tokens=40, temperature=1.0, seed=11, n=3)
-    first = engine.sample(request, CallControl())
-    assert first == engine.sample(request, CallControl())
+    first = sample(engine, request, CallControl())
+    assert first == sample(engine, request, CallControl())
     assert len({c.text for c in first}) > 1  # n completions are independent
-    other = engine.sample(SampleRequest(prompt="And God", max_tokens=40, temperature=1.0, seed=12, n=3), CallControl())
+    other = sample(engine, SampleRequest(prompt="And God", max_tokens=40, temperature=1.0, seed=12, n=3), CallControl())
     assert [c.text for c in other] != [c.text for c in first]
     assert all(c.finish_reason == "LENGTH" and c.token_count == 40 == len(c.text) for c in first)
 
 
 def test_stream_concatenation_equals_sample(engine):
     request = SampleRequest(prompt="In the", max_tokens=60, temperature=0.8, seed=5, n=2, stop=("light",))
-    unary = engine.sample(request, CallControl())
-    chunks = list(engine.stream(request, CallControl()))
+    unary = sample(engine, request, CallControl())
+    chunks = list(stream(engine, request, CallControl()))
     for c in unary:
         mine = [k for k in chunks if k.index == c.index]
         assert "".join(k.text for k in mine) == c.text
@@ -43,9 +43,9 @@ def test_stream_concatenation_equals_sample(engine):
 
 
 def test_stop_sequences_end_the_text_and_are_not_returned(engine):
-    greedy = engine.sample(SampleRequest(prompt="And God", max_tokens=60, temperature=0), CallControl())[0]
+    greedy = sample(engine, SampleRequest(prompt="And God", max_tokens=60, temperature=0), CallControl())[0]
     stop = greedy.text[10:13]
-    cut = engine.sample(SampleRequest(prompt="And God", max_tokens=60, temperature=0, stop=(stop,)), CallControl())[0]
+    cut = sample(engine, SampleRequest(prompt="And God", max_tokens=60, temperature=0, stop=(stop,)), CallControl())[0]
     assert cut.finish_reason == "STOP"
     assert cut.text == greedy.text[: greedy.text.index(stop)]
     assert cut.token_count == len(cut.text) + len(stop)
@@ -54,7 +54,7 @@ def test_stop_sequences_end_the_text_and_are_not_returned(engine):
 def test_greedy_entropy_is_zero_and_rises_with_temperature(engine):
     entropies = []
     for t in (0, 0.2, 0.5, 1.0, 1.2):
-        c = engine.sample(SampleRequest(prompt="And", max_tokens=200, temperature=t, seed=1), CallControl())[0]
+        c = sample(engine, SampleRequest(prompt="And", max_tokens=200, temperature=t, seed=1), CallControl())[0]
         entropies.append(c.mean_entropy_bits)
     assert entropies[0] == 0.0
     assert entropies == sorted(entropies) and entropies[-1] > entropies[1] + 0.5
@@ -64,7 +64,7 @@ def test_batching_off_gives_the_same_text(engine):
     alone = make_engine(engine.name, batching=False)
     request = SampleRequest(prompt="And the", max_tokens=50, temperature=1.0, seed=3, n=2, top_k=5, top_p=0.9)
     try:
-        assert same_completions(alone.sample(request, CallControl()), engine.sample(request, CallControl()))
+        assert same_completions(sample(alone, request, CallControl()), sample(engine, request, CallControl()))
     finally:
         alone.close()
 
@@ -85,7 +85,7 @@ def test_batching_off_gives_the_same_text(engine):
 )
 def test_out_of_range_fields_are_named(engine, fields, field):
     with pytest.raises(FieldError) as info:
-        engine.sample(SampleRequest(**fields), CallControl())
+        sample(engine, SampleRequest(**fields), CallControl())
     assert info.value.field == field
 
 
@@ -97,12 +97,12 @@ def test_unknown_prompt_characters_are_listed(engine):
 
 def test_concurrent_generations_share_steps_and_keep_their_text(engine):
     requests = [SampleRequest(prompt="And", max_tokens=80, temperature=1.0, seed=s) for s in range(8)]
-    alone = [engine.sample(r, CallControl())[0].text for r in requests]
+    alone = [sample(engine, r, CallControl())[0].text for r in requests]
     before = engine.batcher.stats.largest
     results = [None] * len(requests)
 
     def run(i):
-        results[i] = engine.sample(requests[i], CallControl())[0].text
+        results[i] = sample(engine, requests[i], CallControl())[0].text
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
     for t in threads:
@@ -115,7 +115,7 @@ def test_concurrent_generations_share_steps_and_keep_their_text(engine):
 
 def test_cancelling_frees_the_slot(engine):
     control = CallControl()
-    chunks = engine.stream(SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), control)
+    chunks = stream(engine, SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), control)
     next(chunks)
     assert engine.active == 1
     control.cancel()
@@ -132,11 +132,11 @@ def test_full_queue_is_overloaded(lm):
     small = make_engine(lm, batch_max_size=1, batch_queue_size=1)
     try:
         control = CallControl()
-        running = small.stream(SampleRequest(max_tokens=2000, temperature=1.0), control)
+        running = stream(small, SampleRequest(max_tokens=2000, temperature=1.0), control)
         next(running)  # holds the only active slot
-        small.stream(SampleRequest(max_tokens=5), CallControl())  # waits in the queue
+        stream(small, SampleRequest(max_tokens=5), CallControl())  # waits in the queue
         with pytest.raises(Overloaded):
-            small.stream(SampleRequest(max_tokens=5), CallControl())
+            stream(small, SampleRequest(max_tokens=5), CallControl())
         control.cancel()
     finally:
         small.close()
@@ -144,10 +144,10 @@ def test_full_queue_is_overloaded(lm):
 
 def test_short_request_joins_and_leaves_while_a_long_one_runs(engine):
     control = CallControl()
-    long = engine.stream(SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), control)
+    long = stream(engine, SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), control)
     next(long)
     steps_before = engine.batcher.stats.batches
-    short = engine.sample(SampleRequest(prompt="God", max_tokens=5, seed=1), CallControl())[0]
+    short = sample(engine, SampleRequest(prompt="God", max_tokens=5, seed=1), CallControl())[0]
     assert short.token_count == 5 and short.finish_reason == "LENGTH"
     assert engine.active == 1  # the long one is still running: nobody waited for anybody
     assert engine.batcher.stats.batches - steps_before < 1000
@@ -158,7 +158,7 @@ def test_short_request_joins_and_leaves_while_a_long_one_runs(engine):
 
 def test_shutdown_ends_running_generations_as_cancelled(lm):
     closing = make_engine(lm)
-    chunks = closing.stream(SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), CallControl())
+    chunks = stream(closing, SampleRequest(prompt="And", max_tokens=2000, temperature=1.0), CallControl())
     next(chunks)
     closing.close()
     rest = list(chunks)
@@ -170,10 +170,10 @@ def test_flush_window_sends_fewer_chunks_with_the_same_text(engine, batching):
     grouped = make_engine(engine.name, sample_stream_flush_ms=50, batching=batching)
     request = SampleRequest(prompt="And", max_tokens=100, temperature=1.0, seed=2)
     try:
-        chunks = list(grouped.stream(request, CallControl()))
+        chunks = list(stream(grouped, request, CallControl()))
     finally:
         grouped.close()
-    assert "".join(c.text for c in chunks) == engine.sample(request, CallControl())[0].text
+    assert "".join(c.text for c in chunks) == sample(engine, request, CallControl())[0].text
     assert len(chunks) < 50 and chunks[-1].finish_reason == "LENGTH"
 
 
@@ -188,7 +188,7 @@ def test_a_transformer_prompt_is_cut_to_what_can_still_matter():
         texts = []
         for head in ("In the beginning God created the heaven. ", "And the evening and the morning. " * 3):
             before = engine.batcher.prefilled
-            texts.append(engine.sample(SampleRequest(prompt=head + tail, max_tokens=60, seed=5), CallControl()))
+            texts.append(sample(engine, SampleRequest(prompt=head + tail, max_tokens=60, seed=5), CallControl()))
             assert engine.batcher.prefilled - before == reach
         assert same_completions(*texts)
     finally:

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oneiros_server.transport.http.routes import ROUTES
+from oneiros_server.transport.rpcs import RPCS
 from tests.server.transport.http.helpers import tiny_repository
 
-POSTS = [r for r in ROUTES if r.method == "POST"]
+POSTS = [r for r in RPCS if r.method == "POST"]
 PATHS = [r.path for r in POSTS] + [f"{r.path}/stream" for r in POSTS if r.stream_handler] + ["/v1/completions"]
 FIELDS = sorted({f.name for r in POSTS for f in r.request.DESCRIPTOR.fields} | {"prompt", "stream", "timeout", "n"})
 

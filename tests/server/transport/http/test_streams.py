@@ -34,12 +34,14 @@ def joined(chunks: list[pb.SampleChunk]) -> dict[int, tuple]:
 
 
 def requests_total(running, **labels) -> float:
+    """The calls counted with ``labels``, over every other label (model): the registry is the process's."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{running.server.metrics_port}/metrics", timeout=10).read()
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            if sample.name == "oneiros_requests_total" and labels.items() <= sample.labels.items():
-                return sample.value
-    return 0.0
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name == "oneiros_requests_total" and labels.items() <= sample.labels.items()
+    )
 
 
 def test_sse_stream_equals_the_grpc_stream(serve):
@@ -68,7 +70,7 @@ def raw_request(port: int, path: str, body: dict) -> socket.socket:
 def one_slot(serve):
     """One sequence at a time, one more queued (as in tests/server/e2e/test_streams.py)."""
     running = serve(tiny_lm_repository(), batch_max_size=1, batch_queue_size=1, sample_max_tokens=1 << 20)
-    return running, running.server.repository.resolve("tiny-lm", "Sample")
+    return running, running.server.repository.resolve("tiny-lm", "Sample").engine_set
 
 
 @pytest.mark.parametrize("path", ["/v1/sample", "/v1/sample/stream", "/v1/completions"])

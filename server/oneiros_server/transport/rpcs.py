@@ -1,8 +1,9 @@
-"""The route table: one entry per Oneiros RPC, pointing at the same family handlers as gRPC.
+"""The RPC table: one entry per Oneiros RPC family, read by both transports.
 
-The handlers (``oneiros_server.transport.<family>``) convert proto messages to engine types and
-call the dataplane; they know nothing of grpc, so both transports share them and the HTTP
-side only turns JSON (or a form) into the request message and the response into JSON.
+The gRPC servicer gets one method per entry (and its streaming twin); the HTTP app one
+route per entry (``path``, plus ``path/stream``). Each entry's handlers come from its
+family's converters (``transport.convert``) through ``transport.handlers``, so a new RPC
+family is a converter module and one entry here.
 """
 
 from __future__ import annotations
@@ -14,28 +15,32 @@ from google.protobuf.message import Message
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.transport.convert import dream, latent, models, sample, stylize
-from oneiros_server.transport.http.openai_schema import MODEL_LIST_PROPERTIES, openai_model_list
+from oneiros_server.transport.handlers import (
+    StreamHandler,
+    UnaryHandler,
+    engine_stream,
+    engine_unary,
+    repository_unary,
+)
 
 
 @dataclass(frozen=True)
-class Route:
-    """How one RPC (and its streaming twin, if any) is reached over HTTP."""
+class Rpc:
+    """One RPC (and its streaming twin, if any): its messages, its handlers, its HTTP route."""
 
     rpc: str
-    method: str
-    path: str
+    method: str  # HTTP
+    path: str  # HTTP
     request: type[Message]
     response: type[Message]
-    handler: Callable
+    handler: UnaryHandler
     summary: str
     model: Callable[[Message], str] = lambda m: m.model  # type: ignore[attr-defined]
     stream_rpc: str = ""
-    stream_handler: Callable | None = None
+    stream_handler: StreamHandler | None = None
     stream_message: type[Message] | None = None
     images: Callable[[Message], list] | None = None  # the response's images, for Accept: image/*
     image_fields: tuple[str, ...] = ()  # request fields that may be multipart file uploads
-    json_extra: Callable[[dict], dict] | None = None  # adds to the JSON answer (OpenAI's shapes)
-    extra_properties: dict | None = None  # and their OpenAPI schema
 
 
 def _one(response) -> list:
@@ -46,88 +51,94 @@ def _many(response) -> list:
     return list(response.images)
 
 
-ROUTES: tuple[Route, ...] = (
-    Route(
+RPCS: tuple[Rpc, ...] = (
+    Rpc(
         "ListModels",
         "GET",
         "/v1/models",
         pb.ListModelsRequest,
         pb.ListModelsResponse,
-        models.list_models,
+        repository_unary(models.list_models),
         "The models in the repository (?kind=VAE filters by kind); also OpenAI's model list",
         model=lambda m: "",
-        json_extra=openai_model_list,
-        extra_properties=MODEL_LIST_PROPERTIES,
     ),
-    Route(
+    Rpc(
         "GetModel",
         "GET",
         "/v1/models/{name}",
         pb.GetModelRequest,
         pb.ModelInfo,
-        models.get_model,
+        repository_unary(models.get_model),
         "One model: kind, runtime, device, status and its metadata (?version= picks a version)",
         model=lambda m: m.name,  # type: ignore[attr-defined]
     ),
-    Route(
+    Rpc(
         "Sample",
         "POST",
         "/v1/sample",
         pb.SampleRequest,
         pb.SampleResponse,
-        sample.sample,
+        engine_unary("Sample", sample.sample_request, sample.sample_response),
         "Text from a language model, from a prompt",
         stream_rpc="SampleStream",
-        stream_handler=sample.sample_stream,
+        stream_handler=engine_stream("Sample", sample.stream_request, sample.chunk_message),
         stream_message=pb.SampleChunk,
     ),
-    Route(
+    Rpc(
         "Dream",
         "POST",
         "/v1/dream",
         pb.DreamRequest,
         pb.DreamResponse,
-        dream.dream,
+        engine_unary("Dream", dream.dream_request, dream.dream_response, heavy_request=True, heavy_response=True),
         "DeepDream of an image",
         stream_rpc="DreamStream",
-        stream_handler=dream.dream_stream,
+        stream_handler=engine_stream(
+            "Dream", dream.stream_request, dream.stream_message, heavy_request=True, heavy=dream.has_image
+        ),
         stream_message=pb.DreamProgress,
         images=_one,
         image_fields=("image",),
     ),
-    Route(
+    Rpc(
         "Stylize",
         "POST",
         "/v1/stylize",
         pb.StylizeRequest,
         pb.StylizeResponse,
-        stylize.stylize,
+        engine_unary(
+            "Stylize", stylize.stylize_request, stylize.stylize_response, heavy_request=True, heavy_response=True
+        ),
         "Gatys style transfer of a content image in the style of a reference image",
         stream_rpc="StylizeStream",
-        stream_handler=stylize.stylize_stream,
+        stream_handler=engine_stream(
+            "Stylize", stylize.stream_request, stylize.stream_message, heavy_request=True, heavy=stylize.has_image
+        ),
         stream_message=pb.StylizeProgress,
         images=_one,
         image_fields=("content", "style"),
     ),
-    Route(
+    Rpc(
         "Decode",
         "POST",
         "/v1/decode",
         pb.DecodeRequest,
         pb.DecodeResponse,
-        latent.decode,
+        engine_unary("Decode", latent.decode_request, latent.decode_response),
         "Latent points to images; or N samples from the prior; or a grid over two latent axes",
         images=_many,
     ),
-    Route(
+    Rpc(
         "EditLatent",
         "POST",
         "/v1/edit-latent",
         pb.EditLatentRequest,
         pb.EditLatentResponse,
-        latent.edit_latent,
+        engine_unary("EditLatent", latent.edit_request, latent.edit_response),
         "Image or latent -> move along attribute vectors, sweep a direction, interpolate -> images",
         images=_many,
         image_fields=("image", "target_image"),
     ),
 )
+
+BY_NAME: dict[str, Rpc] = {rpc.rpc: rpc for rpc in RPCS}
