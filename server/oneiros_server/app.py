@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 from oneiros_server.dataplane import Dataplane, ServerState
 from oneiros_server.engines.registry import Registry, default_registry
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.repository import ModelRepository
 from oneiros_server.settings import Settings
 from oneiros_server.transport.grpc import auth, health
@@ -101,7 +101,8 @@ class OneirosServer:
         self._grpc = grpc.aio.server(
             options=options,
             maximum_concurrent_rpcs=s.max_concurrent_rpcs * 2,
-            interceptors=[auth.BearerTokenInterceptor(tokens)] if tokens.enabled else [],
+            interceptors=tracing.grpc_interceptors()
+            + ([auth.BearerTokenInterceptor(tokens)] if tokens.enabled else []),
         )
         oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.plane), self._grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._grpc)
@@ -176,6 +177,7 @@ class OneirosServer:
         health.mark_draining(self.health)
         self._call(self._stop_transports(grace))
         self.repository.close()
+        tracing.flush()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -194,6 +196,7 @@ class OneirosServer:
 
 def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully (a signal during start-up counts too)."""
+    tracing.from_environment()
     server = OneirosServer(settings)
     stop_requested = threading.Event()
 

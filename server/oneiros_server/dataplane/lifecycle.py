@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from oneiros_server.dataplane.outcomes import outcome
 from oneiros_server.errors import Cancelled, DeadlineExceeded, ModelUnavailable, OneirosError, Overloaded, ShuttingDown
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.repository import ModelRepository
 from oneiros_server.scheduling.control import CallControl
 
@@ -76,6 +76,7 @@ class Lifecycle:
         metrics.IN_FLIGHT.dec()
         seconds = time.monotonic() - call.started
         code = outcome(exc)
+        tracing.annotate({"oneiros.rpc": call.rpc, "oneiros.model": call.model or None, "oneiros.outcome": code})
         for observe in self.state.observers:
             observe(call.rpc, call.model, code, seconds, call.transport)
         if exc is not None and not isinstance(exc, OneirosError):

@@ -44,6 +44,9 @@ def run(index: int, settings: Settings, conn: Connection, inherited: list) -> No
         handler.addFilter(_WorkerTag(index))
 
     from oneiros_server.app import OneirosServer  # already imported by the parent: free after the fork
+    from oneiros_server.observability import tracing
+
+    tracing.from_environment()  # its exporter's thread is this process's own
 
     server = OneirosServer(settings, reuse_port=True, on_loaded=lambda: conn.send(LOADED))
     threading.Thread(target=_follow_parent, args=(conn, server, stop), name="worker-control", daemon=True).start()

@@ -11,6 +11,7 @@ from importlib import metadata
 import uvicorn
 
 from oneiros_server.dataplane import Dataplane
+from oneiros_server.observability import tracing
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
 from oneiros_server.transport.policy import Tokens
@@ -74,7 +75,7 @@ class HttpServer:
             if client_ca is not None:
                 options |= {"ssl_ca_certs": str(client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
         config = uvicorn.Config(
-            self.app,
+            tracing.wrap_asgi(self.app),
             lifespan="off",
             log_config=None,
             access_log=False,

@@ -1,0 +1,142 @@
+"""OpenTelemetry traces, off unless the standard ``OTEL_*`` environment variables turn them on.
+
+On: ``OTEL_TRACES_EXPORTER=otlp`` (or ``console``), or an OTLP endpoint
+(``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``); the protocol from
+``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL`` (``http/protobuf``, the
+default, or ``grpc``). The SDK reads the rest itself: endpoint, headers, ``OTEL_SERVICE_NAME``
+(default here: ``oneiros``), ``OTEL_RESOURCE_ATTRIBUTES``, the sampler and the batching.
+``OTEL_SDK_DISABLED=true`` keeps them off. Off, nothing of OpenTelemetry is imported, the
+transports get no interceptor or middleware, and ``span`` returns one shared no-op context.
+
+On, each call gets a server span on either transport (continuing an incoming ``traceparent``),
+the dataplane adds child spans, and log records made inside a span carry ``trace_id`` and
+``span_id``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+log = logging.getLogger("oneiros.tracing")
+_NOOP = contextlib.nullcontext()
+_provider: Any = None  # the SDK's TracerProvider while tracing is on
+_tracer: Any = None
+_plain_records = logging.getLogRecordFactory()
+
+
+def wanted(environ: Mapping[str, str]) -> bool:
+    """Whether the ``OTEL_*`` variables ask for traces."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = environ.get("OTEL_TRACES_EXPORTER")
+    if exporter is not None:
+        return exporter.strip().lower() not in ("", "none")
+    return bool(environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> bool:
+    """Turn tracing on when the environment asks for it (once per process, after any fork)."""
+    if _provider is not None or not wanted(environ):
+        return _provider is not None
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = _new_provider()
+    provider.add_span_processor(BatchSpanProcessor(_exporter(environ)))
+    use(provider)
+    log.info("tracing on", extra={"exporter": environ.get("OTEL_TRACES_EXPORTER", "otlp")})
+    return True
+
+
+def _new_provider():
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+    if resource.attributes.get("service.name", "").startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": "oneiros"}))
+    return TracerProvider(resource=resource)
+
+
+def _exporter(environ: Mapping[str, str]):
+    if environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+    if protocol.strip().lower() == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    return OTLPSpanExporter()
+
+
+def use(provider) -> None:
+    """Trace with ``provider`` (an SDK TracerProvider; tests pass one with an in-memory exporter),
+    or stop tracing with ``None``."""
+    global _provider, _tracer
+    _provider = provider
+    if provider is None:
+        _tracer = None
+        logging.setLogRecordFactory(_plain_records)
+        return
+    _tracer = provider.get_tracer("oneiros_server")
+    logging.setLogRecordFactory(_record_with_ids)
+
+
+def active() -> bool:
+    return _tracer is not None
+
+
+def flush() -> None:
+    """Send what is buffered (at shutdown)."""
+    if _provider is not None:
+        _provider.force_flush()
+
+
+def _record_with_ids(*args, **kwargs) -> logging.LogRecord:
+    from opentelemetry import trace
+
+    record = _plain_records(*args, **kwargs)
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        record.trace_id = format(context.trace_id, "032x")
+        record.span_id = format(context.span_id, "016x")
+    return record
+
+
+def grpc_interceptors() -> list:
+    """The gRPC server interceptor that opens a span per call (none while off)."""
+    if _provider is None:
+        return []
+    from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+    return [aio_server_interceptor(tracer_provider=_provider)]
+
+
+def wrap_asgi(app):
+    """The HTTP app inside middleware that opens a span per request (as it is while off)."""
+    if _provider is None:
+        return app
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    return OpenTelemetryMiddleware(app, tracer_provider=_provider, exclude_spans=["receive", "send"])
+
+
+def span(name: str, attributes: Mapping[str, Any] | None = None):
+    """A child span of the current one, as a context manager (a shared no-op while off)."""
+    if _tracer is None:
+        return _NOOP
+    return _tracer.start_as_current_span(name, attributes=attributes)
+
+
+def annotate(attributes: Mapping[str, Any]) -> None:
+    """Attributes on the current span (the call's server span, in the dataplane); None values skipped."""
+    if _tracer is None:
+        return
+    from opentelemetry import trace
+
+    trace.get_current_span().set_attributes({k: v for k, v in attributes.items() if v is not None})
