@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from oneiros_server.dataplane.lifecycle import Call, Lifecycle, ServerState
 from oneiros_server.engines.base import Engine
 from oneiros_server.errors import FieldError
+from oneiros_server.observability import tracing
 from oneiros_server.repository import LoadedModel, ModelRepository
 
 T = TypeVar("T")
@@ -56,7 +57,12 @@ class Dataplane:
 
         Raises ModelNotFound, WrongModelKind or ModelUnavailable.
         """
-        return self.repository.resolve(call.model, family).engine_set.engines[family]
+        model = self.repository.resolve(call.model, family)
+        kind = model.manifest.kind if model.manifest is not None else None
+        tracing.annotate(
+            {"oneiros.model": model.name, "oneiros.model_version": model.version, "oneiros.model_kind": kind}
+        )
+        return model.engine_set.engines[family]
 
     def run(self, call: Call, engine: Engine, request: Any) -> AsyncIterator[Any]:
         """The events of ``request`` on ``engine``; the last one is the result.
@@ -64,7 +70,9 @@ class Dataplane:
         Validation and submission happen now (their errors are raised here: FieldError,
         Overloaded...), so a refused call does no work.
         """
-        return engine.submit(engine.validate(request), call.control)
+        with tracing.span("oneiros.validate"):
+            params = engine.validate(request)
+        return engine.submit(params, call.control)
 
     async def result(self, call: Call, engine: Engine, request: Any) -> Any:
         """The result of ``request`` (the last event of ``run``)."""

@@ -18,9 +18,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 log = logging.getLogger("oneiros.tracing")
 _NOOP = contextlib.nullcontext()
 _provider: Any = None  # the SDK's TracerProvider while tracing is on
@@ -127,10 +130,71 @@ def wrap_asgi(app):
 
 
 def span(name: str, attributes: Mapping[str, Any] | None = None):
-    """A child span of the current one, as a context manager (a shared no-op while off)."""
+    """A child span of the current one, as a context manager; a shared no-op while off or outside a
+    call's trace (a runtime step of no call opens no trace of its own)."""
     if _tracer is None:
         return _NOOP
+    from opentelemetry import trace
+
+    if not trace.get_current_span().get_span_context().is_valid:
+        return _NOOP
     return _tracer.start_as_current_span(name, attributes=attributes)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A call's trace context and a moment, carried to the thread that does its work."""
+
+    context: Any
+    start_ns: int
+
+
+def capture() -> Captured | None:
+    """The current context and time, for spans that another thread opens later (None while off
+    or outside a call's trace)."""
+    if _tracer is None:
+        return None
+    from opentelemetry import context, trace
+
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    return Captured(context.get_current(), time.time_ns())
+
+
+def record(name: str, captured: Captured | None, attributes: Mapping[str, Any] | None = None) -> None:
+    """A finished child span of ``captured``'s call, from its moment until now (a queue wait)."""
+    if _tracer is not None and captured is not None:
+        _tracer.start_span(name, captured.context, attributes=attributes, start_time=captured.start_ns).end()
+
+
+def start(name: str, captured: Captured | None, attributes: Mapping[str, Any] | None = None):
+    """A child span of ``captured``'s call, open until ``end`` (None while off)."""
+    if _tracer is None or captured is None:
+        return None
+    return _tracer.start_span(name, captured.context, attributes=attributes)
+
+
+def end(opened, attributes: Mapping[str, Any] | None = None) -> None:
+    if opened is not None:
+        opened.set_attributes(attributes or {})
+        opened.end()
+
+
+def run_for(name: str, calls: Sequence[Captured | None], attributes: Mapping[str, Any], fn: Callable[..., T], *args):
+    """``fn(*args)`` in a span made current on this thread: a child of the call when it serves one,
+    linked to every call (its own trace) when it serves several. Plain ``fn(*args)`` while off."""
+    if _tracer is None or not calls or calls[0] is None:
+        return fn(*args)
+    from opentelemetry import context, trace
+
+    if len(calls) == 1:
+        parent = calls[0].context
+        links = None
+    else:
+        parent = context.Context()
+        links = [trace.Link(trace.get_current_span(c.context).get_span_context()) for c in calls if c is not None]
+    with _tracer.start_as_current_span(name, parent, attributes=attributes, links=links):
+        return fn(*args)
 
 
 def annotate(attributes: Mapping[str, Any]) -> None:

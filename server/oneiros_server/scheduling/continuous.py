@@ -38,7 +38,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from oneiros_server.errors import Cancelled, Overloaded, ShuttingDown
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.scheduling.handoff import batched_wakes
 from oneiros_server.scheduling.loop import BatchStats
 
@@ -82,6 +82,8 @@ class _Entry:
     seq_ids: list[int] = field(default_factory=list)
     state: str = "queued"  # queued -> prefill -> decode -> gone
     cancelled: bool = False
+    trace: tracing.Captured | None = None  # the call's trace, for its spans
+    span: Any = None  # its time in the batch (its steps are not spanned: thousands per call)
 
 
 class ContinuousBatcher:
@@ -143,7 +145,7 @@ class ContinuousBatcher:
                     f"{self._queued_size}/{self.max_queue} queued); retry shortly",
                     retry_after_s=0.5,
                 )
-            entry = _Entry(item, size)
+            entry = _Entry(item, size, trace=tracing.capture())
             self._entries[id(item)] = entry
             self._queue.append(entry)
             self._queued_size += size
@@ -190,6 +192,8 @@ class ContinuousBatcher:
                 for row, seq_id in zip(entry.item.rows, entry.seq_ids, strict=True):
                     row.seq_id = seq_id
                 self._active.append(entry)
+                tracing.record("oneiros.queue_wait", entry.trace, {"oneiros.queue": self.name})
+                entry.span = tracing.start("oneiros.generate", entry.trace, {"oneiros.rows": entry.size})
                 metrics.QUEUE_WAIT.labels(self.name).observe(time.monotonic() - entry.enqueued)
             self._depth.set(self._queued_size)
             return True
@@ -271,6 +275,7 @@ class ContinuousBatcher:
 
     def _leave(self, entry: _Entry) -> None:
         entry.state = "gone"
+        tracing.end(entry.span)
         self.runtime.release(entry.seq_ids)
         with self._cv:
             self._active_size -= entry.size

@@ -11,6 +11,8 @@ repository (ListModels, GetModel).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ from google.protobuf.message import Message
 
 from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.base import last_event
+from oneiros_server.observability import tracing
 from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.enums import check_enums
 
@@ -29,8 +32,18 @@ StreamHandler = Callable[[Dataplane, Call, Message], AsyncIterator[Message]]
 
 
 async def offload(fn: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy conversion (decoding or encoding a large image) on a worker thread."""
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+    """Run CPU-heavy conversion (decoding or encoding a large image) on a worker thread, in the
+    caller's context (its trace)."""
+    run = functools.partial(contextvars.copy_context().run, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(None, run)
+
+
+def _encoding(convert: ToMessage) -> ToMessage:
+    def encode(event: Any, message: Message) -> Message:
+        with tracing.span("oneiros.encode"):
+            return convert(event, message)
+
+    return encode
 
 
 def engine_unary(
@@ -41,6 +54,8 @@ def engine_unary(
     ``heavy_request``: the request carries images as their decoders, which the engine's
     ``validate`` calls (after its cheap checks), so validation and submission run on a worker thread.
     """
+
+    to_response = _encoding(to_response)
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> Message:
         check_enums(message)
@@ -69,6 +84,8 @@ def engine_stream(
     on a worker thread (large previews).
     """
 
+    encode = _encoding(to_message)
+
     async def handle(plane: Dataplane, call: Call, message: Message) -> AsyncIterator[Message]:
         check_enums(message)
         engine = plane.engine(call, family)
@@ -78,8 +95,8 @@ def engine_stream(
         else:
             events = plane.run(call, engine, request)
         async for event in events:
-            if heavy is not None and heavy(event):
-                yield await offload(to_message, event, message)
+            if heavy is not None and heavy(event):  # large previews, the result: spanned
+                yield await offload(encode, event, message)
             else:
                 yield to_message(event, message)
 
