@@ -58,6 +58,15 @@ def logs(name: str) -> str:
     return out.stdout + out.stderr
 
 
+def _json_line(line: str) -> dict:
+    """A log line's JSON object; {} for other output (the console span exporter's, say)."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return {}
+    return entry if isinstance(entry, dict) else {}
+
+
 def png(side: int, seed: int) -> bytes:
     pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -140,9 +149,7 @@ def worker_restart(name: str, target: str) -> None:
     """With --workers: a worker killed with SIGKILL is replaced, and health is SERVING again."""
 
     def started() -> list[dict]:
-        lines = logs(name).splitlines()
-        entries = [json.loads(line) for line in lines if line.startswith("{")]
-        return [e for e in entries if e.get("msg") == "worker started"]
+        return [e for e in map(_json_line, logs(name).splitlines()) if e.get("msg") == "worker started"]
 
     if not started():
         return  # a single process
