@@ -77,10 +77,11 @@ def make_latent_model(
     kind: str = "VAE",
     default_for: tuple[str, ...] = ("Decode", "EditLatent"),
     seed: int = 0,
+    version: str = "1",
 ) -> Path:
-    """Write ``root/<name>/1`` (decoder, encoder for a VAE, attributes) and return that folder."""
+    """Write ``root/<name>/<version>`` (decoder, encoder for a VAE, attributes) and return that folder."""
     rng = np.random.default_rng(seed)
-    out = root / name / "1"
+    out = root / name / version
     out.mkdir(parents=True, exist_ok=True)
     _save(decoder_graph(rng.standard_normal((latent_size, 784)), rng.standard_normal(784) - 1.0), out / "decoder.onnx")
     files = {"decoder": file_ref(out, "decoder.onnx")}
@@ -91,7 +92,7 @@ def make_latent_model(
     attributes |= {f"digit_{c}": rng.standard_normal(latent_size).round(4).tolist() for c in range(10)}
     manifest = Manifest(
         name=name,
-        version="1",
+        version=version,
         kind=kind,
         runtime="onnxruntime",
         default_for=list(default_for),

@@ -21,9 +21,10 @@ from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 from oneiros_server.dataplane import Dataplane, ServerState
 from oneiros_server.engines.registry import Registry, default_registry
 from oneiros_server.observability import metrics, tracing
-from oneiros_server.repository import ModelRepository
+from oneiros_server.repository import ModelRepository, RepositoryWatcher
 from oneiros_server.settings import Settings
 from oneiros_server.transport.grpc import auth, health
+from oneiros_server.transport.grpc.repository import ModelRepositoryServicer
 from oneiros_server.transport.grpc.servicer import OneirosServicer
 from oneiros_server.transport.http.server import HttpServer, start_http
 from oneiros_server.transport.policy import Tokens, load_tokens
@@ -69,6 +70,8 @@ class OneirosServer:
         self.metrics_port = 0
         self.http_port = 0  # the HTTP/JSON transport's bound port (0 when off)
         self._http: HttpServer | None = None
+        self._watcher: RepositoryWatcher | None = None
+        self._health_names: set[str] = set()
         self._metrics_http = None
         self._grpc: grpc.aio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -106,11 +109,17 @@ class OneirosServer:
         )
         oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.plane), self._grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._grpc)
-        service_names = (
+        service_names = [
             oneiros_pb2.DESCRIPTOR.services_by_name["Oneiros"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
-        )
+        ]
+        self._admin_tokens = Tokens(load_tokens(s.admin_tokens.get_secret_value(), None))
+        if self._admin_tokens.enabled:  # the operators' service exists only with admin tokens
+            oneiros_pb2_grpc.add_ModelRepositoryServicer_to_server(
+                ModelRepositoryServicer(self.plane.admin, self._admin_tokens), self._grpc
+            )
+            service_names.append(oneiros_pb2.DESCRIPTOR.services_by_name["ModelRepository"].full_name)
         reflection.enable_server_reflection(service_names, self._grpc)
         address = f"{s.host}:{s.port}"
         if s.tls_cert is not None:
@@ -130,7 +139,9 @@ class OneirosServer:
         try:
             self.port = self._call(self._start_grpc(), timeout=60)
             if s.http_port >= 0:
-                self._http = self._call(start_http(self.plane, s, self._tokens, self.reuse_port), timeout=60)
+                self._http = self._call(
+                    start_http(self.plane, s, self._tokens, self._admin_tokens, self.reuse_port), timeout=60
+                )
                 self.http_port = self._http.port
         except BaseException:
             self.loop.call_soon_threadsafe(self.loop.stop)
@@ -156,16 +167,32 @@ class OneirosServer:
         return self.port
 
     def load_models(self) -> None:
-        self.repository.load_all()
-        for model in self.repository.models:
-            metrics.MODEL_READY.labels(model.name, model.version).set(1 if model.ready else 0)
+        """The first loads (by control mode), then health and metrics follow every change."""
+        s, repo = self.settings, self.repository
+        repo.listeners.append(self._repository_changed)
+        repo.load_all(only=tuple(s.load_model) if s.model_control_mode == "explicit" else ())
+        if s.model_control_mode == "explicit" and not s.load_model:
+            repo.on_disk = {}  # nothing asked for yet: load through the ModelRepository API
         self.state.loaded.set()
+        self._repository_changed()
         if self.on_loaded is None:
-            health.mark_loaded(self.health, self.repository)
+            health.mark_loaded(self.health)
         else:
             self.on_loaded()
-        ready = sum(m.ready for m in self.repository.models)
-        log.info("models loaded", extra={"ready": ready, "total": len(self.repository.models)})
+        ready = sum(m.ready for m in repo.models)
+        log.info("models loaded", extra={"ready": ready, "total": len(repo.models), "mode": s.model_control_mode})
+        if s.model_control_mode == "poll" and not self.state.draining.is_set():
+            self._watcher = RepositoryWatcher(repo, s.repository_poll_s)
+            self._watcher.start()
+
+    def _repository_changed(self) -> None:
+        """Health (per family and per model) and the readiness gauge follow the repository."""
+        if self.state.draining.is_set() or not self.state.loaded.is_set():
+            return
+        self._health_names = health.mark_models(self.health, self.repository, self._health_names)
+        metrics.set_known_models(m.name for m in self.repository.index())
+        for model in self.repository.models:
+            metrics.MODEL_READY.labels(model.name, model.version).set(1 if model.ready else 0)
 
     def stop(self, grace: float | None = None) -> None:
         """Drain: health NOT_SERVING, new calls UNAVAILABLE, in-flight calls get ``grace`` seconds."""
@@ -175,6 +202,9 @@ class OneirosServer:
         log.info("draining", extra={"grace_s": grace})
         self.state.draining.set()
         health.mark_draining(self.health)
+        if self._watcher is not None:
+            self._watcher.stop()  # a load still running is abandoned: its engine is closed once warm
+        self.repository.closing.set()
         self._call(self._stop_transports(grace))
         self.repository.close()
         tracing.flush()

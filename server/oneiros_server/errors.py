@@ -54,6 +54,14 @@ class WrongModelKind(OneirosError):
     """The model exists but cannot serve this RPC (FAILED_PRECONDITION)."""
 
 
+class NotLoaded(OneirosError):
+    """Nothing is loaded that could answer (no default for the RPC, the control API off) (FAILED_PRECONDITION)."""
+
+
+class PermissionDenied(OneirosError):
+    """The caller's credentials do not allow this (PERMISSION_DENIED)."""
+
+
 class ModelUnavailable(OneirosError):
     """The model failed to load or is not ready yet (UNAVAILABLE)."""
 

@@ -63,6 +63,18 @@ class Settings(BaseSettings):
         default_factory=default_model_repository,
         description="folder of <name>/<version>/model.json (default: the bundled one)",
     )
+    model_control_mode: Literal["none", "poll", "explicit"] = Field(
+        "none",
+        description="none = load the repository once at start; poll = follow its folder (new, changed and removed"
+        " models); explicit = load only --load-model and what the ModelRepository API asks for",
+    )
+    repository_poll_s: float = Field(5.0, gt=0, le=3600, description="poll mode: seconds between looks at the folder")
+    load_model: list[str] = Field([], description="explicit mode: models to load at start (repeatable)")
+    admin_tokens: SecretStr = Field(
+        SecretStr(""),
+        description="bearer tokens of operators allowed to use the ModelRepository API, comma-separated"
+        " ('' = the API is not served)",
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when present")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto",

@@ -13,13 +13,13 @@ from typing import TypeVar
 from oneiros_server.dataplane.outcomes import outcome
 from oneiros_server.errors import Cancelled, DeadlineExceeded, ModelUnavailable, OneirosError, Overloaded, ShuttingDown
 from oneiros_server.observability import metrics, tracing
-from oneiros_server.repository import ModelRepository
+from oneiros_server.repository import ModelRepository, ModelVersion
 from oneiros_server.scheduling.control import CallControl
 
 log = logging.getLogger("oneiros.calls")
 T = TypeVar("T")
 
-Observer = Callable[[str, str, str, float, str], None]  # rpc, model, status name, seconds, transport
+Observer = Callable[[str, str, str, float, str, str], None]  # rpc, model, status name, seconds, transport, version
 UNLOADED_OK = frozenset({"ListModels", "GetModel"})  # answered while the models still load
 
 
@@ -44,6 +44,8 @@ class Call:
     control: CallControl
     started: float = field(default_factory=time.monotonic)
     transport: str = "grpc"
+    version: str = ""  # the model version that answers, once resolved
+    held: ModelVersion | None = None  # that version, held until the call ends (an unload waits for it)
 
 
 class Lifecycle:
@@ -74,11 +76,14 @@ class Lifecycle:
     def close(self, call: Call, exc: BaseException | None) -> None:
         self.state.in_flight -= 1
         metrics.IN_FLIGHT.dec()
+        if call.held is not None:
+            call.held.release()
+            call.held = None
         seconds = time.monotonic() - call.started
         code = outcome(exc)
         tracing.annotate({"oneiros.rpc": call.rpc, "oneiros.model": call.model or None, "oneiros.outcome": code})
         for observe in self.state.observers:
-            observe(call.rpc, call.model, code, seconds, call.transport)
+            observe(call.rpc, call.model, code, seconds, call.transport, call.version)
         if exc is not None and not isinstance(exc, OneirosError):
             log.error("call failed", extra=_fields(call, code, seconds), exc_info=exc)
         elif log.isEnabledFor(logging.INFO if exc is not None else logging.DEBUG):
@@ -130,6 +135,7 @@ def _fields(call: Call, code: str, seconds: float) -> dict:
         "rpc": call.rpc,
         "transport": call.transport,
         "model": call.model,
+        "version": call.version,
         "code": code,
         "duration_ms": round(seconds * 1000, 2),
     }

@@ -18,6 +18,8 @@ CODES: dict[type[errors.OneirosError], str] = {
     errors.FieldError: "INVALID_ARGUMENT",
     errors.ModelNotFound: "NOT_FOUND",
     errors.WrongModelKind: "FAILED_PRECONDITION",
+    errors.NotLoaded: "FAILED_PRECONDITION",
+    errors.PermissionDenied: "PERMISSION_DENIED",
     errors.ModelUnavailable: "UNAVAILABLE",
     errors.Overloaded: "RESOURCE_EXHAUSTED",
     errors.Cancelled: "CANCELLED",

@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from oneiros_server.dataplane.admin import RepositoryAdmin
 from oneiros_server.dataplane.lifecycle import Call, Lifecycle, ServerState
 from oneiros_server.engines.base import Engine
 from oneiros_server.errors import FieldError
 from oneiros_server.observability import tracing
-from oneiros_server.repository import LoadedModel, ModelRepository
+from oneiros_server.repository import ModelRepository, ModelVersion
 
 T = TypeVar("T")
 
@@ -37,6 +38,7 @@ class Dataplane:
         self.repository: ModelRepository = state.repository
         self.settings = state.repository.settings
         self.lifecycle = Lifecycle(state, self.settings.max_concurrent_rpcs)
+        self.admin = RepositoryAdmin(state.repository)
 
     # ---------------------------------------------------------------- lifecycle
     def open(self, rpc: str, model: str, request_id: str, timeout_s: float | None, transport: str = "grpc") -> Call:
@@ -52,12 +54,15 @@ class Dataplane:
         return self.lifecycle.stream(call, run)
 
     # ---------------------------------------------------------------- engines
-    def engine(self, call: Call, family: str) -> Engine:
-        """The engine of ``family`` of the model that serves the call (``call.model``, '' = the default).
+    def engine(self, call: Call, family: str, version: str = "") -> Engine:
+        """The engine of ``family`` of the model that serves the call (``call.model``, '' = the default;
+        ``version``, '' = its newest READY one). The call holds that version until it ends
+        (``call.version`` names it), so an unload or a swap never pulls the engine from under it.
 
-        Raises ModelNotFound, WrongModelKind or ModelUnavailable.
+        Raises ModelNotFound, WrongModelKind, NotLoaded or ModelUnavailable.
         """
-        model = self.repository.resolve(call.model, family)
+        model = self.repository.hold(call.model, family, version)
+        call.held, call.version = model, model.version
         kind = model.manifest.kind if model.manifest is not None else None
         tracing.annotate(
             {"oneiros.model": model.name, "oneiros.model_version": model.version, "oneiros.model_kind": kind}
@@ -82,10 +87,10 @@ class Dataplane:
         return result
 
     # ---------------------------------------------------------------- models
-    def list_models(self, kind: str = "") -> list[LoadedModel]:
+    def list_models(self, kind: str = "") -> list[ModelVersion]:
         return [m for m in self.repository.models if not kind or (m.manifest is not None and m.manifest.kind == kind)]
 
-    def get_model(self, name: str, version: str = "") -> LoadedModel:
+    def get_model(self, name: str, version: str = "") -> ModelVersion:
         if not name:
             names = sorted({m.name for m in self.repository.models})
             raise FieldError("name", f"a model name is required; the repository has {names}")

@@ -14,8 +14,8 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 REQUESTS = Counter(
     "oneiros_requests",
-    "Finished RPCs by RPC, model, status code and transport (grpc, http).",
-    ("rpc", "model", "code", "transport"),
+    "Finished RPCs by RPC, model, version, status code and transport (grpc, http).",
+    ("rpc", "model", "version", "code", "transport"),
     registry=REGISTRY,
 )
 LATENCY = Histogram(
@@ -87,7 +87,7 @@ MODEL_READY = Gauge(
 
 
 _known_models: frozenset[str] = frozenset()
-_CALL_CHILDREN: dict[tuple[str, str, str, str], tuple] = {}  # labelled children, looked up once (closed label set)
+_CALL_CHILDREN: dict[tuple[str, str, str, str, str], tuple] = {}  # labelled children, looked up once (closed label set)
 
 
 def set_known_models(names) -> None:
@@ -104,12 +104,17 @@ def model_label(name: str) -> str:
     return name if name in _known_models else "unknown"
 
 
-def observe_call(rpc: str, model: str, code_name: str, seconds: float, transport: str = "grpc") -> None:
+def observe_call(
+    rpc: str, model: str, code_name: str, seconds: float, transport: str = "grpc", version: str = ""
+) -> None:
     label = model_label(model)
-    key = (rpc, label, code_name, transport)
+    key = (rpc, label, version, code_name, transport)
     children = _CALL_CHILDREN.get(key)
     if children is None:
-        children = _CALL_CHILDREN[key] = (REQUESTS.labels(rpc, label, code_name, transport), LATENCY.labels(rpc))
+        children = _CALL_CHILDREN[key] = (
+            REQUESTS.labels(rpc, label, version, code_name, transport),
+            LATENCY.labels(rpc),
+        )
     children[0].inc()
     children[1].observe(seconds)
 

@@ -3,7 +3,7 @@
 ``engine_unary`` and ``engine_stream`` build an RPC's handler from its family's converters
 (``transport.convert``): check the message's enums, resolve the engine, convert the message
 into the engine's request (once), run it through the dataplane and convert each event out
-(once). Images are decoded (by the engine's ``validate``, through the decoders the converter
+(once). Responses, and the first event of a stream, name the model version that answered. Images are decoded (by the engine's ``validate``, through the decoders the converter
 hands it) and encoded on a worker thread, so the event loop never waits on them. ``repository_unary`` does the same for the RPCs that only read the
 repository (ListModels, GetModel).
 """
@@ -59,13 +59,15 @@ def engine_unary(
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> Message:
         check_enums(message)
-        engine = plane.engine(call, family)
+        engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
         request = to_request(message, plane.settings)
         if heavy_request:
             result = await last_event(await offload(plane.run, call, engine, request))
         else:
             result = await plane.result(call, engine, request)
-        return await offload(to_response, result, message) if heavy_response else to_response(result, message)
+        response = await offload(to_response, result, message) if heavy_response else to_response(result, message)
+        response.model_version = call.version  # type: ignore[attr-defined]
+        return response
 
     return handle
 
@@ -88,17 +90,21 @@ def engine_stream(
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> AsyncIterator[Message]:
         check_enums(message)
-        engine = plane.engine(call, family)
+        engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
         request = to_request(message, plane.settings)
         if heavy_request:
             events = await offload(plane.run, call, engine, request)
         else:
             events = plane.run(call, engine, request)
+        version = call.version  # said by the first event only
         async for event in events:
             if heavy is not None and heavy(event):  # large previews, the result: spanned
-                yield await offload(encode, event, message)
+                out = await offload(encode, event, message)
             else:
-                yield to_message(event, message)
+                out = to_message(event, message)
+            if version:
+                out.model_version, version = version, ""  # type: ignore[attr-defined]
+            yield out
 
     return handle
 

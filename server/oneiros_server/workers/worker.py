@@ -66,6 +66,6 @@ def _follow_parent(conn: Connection, server, stop: threading.Event) -> None:
             stop.set()
             return
         if message == SERVING:
-            health.mark_loaded(server.health, server.repository)
+            health.mark_loaded(server.health)
         elif message == WAITING:
             health.mark_waiting(server.health)

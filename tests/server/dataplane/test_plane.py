@@ -93,7 +93,7 @@ def plane(tmp_path):
     state = ServerState(repository)
     state.loaded.set()
     outcomes: list[str] = []
-    state.observers.append(lambda rpc, model, code, seconds, transport: outcomes.append(code))
+    state.observers.append(lambda rpc, model, code, seconds, transport, version: outcomes.append(code))
     plane = Dataplane(state)
     plane.outcomes = outcomes  # type: ignore[attr-defined]
     yield plane

@@ -14,6 +14,7 @@ import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros.v1 import oneiros_pb2_grpc
@@ -70,13 +71,14 @@ class Workers:
             stub = oneiros_pb2_grpc.OneirosStub(channel)
             return stub.Sample(pb.SampleRequest(prompt="And", max_tokens=5, seed=1), timeout=30).completions[0].text
 
-    def metric(self, sample: str) -> float | None:
-        """One sample of the summed /metrics, by its name and labels as exported."""
-        for line in httpx.get(self.metrics_url, timeout=10).text.splitlines():
-            name, _, value = line.rpartition(" ")
-            if name == sample:
-                return float(value)
-        return None
+    def metric(self, name: str, **labels: str) -> float | None:
+        """The summed /metrics' samples of ``name`` that carry ``labels``, added up (None: no sample)."""
+        found = None
+        for family in text_string_to_metric_families(httpx.get(self.metrics_url, timeout=10).text):
+            for sample in family.samples:
+                if sample.name == name and labels.items() <= sample.labels.items():
+                    found = (found or 0.0) + sample.value
+        return found
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -162,13 +164,13 @@ def test_sigterm_drains_every_worker(own_workers):
 
 
 def test_metrics_are_summed_over_workers(workers):
-    ok = 'oneiros_requests_total{code="OK",model="default",rpc="Sample",transport="grpc"}'
-    before = workers.metric(ok) or 0
+    ok = {"code": "OK", "rpc": "Sample", "transport": "grpc"}
+    before = workers.metric("oneiros_requests_total", **ok) or 0
     calls = 24
     for _ in range(calls):  # a connection each, so both workers serve some
         workers.sample()
     writers = {p.stem.rsplit("_", 1)[1] for p in workers.metrics_dir.glob("counter_*.db")}
     assert {str(pid) for pid in workers.pids().values()} <= writers
-    assert workers.metric(ok) == before + calls
-    assert workers.metric('oneiros_model_ready{model="tiny-lm",version="1"}') == 1
+    assert workers.metric("oneiros_requests_total", **ok) == before + calls
+    assert workers.metric("oneiros_model_ready", model="tiny-lm", version="1") == 1
     assert workers.metric("oneiros_requests_in_flight") == 0

@@ -6,7 +6,7 @@ from google.protobuf import json_format, struct_pb2
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane import Dataplane
-from oneiros_server.repository import LoadedModel
+from oneiros_server.repository import ModelVersion
 
 
 def _struct(data: dict) -> struct_pb2.Struct:
@@ -15,11 +15,11 @@ def _struct(data: dict) -> struct_pb2.Struct:
     return struct
 
 
-def model_info(model: LoadedModel) -> pb.ModelInfo:
+def model_info(model: ModelVersion) -> pb.ModelInfo:
     info = pb.ModelInfo(
         name=model.name,
         version=model.version,
-        status=pb.READY if model.ready else pb.UNAVAILABLE,
+        status=pb.ModelStatus.Value(model.state),
         status_reason=model.reason,
     )
     manifest = model.manifest

@@ -7,7 +7,8 @@ import grpc
 
 from oneiros_server.transport.policy import MISSING_TOKEN, Tokens
 
-EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)
+# Health is open; the ModelRepository service checks operators' admin tokens itself.
+EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/oneiros.v1.ModelRepository/")
 HINT = ": send metadata 'authorization: Bearer <token>'"
 
 _HANDLER_FACTORIES = {

@@ -50,18 +50,31 @@ class Health:
         self._run(self.servicer.enter_graceful_shutdown())
 
 
-def mark_loaded(health_: Health, repo: ModelRepository) -> None:
-    """SERVING for each family with a ready model; overall SERVING when the server runs."""
+def mark_models(health_: Health, repo: ModelRepository, known: set[str]) -> set[str]:
+    """SERVING for each family, and each model ("oneiros.v1.Oneiros/<model>"), with a READY version.
+
+    ``known`` is the model names marked before; returns the names marked now (a model that left
+    the repository turns NOT_SERVING)."""
     for family, ready in repo.families_ready().items():
         health_.set(FAMILY_SERVICES[family], SERVING if ready else NOT_SERVING)
+    ready_models = {m.name for m in repo.models if m.ready}
+    names = {m.name for m in repo.models} | known
+    for name in names:
+        if name not in FAMILY_SERVICES:  # a model called "Decode" must not shadow the family's status
+            health_.set(f"{SERVICE}/{name}", SERVING if name in ready_models else NOT_SERVING)
+    return names
+
+
+def mark_loaded(health_: Health) -> None:
+    """Overall SERVING once the server runs and its first loads are done."""
     health_.set(SERVICE, SERVING)
     health_.set("", SERVING)
 
 
 def mark_waiting(health_: Health) -> None:
-    """NOT_SERVING everywhere until ``mark_loaded`` (a sibling worker process is starting)."""
-    for name in ("", SERVICE, *FAMILY_SERVICES.values()):
-        health_.set(name, NOT_SERVING)
+    """NOT_SERVING overall until ``mark_loaded`` again (a sibling worker process is starting)."""
+    health_.set(SERVICE, NOT_SERVING)
+    health_.set("", NOT_SERVING)
 
 
 def mark_draining(health_: Health) -> None:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as StarletteRoute
 
 from oneiros_server.dataplane import Dataplane
-from oneiros_server.transport.http import openapi
+from oneiros_server.transport.http import openapi, repository
 from oneiros_server.transport.http.calls import HttpCalls, error_response, http_request_id
 from oneiros_server.transport.http.errors import HttpError
 from oneiros_server.transport.http.native import NativeEndpoints
@@ -23,10 +23,16 @@ from oneiros_server.transport.rpcs import RPCS
 
 
 def build_app(
-    plane: Dataplane, tokens: Tokens, max_body_bytes: int, version: str = "", cors_origins: str = ""
+    plane: Dataplane,
+    tokens: Tokens,
+    max_body_bytes: int,
+    version: str = "",
+    cors_origins: str = "",
+    admin_tokens: Tokens | None = None,
 ) -> Starlette:
     """The ASGI app; ``tokens`` are the accepted bearer tokens (none = no auth); ``cors_origins``
-    the browser origins that may call it (comma-separated, ``*`` = any)."""
+    the browser origins that may call it (comma-separated, ``*`` = any); ``admin_tokens`` the
+    operators' tokens (none = no ``/v1/repository`` routes)."""
     calls = HttpCalls(plane, tokens, max_body_bytes)
     native = NativeEndpoints(calls)
     routes = []
@@ -35,6 +41,8 @@ def build_app(
         if route.stream_handler is not None:
             routes.append(StarletteRoute(f"{route.path}/stream", native.endpoint(route, stream=True), methods=["POST"]))
     routes.append(StarletteRoute(COMPLETIONS_PATH, Completions(calls).handle, methods=["POST"]))
+    if admin_tokens is not None and admin_tokens.enabled:
+        routes.extend(repository.routes(plane.admin, admin_tokens))
     document = openapi.document(version)
 
     async def openapi_json(request: Request) -> JSONResponse:

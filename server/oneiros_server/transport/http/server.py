@@ -27,13 +27,19 @@ def _version() -> str:
         return "0"
 
 
-async def start_http(plane: Dataplane, settings: Settings, tokens: Tokens, reuse_port: bool = False) -> HttpServer:
+async def start_http(
+    plane: Dataplane,
+    settings: Settings,
+    tokens: Tokens,
+    admin_tokens: Tokens | None = None,
+    reuse_port: bool = False,
+) -> HttpServer:
     """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC).
 
     ``reuse_port``: share the port with other worker processes (SO_REUSEPORT)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
-    app = build_app(plane, tokens, s.max_message_bytes, _version(), s.http_cors_origins)
+    app = build_app(plane, tokens, s.max_message_bytes, _version(), s.http_cors_origins, admin_tokens)
     server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, reuse_port)
     await server.start()
     return server
