@@ -18,8 +18,13 @@ venv: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/oneiros-server --model-repository models $(ARGS)
 
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The playground's browser tests drive Debian's chromium (Playwright's own download needs the internet).
+.PHONY: chromium
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 # Lint and types (part of `make test`): ruff on the tree, mypy on the SDK (the typed public surface).
 lint: $(STAMP)

@@ -80,6 +80,14 @@ def test_server_wheel_ships_the_default_repository(wheels):
         assert any(n.startswith(f"oneiros_server/models/{model}/") and n.endswith("model.json") for n in names)
 
 
+def test_server_wheel_ships_the_playground(wheels):
+    names = set(zipfile.ZipFile(wheels["oneiros"]).namelist())
+    folder = REPO_ROOT / "server" / "oneiros_server" / "transport" / "http" / "playground"
+    files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+    missing = [f for f in files if f"oneiros_server/transport/http/playground/{f}" not in names]
+    assert "index.html" in files and missing == []
+
+
 def _fresh_venv(root: Path, wheels: dict[str, Path]) -> Path:
     """A venv holding only our wheels; third-party deps are borrowed from this venv via a .pth."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)

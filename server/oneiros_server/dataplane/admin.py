@@ -13,6 +13,8 @@ from oneiros_server.repository import ModelRepository, ModelVersion
 
 
 class RepositoryAdmin:
+    """Load, unload and list the repository's models on request, off the event loop (see the module docstring)."""
+
     def __init__(self, repository: ModelRepository):
         self.repository = repository
 

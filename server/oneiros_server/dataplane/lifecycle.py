@@ -104,12 +104,8 @@ class Lifecycle:
         """Run an admitted call to its result; domain errors propagate for the transport to map."""
         try:
             result = await run(call)
-        except asyncio.CancelledError:
-            self.close(call, self._stopped(call))
-            raise
         except BaseException as exc:
-            call.control.cancel()
-            self.close(call, exc)
+            self._ended_early(call, exc)
             raise
         self.close(call, None)
         return result
@@ -119,14 +115,19 @@ class Lifecycle:
         try:
             async for event in run(call):
                 yield event
-        except (asyncio.CancelledError, GeneratorExit):
-            self.close(call, self._stopped(call))
-            raise
         except BaseException as exc:
-            call.control.cancel()
-            self.close(call, exc)
+            self._ended_early(call, exc)
             raise
         self.close(call, None)
+
+    def _ended_early(self, call: Call, exc: BaseException) -> None:
+        """Close a call that raised: one its caller left (cancelled, or a stream closed) stops
+        with DeadlineExceeded or Cancelled; any other error is its outcome. Its work stops either way."""
+        if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):
+            self.close(call, self._stopped(call))
+        else:
+            call.control.cancel()
+            self.close(call, exc)
 
 
 def _fields(call: Call, code: str, seconds: float) -> dict:

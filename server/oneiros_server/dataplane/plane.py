@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from oneiros_server.dataplane.admin import RepositoryAdmin
 from oneiros_server.dataplane.lifecycle import Call, Lifecycle, ServerState
-from oneiros_server.engines.base import Engine
+from oneiros_server.engines.base import Engine, last_event
 from oneiros_server.errors import FieldError
 from oneiros_server.observability import tracing
 from oneiros_server.repository import ModelRepository, ModelVersion
@@ -81,10 +81,7 @@ class Dataplane:
 
     async def result(self, call: Call, engine: Engine, request: Any) -> Any:
         """The result of ``request`` (the last event of ``run``)."""
-        result = None
-        async for result in self.run(call, engine, request):  # noqa: B007 - the last event is the result
-            pass
-        return result
+        return await last_event(self.run(call, engine, request))
 
     # ---------------------------------------------------------------- models
     def list_models(self, kind: str = "") -> list[ModelVersion]:

@@ -26,6 +26,8 @@ Factory = Callable[[Any, Path, Any], EngineSet]  # (Manifest, version folder, Se
 
 @dataclass(frozen=True)
 class Kind:
+    """One registered kind: its factory (or ``"module:function"``, imported on first use) and its families."""
+
     name: str
     factory: str | Factory
     families: tuple[str, ...]

@@ -1,8 +1,8 @@
 """Prometheus metrics, served on their own HTTP port (``--metrics-port``).
 
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` units, base
-units only). Engines and plumbing report through the small functions below, so
-nothing else needs to know about prometheus_client.
+units only). Engines and plumbing report through the metrics declared here and the small
+functions below; nothing else imports prometheus_client.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from oneiros_server.errors import ModelNotFound, ModelUnavailable, NotLoaded, Wr
 from oneiros_server.repository import scan
 from oneiros_server.repository.manifest import RPC_FAMILIES, Manifest
 from oneiros_server.repository.memory import give_back_memory
+from oneiros_server.repository.verify import file_problems, graph_problems, read_manifest
 from oneiros_server.repository.versions import READY, UNAVAILABLE, UNLOADED, ModelVersion
 from oneiros_server.settings import Settings
 
@@ -35,6 +36,9 @@ class Loader(Protocol):
 
 
 class ModelRepository:
+    """Every model version under ``settings.model_repository``, loaded through ``loader`` (the
+    engine registry, handed in: the repository imports no engine); resolves which one serves a call."""
+
     def __init__(self, settings: Settings, loader: Loader):
         self.settings = settings
         self.loader = loader
@@ -221,10 +225,10 @@ class ModelRepository:
         self._changed()
 
     def _warm(self, model: ModelVersion) -> None:
-        try:
-            manifest = scan.read_manifest(model.path)
-        except ValueError as exc:
-            model.state, model.reason = UNAVAILABLE, str(exc)
+        manifest, problems = read_manifest(model.path)
+        if manifest is None:
+            model.state, model.reason = UNAVAILABLE, f"model.json is invalid: {problems[0]}"
+            log.error("invalid model.json: %s", "; ".join(problems), extra=_fields(model))
             return
         model.manifest = manifest
         model.families = self.loader.families(manifest.kind)
@@ -233,9 +237,10 @@ class ModelRepository:
             return
         for family in manifest.default_for:
             self.defaults.setdefault(family, set()).add(model.name)
-        problem = scan.files_problem(model.path, manifest)
-        if problem:
-            model.state, model.reason = UNAVAILABLE, problem
+        problems = file_problems(manifest, model.path) or graph_problems(manifest, model.path)
+        if problems:
+            model.state, model.reason = UNAVAILABLE, problems[0]
+            log.error("model files: %s", "; ".join(problems), extra=_fields(model))
             return
         try:
             model.engine_set = self.loader.load(manifest, model.path, self.settings)

@@ -1,22 +1,17 @@
-"""What is on disk: version folders, a cheap fingerprint of each, and whether its files are whole.
+"""What is on disk: version folders and a cheap fingerprint of each.
 
 A poll compares fingerprints (``model.json``'s bytes and every file's size and mtime), so an
 unchanged model is never reloaded or re-hashed; a changed one has its files checked against the
-sha256s in its ``model.json`` before anything loads it. A folder still being copied fails that
-check and is tried again at the next poll.
+sha256s in its ``model.json`` (``repository.verify``) before anything loads it. A folder still
+being copied fails that check and is tried again at the next poll.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import ValidationError
-
-from oneiros_server.repository.manifest import Manifest, sha256_file
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z._-]+$")
@@ -62,22 +57,3 @@ def scan(root: Path, only: str = "") -> dict[tuple[str, str], Found]:
         if _NAME.match(name) and _VERSION.match(version):
             found[(name, version)] = Found(name, version, version_dir, fingerprint(version_dir))
     return found
-
-
-def read_manifest(version_dir: Path) -> Manifest:
-    """The folder's ``model.json``, validated (raises ``ValueError`` with a short reason)."""
-    try:
-        return Manifest.model_validate(json.loads((version_dir / "model.json").read_text()))
-    except (OSError, ValueError, ValidationError) as exc:
-        raise ValueError(f"model.json is invalid: {exc.__class__.__name__}") from exc
-
-
-def files_problem(version_dir: Path, manifest: Manifest) -> str:
-    """Why the files ``model.json`` names are not whole ('' when each exists and matches its sha256)."""
-    for role, ref in manifest.files.items():
-        path = version_dir / ref.path
-        if not path.is_file():
-            return f"file {ref.path!r} ({role}) is missing"
-        if sha256_file(path) != ref.sha256:
-            return f"file {ref.path!r} ({role}) does not match its sha256"
-    return ""

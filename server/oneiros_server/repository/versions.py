@@ -21,6 +21,8 @@ LOADING, READY, UNAVAILABLE, UNLOADING, UNLOADED = "LOADING", "READY", "UNAVAILA
 
 @dataclass(eq=False)
 class ModelVersion:
+    """One version of a model: its manifest, its engines once loaded, its state and its calls in flight."""
+
     name: str
     version: str
     path: Path

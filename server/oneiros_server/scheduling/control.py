@@ -16,6 +16,8 @@ from oneiros_server.errors import Cancelled, DeadlineExceeded, OneirosError, Shu
 
 
 class CallControl:
+    """One call's deadline and cancellation, shared by the dataplane and the engine's threads."""
+
     def __init__(self, deadline: float | None = None, rpc: str = ""):
         #: ``time.monotonic()`` value after which the work must stop, or None.
         self.deadline = deadline

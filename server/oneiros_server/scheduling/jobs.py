@@ -3,8 +3,8 @@
 ``JobPool(workers, max_queue, name)`` runs at most ``workers`` jobs at once and holds
 at most ``max_queue`` more; ``submit`` raises ``Overloaded`` at once when the queue is
 full. A job runs ``fn(control, emit)`` on a worker thread; ``emit(event)`` hands a
-progress event (counted in ``JOB_STEPS`` when it has ``steps_done``) to the reader through a one-slot buffer (``oneiros_server.scheduling.handoff``):
-while the reader lags, progress events merge into the newest one, which keeps the
+progress event (counted in ``JOB_STEPS`` when it has ``steps_done``) to the reader through
+a one-slot buffer (``oneiros_server.scheduling.handoff``): while the reader lags, progress events merge into the newest one, which keeps the
 newest preview, so a stalled reader costs one event, never a queue of previews.
 The reader (a coroutine) iterates ``job.aevents()``: the progress events, then the
 value ``fn`` returned (its exception is raised instead).
@@ -96,6 +96,9 @@ class Job:
 
 
 class JobPool:
+    """``workers`` threads running long jobs (Dream, Stylize) from a queue of at most ``max_queue``;
+    ``submit`` refuses with ``Overloaded`` at once when it is full."""
+
     def __init__(self, workers: int, max_queue: int, name: str):
         self.name = name
         self.max_queue = max_queue

@@ -3,9 +3,10 @@
 ``engine_unary`` and ``engine_stream`` build an RPC's handler from its family's converters
 (``transport.convert``): check the message's enums, resolve the engine, convert the message
 into the engine's request (once), run it through the dataplane and convert each event out
-(once). Responses, and the first event of a stream, name the model version that answered. Images are decoded (by the engine's ``validate``, through the decoders the converter
-hands it) and encoded on a worker thread, so the event loop never waits on them. ``repository_unary`` does the same for the RPCs that only read the
-repository (ListModels, GetModel).
+(once). Responses, and the first event of a stream, name the model version that answered.
+Large images are decoded (by the engine's ``validate``, through the decoders the converter
+hands it) and encoded on a worker thread, so the event loop never waits on them.
+``repository_unary`` does the same for the RPCs that only read the repository (ListModels, GetModel).
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ def _encoding(convert: ToMessage) -> ToMessage:
     return encode
 
 
+async def _submit(
+    plane: Dataplane, call: Call, message: Message, family: str, to_request: ToRequest, heavy_request: bool
+) -> AsyncIterator[Any]:
+    """Check the enums, resolve the engine, convert the message in and submit it: the call's events."""
+    check_enums(message)
+    engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
+    request = to_request(message, plane.settings)
+    if heavy_request:
+        return await offload(plane.run, call, engine, request)
+    return plane.run(call, engine, request)
+
+
 def engine_unary(
     family: str, to_request: ToRequest, to_response: ToMessage, *, heavy_request=False, heavy_response=False
 ) -> UnaryHandler:
@@ -58,13 +71,7 @@ def engine_unary(
     to_response = _encoding(to_response)
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> Message:
-        check_enums(message)
-        engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
-        request = to_request(message, plane.settings)
-        if heavy_request:
-            result = await last_event(await offload(plane.run, call, engine, request))
-        else:
-            result = await plane.result(call, engine, request)
+        result = await last_event(await _submit(plane, call, message, family, to_request, heavy_request))
         response = await offload(to_response, result, message) if heavy_response else to_response(result, message)
         response.model_version = call.version  # type: ignore[attr-defined]
         return response
@@ -89,13 +96,7 @@ def engine_stream(
     encode = _encoding(to_message)
 
     async def handle(plane: Dataplane, call: Call, message: Message) -> AsyncIterator[Message]:
-        check_enums(message)
-        engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
-        request = to_request(message, plane.settings)
-        if heavy_request:
-            events = await offload(plane.run, call, engine, request)
-        else:
-            events = plane.run(call, engine, request)
+        events = await _submit(plane, call, message, family, to_request, heavy_request)
         version = call.version  # said by the first event only
         async for event in events:
             if heavy is not None and heavy(event):  # large previews, the result: spanned

@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.transport.convert import dream, latent, models, sample, stylize
+from oneiros_server.transport.convert.images import has_image
 from oneiros_server.transport.handlers import (
     StreamHandler,
     UnaryHandler,
@@ -94,7 +95,7 @@ RPCS: tuple[Rpc, ...] = (
         "DeepDream of an image",
         stream_rpc="DreamStream",
         stream_handler=engine_stream(
-            "Dream", dream.stream_request, dream.stream_message, heavy_request=True, heavy=dream.has_image
+            "Dream", dream.stream_request, dream.stream_message, heavy_request=True, heavy=has_image
         ),
         stream_message=pb.DreamProgress,
         images=_one,
@@ -112,7 +113,7 @@ RPCS: tuple[Rpc, ...] = (
         "Gatys style transfer of a content image in the style of a reference image",
         stream_rpc="StylizeStream",
         stream_handler=engine_stream(
-            "Stylize", stylize.stream_request, stylize.stream_message, heavy_request=True, heavy=stylize.has_image
+            "Stylize", stylize.stream_request, stylize.stream_message, heavy_request=True, heavy=has_image
         ),
         stream_message=pb.StylizeProgress,
         images=_one,

@@ -35,6 +35,7 @@ def broken_repo(tmp_path: Path) -> Path:
             "kind": "VAE",
             "runtime": "onnxruntime",
             "files": {"decoder": {"path": "decoder.onnx", "sha256": "0" * 64}},
+            "spec": {"latent_size": 2},
         },
     )
     bad = _write_model(
@@ -46,6 +47,7 @@ def broken_repo(tmp_path: Path) -> Path:
             "kind": "GAN",
             "runtime": "onnxruntime",
             "files": {"generator": {"path": "g.onnx", "sha256": "0" * 64}},
+            "spec": {"latent_size": 2},
         },
     )
     (bad / "g.onnx").write_bytes(b"not the file the manifest describes")

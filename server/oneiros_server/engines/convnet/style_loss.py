@@ -73,10 +73,6 @@ class LossParts:
         return tuple(float(t.detach()) for t in (self.total, self.content, self.style, self.tv))  # type: ignore[return-value]
 
 
-def style_targets(features: dict[str, Tensor], layers: list[str]) -> dict[str, Tensor]:
-    return {name: gram(features[name]).detach() for name in layers}
-
-
 def objective(image: Tensor, features: dict[str, Tensor], targets: Targets, weights: Weights) -> LossParts:
     """The weighted loss of ``image`` whose backbone activations are ``features``."""
     zero = image.new_zeros((), dtype=torch.float32)

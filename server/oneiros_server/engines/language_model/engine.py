@@ -1,9 +1,10 @@
 """Language-model engine: validated Sample requests -> text, one ONNX step per character.
 
 The model is a step graph wrapped as a ``StepRuntime``: the GRU of ``export/oneiros_export/charlm.py``
-(``files.step``, ``oneiros_server.runtime.gru``) or the Transformer of
+(``files.step``, ``oneiros_server.runtime.gru``), the Transformer of
 ``export/oneiros_export/transformer.py`` with its key/value cache (``files.kv_step``,
-``oneiros_server.runtime.transformer``). Every request goes through the continuous batcher
+``oneiros_server.runtime.transformer``), or an imported model with no state that reads a fixed
+window of tokens (``files.window``, ``oneiros_server.runtime.window``). Every request goes through the continuous batcher
 (``oneiros_server.scheduling.continuous``): prompts are prefilled in chunks between decode
 steps, every active sequence advances in one ONNX Runtime call per step, and the
 whole batch is sampled at once (vectorised temperature, top-k, top-p and draws;
@@ -37,9 +38,11 @@ from oneiros_server.repository.manifest import Manifest
 from oneiros_server.runtime.gru import GruRuntime
 from oneiros_server.runtime.onnx import create_session, device_of
 from oneiros_server.runtime.transformer import TransformerRuntime
+from oneiros_server.runtime.window import WindowRuntime
 from oneiros_server.scheduling.continuous import ContinuousBatcher, StepRuntime
 from oneiros_server.scheduling.control import CallControl
 from oneiros_server.settings import Settings
+from oneiros_server.specs import LanguageModelSpec
 
 __all__ = ["Chunk", "Completion", "SampleRequest", "SampleResult", "SamplerEngine", "load"]
 
@@ -185,14 +188,17 @@ class SamplerEngine:
 
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> SamplerEngine:
-    """Factory of kind LANGUAGE_MODEL (``oneiros_server.engines.registry``): a GRU ``files.step`` or a Transformer ``files.kv_step``."""
+    """Factory of kind LANGUAGE_MODEL (``oneiros_server.engines.registry``): a GRU ``files.step``, a
+    Transformer ``files.kv_step``, or a stateless graph over a fixed window ``files.window``."""
     files = manifest.files
-    if "kv_step" in files:
-        session = create_session(version_dir / files["kv_step"].path, settings)
-        runtime: StepRuntime = TransformerRuntime.from_spec(session, manifest.spec)
-    elif "step" in files:
-        session = create_session(version_dir / files["step"].path, settings)
+    spec = LanguageModelSpec.model_validate(manifest.spec)
+    role = spec.step_role(files)
+    session = create_session(version_dir / files[role].path, settings)
+    runtime: StepRuntime
+    if role == "kv_step":
+        runtime = TransformerRuntime.from_spec(session, manifest.spec)
+    elif role == "step":
         runtime = GruRuntime.from_spec(session, manifest.spec)
     else:
-        raise ValueError("a LANGUAGE_MODEL needs files.step (GRU) or files.kv_step (Transformer)")
+        runtime = WindowRuntime.from_spec(session, spec)
     return SamplerEngine(manifest, runtime, settings, device_of(session))

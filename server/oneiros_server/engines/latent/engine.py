@@ -3,7 +3,8 @@
 Plain dataclasses in and out (``requests.py``); field names mirror the proto so ``FieldError``
 paths match (``latents[3]``, ``grid.axis_x``, ``edits[0].attribute``). Decoder (and encoder) runs go through
 a ``LoopBatcher`` when batching is on, so concurrent requests share one ONNX Runtime run.
-Images come back as uint8 ``(N, 28, 28, 1)`` arrays, white digits on black.
+Images come back as uint8 ``(N, H, W, C)`` arrays (MNIST: white digits on black), whatever the
+graph's layout (NHWC or NCHW) and pixel range (``spec.layout``, ``spec.pixel_range``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from oneiros_server.engines.base import EngineInfo, FamilyEngine
-from oneiros_server.engines.latent.images import to_digit
+from oneiros_server.engines.latent.images import to_model_image
 from oneiros_server.engines.latent.requests import (
     DEFAULT_GRID_EXTENT,
     DEFAULT_GRID_STEPS,
@@ -34,6 +35,7 @@ from oneiros_server.runtime.onnx import OnnxRunner
 from oneiros_server.scheduling.control import CallControl
 from oneiros_server.scheduling.loop import LoopBatcher
 from oneiros_server.settings import Settings
+from oneiros_server.specs import LatentSpec
 
 
 class LatentEngine:
@@ -44,17 +46,14 @@ class LatentEngine:
     """
 
     def __init__(self, manifest: Manifest, decoder: OnnxRunner, encoder: OnnxRunner | None, settings: Settings):
-        spec = manifest.spec
+        spec = LatentSpec.model_validate(manifest.spec)
         self.name = manifest.name
         self.kind = manifest.kind
-        self.latent_size = int(spec["latent_size"])
-        self.image_shape = tuple(int(s) for s in spec.get("image_shape", (28, 28, 1)))
-        self.attributes = {k: np.asarray(v, np.float32) for k, v in spec.get("attributes", {}).items()}
-        for name, vector in self.attributes.items():
-            if vector.shape != (self.latent_size,) or not np.all(np.isfinite(vector)):
-                raise ValueError(f"attribute {name!r} is not a finite vector of {self.latent_size}")
-        if spec.get("prior", "standard_normal") != "standard_normal":
-            raise ValueError(f"prior {spec['prior']!r} is not supported (standard_normal only)")
+        self.latent_size = spec.latent_size
+        self.image_shape = spec.image_shape  # (H, W, C)
+        self.channels_first = spec.layout == "NCHW"
+        self.pixel_low, self.pixel_high = spec.pixel_range
+        self.attributes = {k: np.asarray(v, np.float32) for k, v in spec.attributes.items()}
         self.decoder, self.encoder = decoder, encoder
         self.decoder_batcher = _batcher(decoder, settings)
         self.encoder_batcher = _batcher(encoder, settings) if encoder is not None else None
@@ -74,7 +73,7 @@ class LatentEngine:
     def warmup(self) -> None:
         self.decoder.run(np.zeros((1, self.latent_size), np.float32))
         if self.encoder is not None:
-            self.encoder.run(np.zeros((1, *self.image_shape), np.float32))
+            self.encoder.run(self._model_pixels(np.zeros((1, *self.image_shape), np.float32)))
 
     def close(self) -> None:
         for batcher in (self.decoder_batcher, self.encoder_batcher):
@@ -215,7 +214,7 @@ class LatentEngine:
         if latent is not None:
             return self.check.latent(latent_field, latent), False
         if image is not None:
-            return self._digit(image, image_field), True
+            return self._image_pixels(image, image_field), True
         if required:
             raise FieldError("source", f"give an {image_field} or a {latent_field}")
         return None, False
@@ -228,26 +227,36 @@ class LatentEngine:
                 f"({field}); send a latent instead, or use a VAE model for images"
             )
 
-    def _digit(self, image: ImageSource, field: str) -> np.ndarray:
+    def _image_pixels(self, image: ImageSource, field: str) -> np.ndarray:
         self.require_encoder(field)
         if callable(image):
             image = image()
+        height, width, channels = self.image_shape
         try:
-            return to_digit(image)  # (28, 28, 1)
+            return to_model_image(image, self.image_shape)  # (H, W, C) in [0, 1]
         except ValueError:
-            raise FieldError(field, "image could not be converted to a 28x28 grayscale digit") from None
+            raise FieldError(field, f"image could not be converted to {height}x{width}x{channels}") from None
+
+    def _model_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, H, W, C) in [0, 1] -> what the encoder takes (its layout and pixel range)."""
+        x = pixels * (self.pixel_high - self.pixel_low) + self.pixel_low
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2) if self.channels_first else x, np.float32)
 
     # ---------------------------------------------------------------- runtime
-    async def _encode(self, digit: np.ndarray) -> np.ndarray:
+    async def _encode(self, pixels: np.ndarray) -> np.ndarray:
         assert self.encoder is not None
-        x = digit[None]
+        x = self._model_pixels(pixels[None])
         batcher = self.encoder_batcher  # cancelling the caller drops a queued x at once
         return (self.encoder.run(x) if batcher is None else await batcher.run(x, size=1))[0]
 
     async def _decode(self, z: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(z, np.float32)
         batcher = self.decoder_batcher
-        pixels = self.decoder.run(x) if batcher is None else await batcher.run(x, size=len(x))  # (N, H, W, C)
+        pixels = self.decoder.run(x) if batcher is None else await batcher.run(x, size=len(x))  # NHWC or NCHW
+        if self.channels_first:
+            pixels = pixels.transpose(0, 2, 3, 1)
+        if (self.pixel_low, self.pixel_high) != (0.0, 1.0):
+            pixels = (pixels - self.pixel_low) / (self.pixel_high - self.pixel_low)
         pixels = np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0)
         return (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
@@ -267,24 +276,24 @@ def _batcher(runner: OnnxRunner, settings: Settings) -> LoopBatcher | None:
 
 def load(manifest: Manifest, version_dir: Path, settings: Settings) -> LatentEngine:
     """Factory for kinds VAE and GAN: ONNX decoder ("decoder" or "generator") and optional "encoder"."""
-    spec = manifest.spec
-    role = "decoder" if "decoder" in manifest.files else "generator"
-    decoder_io = spec.get(role, {"input": "latent", "output": "image"})
+    spec = LatentSpec.model_validate(manifest.spec)
+    role = spec.decoder_role(manifest.files)
+    decoder_io = spec.decoder_io(role)
     decoder = OnnxRunner(
         version_dir / manifest.files[role].path,
         settings,
         f"{manifest.name}-{role}",
-        decoder_io["input"],
-        decoder_io["output"],
+        decoder_io.input,
+        decoder_io.output,
     )
     encoder = None
     if "encoder" in manifest.files:
-        encoder_io = spec.get("encoder", {"input": "image", "outputs": ["mean", "logvar"]})
+        encoder_io = spec.encoder_io()
         encoder = OnnxRunner(
             version_dir / manifest.files["encoder"].path,
             settings,
             f"{manifest.name}-encoder",
-            encoder_io["input"],
-            encoder_io["outputs"][0],
+            encoder_io.input,
+            encoder_io.outputs[0],
         )
     return LatentEngine(manifest, decoder, encoder, settings)

@@ -77,3 +77,25 @@ def to_digit(image: Image.Image | np.ndarray) -> np.ndarray:
     out = np.zeros((SIDE, SIDE), dtype=np.float32)
     out[top : top + h2, left : left + w2] = small
     return out[..., None]
+
+
+def to_model_image(image: Image.Image | np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Any image -> (H, W, C) float32 in [0, 1] for an encoder of ``shape``.
+
+    A 28x28x1 encoder gets ``to_digit``'s MNIST normalisation; any other shape gets the image
+    in grayscale (C = 1) or RGB (C = 3), resized to (H, W).
+    """
+    height, width, channels = shape
+    if (height, width, channels) == (SIDE, SIDE, 1):
+        return to_digit(image)
+    if isinstance(image, np.ndarray):
+        array = np.asarray(image)
+        array = array if array.dtype == np.uint8 else (np.clip(array, 0.0, 1.0) * 255).astype(np.uint8)
+        image = Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[2] == 1 else array)
+    mode = "L" if channels == 1 else "RGB"
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    resized = image.convert(mode).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    pixels = np.asarray(resized, dtype=np.float32) / 255.0
+    return pixels.reshape(height, width, channels)

@@ -76,12 +76,12 @@ class LatentResult:
 class EditParams:
     """A validated EditRequest: every check done, images converted to 28x28 digits."""
 
-    source: np.ndarray  # (D,) latent, or (28, 28, 1) digit when ``source_is_image``
+    source: np.ndarray  # (D,) latent, or (H, W, C) pixels in [0, 1] when ``source_is_image``
     source_is_image: bool
     edits: tuple[tuple[float, np.ndarray], ...]  # (strength, attribute vector), applied in order
     strengths: np.ndarray | None  # (S,) the sweep along ``direction``, or None
     direction: np.ndarray | None  # (D,)
-    target: np.ndarray | None  # (D,) latent or (28, 28, 1) digit, or None
+    target: np.ndarray | None  # (D,) latent or (H, W, C) pixels, or None
     target_is_image: bool
     steps: int  # interpolation points, both ends included
     interpolation: str

@@ -13,6 +13,8 @@ MAX_ABS_STRENGTH = 100.0
 
 
 class Validator:
+    """One model's checks: latent size, attribute names, the most images a request may ask for."""
+
     def __init__(self, latent_size: int, attributes: Sequence[str], max_images: int):
         self.latent_size = latent_size
         self.attributes = list(attributes)

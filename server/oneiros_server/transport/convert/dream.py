@@ -8,20 +8,13 @@ from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.engines.convnet.dream import DreamParams, DreamProgress, DreamResult
 from oneiros_server.errors import FieldError
 from oneiros_server.settings import Settings
-from oneiros_server.transport.convert.images import decode_image, encode_image, to_array
+from oneiros_server.transport.convert.images import decode_job_image, encode_image
 
 
 def _image(request: pb.DreamRequest, settings: Settings) -> np.ndarray:
     if not request.HasField("image"):
         raise FieldError("image", "an input image is required (an encoded PNG, JPEG or WebP file)")
-    image = decode_image(  # reduced while decoding: no float copy of a huge photo
-        request.image.data,
-        "image",
-        max_bytes=settings.max_image_bytes,
-        max_pixels=settings.max_image_pixels,
-        max_side=settings.job_max_side,
-    )
-    return to_array(image)
+    return decode_job_image(request.image.data, "image", settings)
 
 
 def _params(request: pb.DreamRequest, settings: Settings, preview_every: int) -> DreamParams:
@@ -66,8 +59,3 @@ def stream_message(event: DreamProgress | DreamResult, request: pb.DreamRequest)
     if event.preview is not None:
         progress.preview.data = encode_image(event.preview, pb.ImageFormat.Name(request.output_format))
     return pb.DreamProgress(progress=progress)
-
-
-def has_image(event: DreamProgress | DreamResult) -> bool:
-    """Events whose conversion encodes an image (run off the event loop)."""
-    return getattr(event, "preview", True) is not None

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from oneiros_server.errors import FieldError
+from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.png import encode_png
 
 _ALLOWED_INPUT = {"PNG", "JPEG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
@@ -101,6 +102,25 @@ def decode_image(
             image = image.reduce(factor)
         image = fit_max_side(image, max_side)
     return image
+
+
+def decode_job_image(data: bytes, field: str, settings: Settings) -> np.ndarray:
+    """A Dream or Stylize input image as (H, W, 3) float32, reduced while decoding to the
+    largest working side (``job_max_side``): no float copy of a huge photo."""
+    image = decode_image(
+        data,
+        field,
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_side=settings.job_max_side,
+    )
+    return to_array(image)
+
+
+def has_image(event: object) -> bool:
+    """A job's event whose conversion encodes an image (a preview, or the result without
+    ``preview``): it is converted on a worker thread, off the event loop."""
+    return getattr(event, "preview", True) is not None
 
 
 def to_array(image: Image.Image) -> np.ndarray:

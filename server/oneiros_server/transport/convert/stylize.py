@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.engines.convnet.stylize_params import StylizeParams, StylizeProgress, StylizeResult
 from oneiros_server.errors import FieldError
 from oneiros_server.settings import Settings
-from oneiros_server.transport.convert.images import decode_image, encode_image, to_array
+from oneiros_server.transport.convert.images import decode_job_image, encode_image
 
 
-def _image(settings: Settings, request: pb.StylizeRequest, field: str):
+def _image(settings: Settings, request: pb.StylizeRequest, field: str) -> np.ndarray:
     if not request.HasField(field) or not getattr(request, field).data:
         raise FieldError(field, f"a {field} image is required (an encoded PNG, JPEG or WebP file)")
-    image = decode_image(  # reduced while decoding to the largest working side
-        getattr(request, field).data,
-        field,
-        max_bytes=settings.max_image_bytes,
-        max_pixels=settings.max_image_pixels,
-        max_side=settings.job_max_side,
-    )
-    return to_array(image)
+    return decode_job_image(getattr(request, field).data, field, settings)
 
 
 def _optional(request, field: str) -> float | None:
@@ -84,8 +79,3 @@ def stream_message(event: StylizeProgress | StylizeResult, request: pb.StylizeRe
     if event.preview is not None:
         progress.preview.data = encode_image(event.preview, pb.ImageFormat.Name(request.output_format))
     return pb.StylizeProgress(progress=progress)
-
-
-def has_image(event: StylizeProgress | StylizeResult) -> bool:
-    """Events whose conversion encodes an image (run off the event loop)."""
-    return getattr(event, "preview", True) is not None

@@ -1,5 +1,5 @@
 """The Starlette app of the HTTP transport: a route per entry of ``transport.rpcs.RPCS``, /v1/completions,
-/openapi.json and /healthz, over one dataplane."""
+/openapi.json, /healthz and the browser playground at /, over one dataplane."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as StarletteRoute
 
 from oneiros_server.dataplane import Dataplane
-from oneiros_server.transport.http import openapi, repository
+from oneiros_server.transport.http import openapi, page, repository
 from oneiros_server.transport.http.calls import HttpCalls, error_response, http_request_id
 from oneiros_server.transport.http.errors import HttpError
 from oneiros_server.transport.http.native import NativeEndpoints
@@ -56,6 +56,7 @@ def build_app(
 
     routes.append(StarletteRoute("/openapi.json", openapi_json, methods=["GET"]))
     routes.append(StarletteRoute("/healthz", healthz, methods=["GET"]))
+    routes += page.routes()
 
     async def http_exception(request: Request, exc: Exception) -> JSONResponse:
         code = exc.status_code if isinstance(exc, HTTPException) else 500
