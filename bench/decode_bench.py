@@ -10,7 +10,8 @@ same file through a custom MLModel around an ONNX Runtime session
 max_batch_time 2 ms), in its own venv made on first use (``bench.peers``). The floor
 (``bench.floor``) is a bare grpc.aio server answering with one prebuilt response.
 Medians over ``--repeats`` rounds; each round runs every server. ``--workers 1,2`` adds
-Oneiros with 2 worker processes (``oneiros-w2``) beside the default single process.
+Oneiros with 2 worker processes (``oneiros-w2``) beside the default single process; workers
+share connections, not calls, so give them ``--connections 8`` (every server gets the same).
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def wait_ready(target: str, seconds: float = 120) -> None:
         grpc.channel_ready_future(channel).result(timeout=seconds)
 
 
-def load(mode: str, target: str, method: str, request: Path, clients: int, seconds: float) -> dict:
+def load(
+    mode: str, target: str, method: str, request: Path, clients: int, seconds: float, connections: int = 1
+) -> dict:
     out = subprocess.run(
         [
             sys.executable,
@@ -65,6 +68,8 @@ def load(mode: str, target: str, method: str, request: Path, clients: int, secon
             str(clients),
             "--seconds",
             str(seconds),
+            "--connections",
+            str(connections),
         ],  # fmt: skip
         cwd=REPO,
         capture_output=True,
@@ -166,6 +171,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,8,64")
     parser.add_argument("--no-mlserver", action="store_true", help="skip the peer (no venv)")
     parser.add_argument("--workers", default="1", help="Oneiros --workers values to run (1 = oneiros)")
+    parser.add_argument("--connections", type=int, default=1, help="HTTP/2 connections the clients share")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     work = Path(tempfile.mkdtemp(prefix="decode-bench-"))
@@ -195,7 +201,9 @@ def main() -> None:
                         response = oneiros_pb2_grpc.OneirosStub(channel).Decode(request, timeout=30)
                     (work / "response.bin").write_bytes(response.SerializeToString())
                 for clients in levels:
-                    rounds[name][clients].append(load("unary", target, method, body, clients, args.seconds))
+                    rounds[name][clients].append(
+                        load("unary", target, method, body, clients, args.seconds, args.connections)
+                    )
     med = {
         name: {c: {k: median([r[k] for r in runs]) for k in runs[0]} for c, runs in per.items()}
         for name, per in rounds.items()

@@ -10,7 +10,8 @@ chunk, p99 gap between chunks. The floor (``bench.floor``) sends prebuilt
 one-character chunks at 1 and 256 streams. Then the memory of idle streams: the
 server's resident set with ``--idle`` streams open (admitted, not read) against none.
 Medians over ``--repeats`` rounds. ``--workers 1,2`` adds the server with 2 worker processes
-(``oneiros-w2``; the idle-stream memory is measured on the single process only).
+(``oneiros-w2``; the idle-stream memory is measured on the single process only), best with
+``--connections 8`` (workers share connections, not calls; every server gets the same).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,16,64,256,1024")
     parser.add_argument("--idle", type=int, default=1024)
     parser.add_argument("--workers", default="1", help="Oneiros --workers values to run (1 = oneiros)")
+    parser.add_argument("--connections", type=int, default=1, help="HTTP/2 connections the clients share")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     work = Path(tempfile.mkdtemp(prefix="sample-bench-"))
@@ -72,13 +74,17 @@ def main() -> None:
             with server_process_with_pid(*flags) as (port, pid, _):
                 target = f"127.0.0.1:{port}"
                 for streams in levels:
-                    rounds[name][streams].append(load("stream", target, METHOD, body, streams, args.seconds))
+                    rounds[name][streams].append(
+                        load("stream", target, METHOD, body, streams, args.seconds, args.connections)
+                    )
                 if name == "oneiros":
                     idle.append(asyncio.run(idle_streams(target, args.idle, pid)))
                 time.sleep(1)
         with floor(work / "response.bin") as target:
             for streams in rounds["floor"]:
-                rounds["floor"][streams].append(load("stream", target, METHOD, body, streams, args.seconds))
+                rounds["floor"][streams].append(
+                    load("stream", target, METHOD, body, streams, args.seconds, args.connections)
+                )
     med = {
         name: {
             c: {k: median([r[k] for r in runs]) for k in runs[0] if k not in ("error_codes", "error_details")}
