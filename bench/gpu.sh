@@ -4,7 +4,8 @@
 #   1. correctness: every ONNX model must report device cuda, and Dream and Stylize on CUDA
 #      (fp32 and bf16) must score within 3 % of the CPU's fp32 at equal steps; else exit 1;
 #   2. timings: Dream and Stylize steps at 512 and 1024 px in fp32 and bf16, Gatys at 512 px
-#      for 500 steps, Decode; then the dream bench on CUDA.
+#      for 500 steps, Decode, each style network (STYLE_NETWORK, ONNX on CUDA) at 512 and 1024 px;
+#      then the dream bench on CUDA.
 # Writes bench/results/gpu.json and bench/results/dream_cuda.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -29,7 +29,7 @@ import torch
 
 from bench.common import cpu_bf16_report
 from bench.dream_bench import test_image
-from bench.style_score import common_loss, model_defaults, quantise
+from oneiros_export.style_score import common_loss, model_defaults, quantise
 from oneiros_server.engines.base import run_to_result
 from oneiros_server.engines.convnet.dream import (
     DreamParams,
@@ -183,6 +183,7 @@ def main() -> int:
     report["timings"][f"gatys_{side}px_{args.gatys_steps}_steps_s"] = time.perf_counter() - started
     report["timings"]["gatys_evaluations"] = gatys.evaluations
     report["timings"].update(decode_timing(args.model_repository, args.device))
+    report["timings"].update(style_network_timing(args.model_repository, args.device))
 
     report["failures"] = failures
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +210,31 @@ def decode_timing(repository: Path, device: str) -> dict[str, float]:
         return {"decode_64_s": statistics.median(times), "decode_device": model.info.device}  # type: ignore[dict-item]
     finally:
         repo.close()
+
+
+def style_network_timing(repository: Path, device: str) -> dict[str, float]:
+    """Each STYLE_NETWORK's ONNX file on the device: one image at 512 and 1024 px (median of 20)."""
+    settings = Settings(model_repository=repository, device=device, batching=False, log_json=False)
+    repo = ModelRepository(settings, default_registry())
+    repo.load_all()
+    timings: dict[str, float] = {}
+    try:
+        for model in repo.models:
+            if model.engine_set is None or model.manifest is None or model.manifest.kind != "STYLE_NETWORK":
+                continue
+            runner = model.engine_set.runner
+            for side in (512, 1024):
+                image = test_image(side)
+                runner.run(image)
+                times = []
+                for _ in range(20):
+                    started = time.perf_counter()
+                    runner.run(image)
+                    times.append(time.perf_counter() - started)
+                timings[f"{model.name}_{side}px_s"] = statistics.median(times)
+    finally:
+        repo.close()
+    return timings
 
 
 if __name__ == "__main__":

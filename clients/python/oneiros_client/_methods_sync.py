@@ -42,6 +42,7 @@ class ClientMethods(ClientBase):
         prompt: str,
         *,
         model: str = "",
+        model_version: str = "",
         max_tokens: int = 0,
         temperature: float | None = None,
         top_k: int = 0,
@@ -60,6 +61,7 @@ class ClientMethods(ClientBase):
         req = rq.sample_request(
             prompt,
             model=model,
+            model_version=model_version,
             max_tokens=max_tokens,
             temperature=temperature,
             top_k=top_k,
@@ -75,6 +77,7 @@ class ClientMethods(ClientBase):
         prompt: str,
         *,
         model: str = "",
+        model_version: str = "",
         max_tokens: int = 0,
         temperature: float | None = None,
         top_k: int = 0,
@@ -92,6 +95,7 @@ class ClientMethods(ClientBase):
         req = rq.sample_request(
             prompt,
             model=model,
+            model_version=model_version,
             max_tokens=max_tokens,
             temperature=temperature,
             top_k=top_k,
@@ -107,6 +111,7 @@ class ClientMethods(ClientBase):
         image: ImageLike,
         *,
         model: str = "",
+        model_version: str = "",
         layer_weights: Mapping[str, float] | None = None,
         octaves: int = 0,
         octave_scale: float = 0.0,
@@ -127,6 +132,7 @@ class ClientMethods(ClientBase):
         req = rq.dream_request(
             image,
             model=model,
+            model_version=model_version,
             layer_weights=layer_weights,
             octaves=octaves,
             octave_scale=octave_scale,
@@ -145,6 +151,7 @@ class ClientMethods(ClientBase):
         image: ImageLike,
         *,
         model: str = "",
+        model_version: str = "",
         layer_weights: Mapping[str, float] | None = None,
         octaves: int = 0,
         octave_scale: float = 0.0,
@@ -165,6 +172,7 @@ class ClientMethods(ClientBase):
         req = rq.dream_request(
             image,
             model=model,
+            model_version=model_version,
             layer_weights=layer_weights,
             octaves=octaves,
             octave_scale=octave_scale,
@@ -182,9 +190,10 @@ class ClientMethods(ClientBase):
     def stylize(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: ImageLike | None = None,
         *,
         model: str = "",
+        model_version: str = "",
         content_weight: float | None = None,
         style_weight: float | None = None,
         tv_weight: float | None = None,
@@ -201,7 +210,8 @@ class ClientMethods(ClientBase):
         output_format: str | int = "PNG",
         timeout: float | None = DEFAULT,
     ) -> StylizeResult:
-        """Neural style transfer: ``content`` painted in the style of ``style``.
+        """Neural style transfer: ``content`` painted in the style of ``style``, or, with a
+        ``model`` of kind STYLE_NETWORK, in that network's own style (then no ``style``).
 
         ``optimizer`` "LBFGS" or "ADAM"; ``init`` "CONTENT", "NOISE" or "STYLE";
         None/zero values mean the model's defaults.
@@ -210,6 +220,7 @@ class ClientMethods(ClientBase):
             content,
             style,
             model=model,
+            model_version=model_version,
             content_weight=content_weight,
             style_weight=style_weight,
             tv_weight=tv_weight,
@@ -230,9 +241,10 @@ class ClientMethods(ClientBase):
     def stylize_stream(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: ImageLike | None = None,
         *,
         model: str = "",
+        model_version: str = "",
         content_weight: float | None = None,
         style_weight: float | None = None,
         tv_weight: float | None = None,
@@ -257,6 +269,7 @@ class ClientMethods(ClientBase):
             content,
             style,
             model=model,
+            model_version=model_version,
             content_weight=content_weight,
             style_weight=style_weight,
             tv_weight=tv_weight,
@@ -283,6 +296,7 @@ class ClientMethods(ClientBase):
         seed: int | None = None,
         grid: GridLike | None = None,
         model: str = "",
+        model_version: str = "",
         output_format: str | int = "PNG",
         timeout: float | None = DEFAULT,
     ) -> DecodeResult:
@@ -292,7 +306,15 @@ class ClientMethods(ClientBase):
         prior (same ``seed``, same images), or ``grid`` (:class:`Grid` or
         ``(axis_x, axis_y, steps[, extent])``: steps x steps images, row-major).
         """
-        req = rq.decode_request(latents, count=count, seed=seed, grid=grid, model=model, output_format=output_format)
+        req = rq.decode_request(
+            latents,
+            count=count,
+            seed=seed,
+            grid=grid,
+            model=model,
+            model_version=model_version,
+            output_format=output_format,
+        )
         return rs.decode_result(calls.unary(self, self._stub.Decode, req, timeout))
 
     def edit_latent(
@@ -309,6 +331,7 @@ class ClientMethods(ClientBase):
         interpolation_steps: int = 0,
         interpolation: str | int = "LERP",
         model: str = "",
+        model_version: str = "",
         output_format: str | int = "PNG",
         timeout: float | None = DEFAULT,
     ) -> EditResult:
@@ -332,6 +355,7 @@ class ClientMethods(ClientBase):
             interpolation_steps=interpolation_steps,
             interpolation=interpolation,
             model=model,
+            model_version=model_version,
             output_format=output_format,
         )
         return rs.edit_result(calls.unary(self, self._stub.EditLatent, req, timeout))

@@ -89,6 +89,7 @@ def sample_request(
     prompt: str,
     *,
     model: str = "",
+    model_version: str = "",
     max_tokens: int = 0,
     temperature: float | None = None,
     top_k: int = 0,
@@ -99,7 +100,15 @@ def sample_request(
 ) -> pb.SampleRequest:
     if isinstance(stop, str):
         stop = (stop,)
-    req = pb.SampleRequest(model=model, prompt=prompt, max_tokens=max_tokens, top_k=top_k, stop=list(stop), n=n)
+    req = pb.SampleRequest(
+        model=model,
+        model_version=model_version,
+        prompt=prompt,
+        max_tokens=max_tokens,
+        top_k=top_k,
+        stop=list(stop),
+        n=n,
+    )
     _set_given(req, temperature=temperature, top_p=top_p, seed=seed)
     return req
 
@@ -108,6 +117,7 @@ def dream_request(
     image: ImageLike,
     *,
     model: str = "",
+    model_version: str = "",
     layer_weights: Mapping[str, float] | None = None,
     octaves: int = 0,
     octave_scale: float = 0.0,
@@ -121,6 +131,7 @@ def dream_request(
     preview_every: int = 0,
 ) -> pb.DreamRequest:
     req = pb.DreamRequest(
+        model_version=model_version,
         model=model,
         image=images.to_proto(image),
         layer_weights=dict(layer_weights or {}),
@@ -138,9 +149,10 @@ def dream_request(
 
 def stylize_request(
     content: ImageLike,
-    style: ImageLike,
+    style: ImageLike | None = None,
     *,
     model: str = "",
+    model_version: str = "",
     content_weight: float | None = None,
     style_weight: float | None = None,
     tv_weight: float | None = None,
@@ -158,9 +170,9 @@ def stylize_request(
     preview_every: int = 0,
 ) -> pb.StylizeRequest:
     req = pb.StylizeRequest(
+        model_version=model_version,
         model=model,
         content=images.to_proto(content),
-        style=images.to_proto(style),
         style_layers=dict(style_layers or {}),
         content_layers=list(content_layers),
         steps=steps,
@@ -172,6 +184,8 @@ def stylize_request(
         output_format=_enum(pb.ImageFormat, output_format, "output_format"),
         preview_every=preview_every,
     )
+    if style is not None:  # a STYLE_NETWORK model has its own style and refuses one
+        req.style.CopyFrom(images.to_proto(style))
     _set_given(
         req,
         content_weight=content_weight,
@@ -199,10 +213,14 @@ def decode_request(
     seed: int | None = None,
     grid: GridLike | None = None,
     model: str = "",
+    model_version: str = "",
     output_format: str | int = "PNG",
 ) -> pb.DecodeRequest:
     req = pb.DecodeRequest(
-        model=model, count=count, output_format=_enum(pb.ImageFormat, output_format, "output_format")
+        model_version=model_version,
+        model=model,
+        count=count,
+        output_format=_enum(pb.ImageFormat, output_format, "output_format"),
     )
     if latents is not None:
         req.latents.extend(latents_to_proto(latents))
@@ -225,6 +243,7 @@ def edit_request(
     interpolation_steps: int = 0,
     interpolation: str | int = "LERP",
     model: str = "",
+    model_version: str = "",
     output_format: str | int = "PNG",
 ) -> pb.EditLatentRequest:
     if (image is None) == (latent is None):
@@ -234,6 +253,7 @@ def edit_request(
     if direction is not None and sweep_attribute:
         raise ValueError("pass at most one of direction= or sweep_attribute=")
     req = pb.EditLatentRequest(
+        model_version=model_version,
         model=model,
         strengths=[float(s) for s in strengths],
         interpolation_steps=interpolation_steps,

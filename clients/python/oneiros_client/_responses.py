@@ -64,16 +64,17 @@ def model_list(r: pb.ListModelsResponse) -> list[ModelInfo]:
 
 
 def completions(r: pb.SampleResponse) -> list[Completion]:
-    return sorted((completion(c) for c in r.completions), key=lambda c: c.index)
+    return sorted((completion(c, r.model_version) for c in r.completions), key=lambda c: c.index)
 
 
-def completion(c: pb.Completion) -> Completion:
+def completion(c: pb.Completion, model_version: str = "") -> Completion:
     return Completion(
         text=c.text,
         finish_reason=pb.FinishReason.Name(c.finish_reason),
         token_count=c.token_count,
         mean_entropy_bits=c.mean_entropy_bits,
         index=c.index,
+        model_version=model_version,
     )
 
 
@@ -85,14 +86,15 @@ def sample_chunk(c: pb.SampleChunk) -> SampleChunk:
         finish_reason=reason,
         token_count=c.token_count,
         mean_entropy_bits=c.mean_entropy_bits,
+        model_version=c.model_version,
     )
 
 
 def dream_result(r: pb.DreamResponse) -> DreamResult:
-    return DreamResult(images.from_proto(r.image), list(r.loss_history), r.elapsed_ms)
+    return DreamResult(images.from_proto(r.image), list(r.loss_history), r.elapsed_ms, r.model_version)
 
 
-def progress(p: pb.Progress) -> Progress:
+def progress(p: pb.Progress, model_version: str = "") -> Progress:
     return Progress(
         step=p.step,
         total_steps=p.total_steps,
@@ -102,6 +104,7 @@ def progress(p: pb.Progress) -> Progress:
         content_loss=p.content_loss,
         style_loss=p.style_loss,
         tv_loss=p.tv_loss,
+        model_version=model_version,
     )
 
 
@@ -109,7 +112,7 @@ def _job_event(e: pb.DreamProgress | pb.StylizeProgress, result: Callable[[Any],
     """A job stream's event: a step's progress, or the result (None for an event this SDK does not know)."""
     which = e.WhichOneof("event")
     if which == "progress":
-        return progress(e.progress)
+        return progress(e.progress, e.model_version)
     if which == "result":
         return result(e.result)
     return None
@@ -127,6 +130,7 @@ def stylize_result(r: pb.StylizeResponse) -> StylizeResult:
         style_loss=r.style_loss,
         tv_loss=r.tv_loss,
         elapsed_ms=r.elapsed_ms,
+        model_version=r.model_version,
     )
 
 
@@ -135,7 +139,7 @@ def stylize_event(e: pb.StylizeProgress) -> Progress | StylizeResult | None:
 
 
 def decode_result(r: pb.DecodeResponse) -> DecodeResult:
-    return DecodeResult([images.from_proto(i) for i in r.images], latents_from_proto(r.latents))
+    return DecodeResult([images.from_proto(i) for i in r.images], latents_from_proto(r.latents), r.model_version)
 
 
 def edit_result(r: pb.EditLatentResponse) -> EditResult:
@@ -143,6 +147,7 @@ def edit_result(r: pb.EditLatentResponse) -> EditResult:
         images=[images.from_proto(i) for i in r.images],
         latents=latents_from_proto(r.latents),
         source_latent=np.asarray(list(r.source_latent.values), dtype=np.float32),
+        model_version=r.model_version,
     )
 
 

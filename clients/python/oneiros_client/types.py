@@ -59,6 +59,7 @@ class Completion:
     token_count: int
     mean_entropy_bits: float
     index: int = 0
+    model_version: str = ""  # the model version that answered
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class SampleChunk:
     finish_reason: str | None = None
     token_count: int = 0
     mean_entropy_bits: float = 0.0
+    model_version: str = ""  # the model version that answers (on a stream's first chunk)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Progress:
     content_loss: float = 0.0
     style_loss: float = 0.0
     tv_loss: float = 0.0
+    model_version: str = ""  # the model version that answers (on a stream's first event)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class DreamResult:
     image: PILImage.Image
     loss_history: list[float]
     elapsed_ms: int
+    model_version: str = ""  # the model version that answered
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class StylizeResult:
     style_loss: float
     tv_loss: float
     elapsed_ms: int
+    model_version: str = ""  # the model version that answered
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class DecodeResult:
 
     images: list[PILImage.Image]
     latents: np.ndarray
+    model_version: str = ""  # the model version that answered
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,4 @@ class EditResult:
     images: list[PILImage.Image]
     latents: np.ndarray
     source_latent: np.ndarray
+    model_version: str = ""  # the model version that answered

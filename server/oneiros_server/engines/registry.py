@@ -70,4 +70,5 @@ def default_registry() -> Registry:
     registry.register("GAN", "oneiros_server.engines.latent.engine:load", ("Decode", "EditLatent"))
     registry.register("LANGUAGE_MODEL", "oneiros_server.engines.language_model.engine:load", ("Sample",))
     registry.register("CONVNET", "oneiros_server.engines.convnet.engine:load", ("Dream", "Stylize"))
+    registry.register("STYLE_NETWORK", "oneiros_server.engines.style_network.engine:load", ("Stylize",))
     return registry

@@ -6,8 +6,17 @@ import json
 import logging
 import time
 
+from oneiros_server.errors import short
+
 # Attributes of a LogRecord that are not user fields passed with extra=...
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+MAX_FIELD_CHARS = 256
+
+
+def _cut(value: object) -> object:
+    return short(value, MAX_FIELD_CHARS) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
@@ -18,7 +27,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        # Fields may hold what a client sent (a model name, a message that quotes it): cut as replies cut them.
+        entry.update({k: _cut(v) for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

@@ -7,7 +7,7 @@ functions below; nothing else imports prometheus_client.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -124,16 +124,10 @@ def observe_batch(queue: str, size: int, waited_s: float) -> None:
     QUEUE_WAIT.labels(queue).observe(waited_s)
 
 
-def start_exporter(host: str, port: int):
-    """Serve /metrics over HTTP; returns the HTTP server (``.server_port``, ``.shutdown()``)."""
-    server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
-    return server
-
-
 def start_multiprocess_exporter(host: str, port: int, path: str):
     """Serve /metrics summed over the worker processes that write under ``path`` (prometheus-client's
     multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` set before prometheus_client is first imported)."""
-    from prometheus_client import multiprocess
+    from prometheus_client import multiprocess, start_http_server
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=path)

@@ -126,7 +126,9 @@ def wrap_asgi(app):
         return app
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-    return OpenTelemetryMiddleware(app, tracer_provider=_provider, exclude_spans=["receive", "send"])
+    return OpenTelemetryMiddleware(
+        app, excluded_urls="/healthz,/metrics", tracer_provider=_provider, exclude_spans=["receive", "send"]
+    )
 
 
 def span(name: str, attributes: Mapping[str, Any] | None = None):

@@ -82,6 +82,7 @@ class _Entry:
     seq_ids: list[int] = field(default_factory=list)
     state: str = "queued"  # queued -> prefill -> decode -> gone
     cancelled: bool = False
+    give_up_at: float = float("inf")  # still queued then: refused with a retry hint
     trace: tracing.Captured | None = None  # the call's trace, for its spans
     span: Any = None  # its time in the batch (its steps are not spanned: thousands per call)
 
@@ -100,6 +101,7 @@ class ContinuousBatcher:
         prefill_chunk: int = 256,
         prefill_budget: int = 512,
         on_step: Callable[[int], None] | None = None,
+        max_wait_s: float = 0.0,
     ):
         self.runtime = runtime
         self.sample = sample
@@ -109,6 +111,7 @@ class ContinuousBatcher:
         self.prefill_chunk = prefill_chunk
         self.prefill_budget = prefill_budget
         self.on_step = on_step
+        self.max_wait_s = max_wait_s  # 0 = no limit
         self.stats = BatchStats()
         self.prefilled = 0  # prompt tokens fed so far
         self._ids = itertools.count()
@@ -146,6 +149,8 @@ class ContinuousBatcher:
                     retry_after_s=0.5,
                 )
             entry = _Entry(item, size, trace=tracing.capture())
+            if self.max_wait_s > 0:
+                entry.give_up_at = entry.enqueued + self.max_wait_s
             self._entries[id(item)] = entry
             self._queue.append(entry)
             self._queued_size += size
@@ -195,8 +200,26 @@ class ContinuousBatcher:
                 tracing.record("oneiros.queue_wait", entry.trace, {"oneiros.queue": self.name})
                 entry.span = tracing.start("oneiros.generate", entry.trace, {"oneiros.rows": entry.size})
                 metrics.QUEUE_WAIT.labels(self.name).observe(time.monotonic() - entry.enqueued)
+            expired = self._expire()
             self._depth.set(self._queued_size)
-            return True
+        for entry in expired:
+            waited = time.monotonic() - entry.enqueued
+            message = f"{self.name}: waited {waited:.1f} s for a slot behind {self._active_size} running sequences"
+            entry.item.abort(Overloaded(message + "; retry shortly", retry_after_s=1.0))
+        return True
+
+    def _expire(self) -> list[_Entry]:
+        """Take the queued entries that waited past their limit out of the queue (under the lock)."""
+        now = time.monotonic()
+        if not any(e.give_up_at <= now for e in self._queue):
+            return []
+        expired = [e for e in self._queue if e.give_up_at <= now and not e.cancelled]
+        self._queue = deque(e for e in self._queue if e.give_up_at > now and not e.cancelled)
+        for entry in expired:
+            self._queued_size -= entry.size
+            self._entries.pop(id(entry.item), None)
+            metrics.QUEUE_REJECTED.labels(self.name).inc()
+        return expired
 
     def _prefill(self) -> None:
         budget, picked = self.prefill_budget, []

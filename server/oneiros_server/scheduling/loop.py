@@ -8,8 +8,9 @@ thread (the session releases the GIL, so compute overlaps the loop's I/O), and
 its results come back with one ``call_soon_threadsafe`` for the whole batch.
 With ``on_loop`` every batch runs on the event loop instead (no thread at all).
 Requests that arrive while a batch runs form the next one, which starts as soon
-as the runtime is free: nothing ever waits for a batch to fill. The queue is
-bounded (``Overloaded`` at once); a cancelled caller's item leaves it at once.
+as the runtime is free: nothing ever waits for a batch to fill. With
+``inline_first=False`` (long runs, such as a style network's) even a lone call runs
+on the worker, never on the loop. The queue is bounded (``Overloaded`` at once); a cancelled caller's item leaves it at once.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class LoopBatcher:
         max_size: int,
         max_queue: int,
         on_loop: bool = False,
+        inline_first: bool = True,
     ):
         self.run_batch = run_batch
         self.name = name
@@ -58,6 +60,7 @@ class LoopBatcher:
         self._scheduled = False
         self._tick_open = False
         self.on_loop = on_loop  # run batches on the event loop itself (small models: no hand-off)
+        self.inline_first = inline_first  # False: even a lone call runs on the worker (long runs)
         self._worker = None if on_loop else ThreadPoolExecutor(1, thread_name_prefix=f"batcher-{name}")
         self._depth = metrics.QUEUE_DEPTH.labels(name)
 
@@ -72,7 +75,7 @@ class LoopBatcher:
             raise Overloaded(f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)", 0.05)
         loop = asyncio.get_running_loop()
         trace = tracing.capture()
-        if not self._busy and not self._tick_open and not self._queue:
+        if self.inline_first and not self._busy and not self._tick_open and not self._queue:
             # The first call of a loop tick runs at once (nothing to wait for); the calls that
             # arrive in the rest of this tick form one batch when it ends.
             self._tick_open = True

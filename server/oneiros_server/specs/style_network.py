@@ -26,6 +26,9 @@ class StyleNetworkSpec(Strict):
     pixel_range: tuple[float, float] = (0.0, 1.0)
     multiple: int = Field(default=4, ge=1, description="height and width are padded to a multiple of this")
     architecture: dict[str, Any] = Field(default={}, description="free description, shown by GetModel")
+    quality: dict[str, Any] = Field(
+        default={}, description="how the quality figures in metrics were measured, and per evaluation photo"
+    )
 
     def graphs(self, files: Mapping[str, Any]) -> dict[str, GraphContract]:
         """File role -> what its graph must take and give."""

@@ -48,13 +48,13 @@ def _encoding(convert: ToMessage) -> ToMessage:
 
 
 async def _submit(
-    plane: Dataplane, call: Call, message: Message, family: str, to_request: ToRequest, heavy_request: bool
+    plane: Dataplane, call: Call, message: Message, family: str, to_request: ToRequest, heavy_request
 ) -> AsyncIterator[Any]:
     """Check the enums, resolve the engine, convert the message in and submit it: the call's events."""
     check_enums(message)
     engine = plane.engine(call, family, message.model_version)  # type: ignore[attr-defined]
     request = to_request(message, plane.settings)
-    if heavy_request:
+    if heavy_request(message) if callable(heavy_request) else heavy_request:
         return await offload(plane.run, call, engine, request)
     return plane.run(call, engine, request)
 
@@ -65,7 +65,8 @@ def engine_unary(
     """A unary RPC on the engine of ``family``: the response comes from the last event.
 
     ``heavy_request``: the request carries images as their decoders, which the engine's
-    ``validate`` calls (after its cheap checks), so validation and submission run on a worker thread.
+    ``validate`` calls (after its cheap checks), so validation and submission run on a worker thread;
+    True, or a predicate of the message (EditLatent: only when it carries an image).
     """
 
     to_response = _encoding(to_response)

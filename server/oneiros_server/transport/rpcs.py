@@ -135,7 +135,7 @@ RPCS: tuple[Rpc, ...] = (
         "/v1/edit-latent",
         pb.EditLatentRequest,
         pb.EditLatentResponse,
-        engine_unary("EditLatent", latent.edit_request, latent.edit_response),
+        engine_unary("EditLatent", latent.edit_request, latent.edit_response, heavy_request=latent.has_image),
         "Image or latent -> move along attribute vectors, sweep a direction, interpolate -> images",
         images=_many,
         image_fields=("image", "target_image"),

@@ -78,3 +78,21 @@ def test_errors_reach_every_caller_of_the_batch():
 
     assert all(isinstance(r, ValueError) for r in asyncio.run(main()))
     batcher.close()
+
+
+def test_without_inline_first_even_a_lone_call_runs_on_the_worker():
+    threads: list[str] = []
+
+    def run(items):
+        threads.append(threading.current_thread().name)
+        return list(items)
+
+    batcher = LoopBatcher(run, name="long", max_size=4, max_queue=10, inline_first=False)
+
+    async def main():
+        return await batcher.run(1), await asyncio.gather(*(batcher.run(i) for i in range(3)))
+
+    alone, together = asyncio.run(main())
+    batcher.close()
+    assert alone == 1 and together == [0, 1, 2]
+    assert threads and all(name.startswith("batcher-long") for name in threads)  # never the event loop's thread

@@ -68,6 +68,9 @@ def cmd_dream(args: argparse.Namespace) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
+    if args.style is None and not args.model:
+        print("oneiros stylize: give a style image, or --model naming a style network", file=sys.stderr)
+        return 2
     with make_client(args) as client:
         stream = client.stylize_stream(
             args.content,
@@ -90,10 +93,9 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         )
         result = _run_job(stream, args, "stylize")
     path = save(result.image, args.output)
-    print(
-        f"wrote {path} ({result.image.width}x{result.image.height}) in {result.elapsed_ms / 1000:.1f} s; "
-        f"content {result.content_loss:.4g}, style {result.style_loss:.4g}, tv {result.tv_loss:.4g}"
-    )
+    losses = f"; content {result.content_loss:.4g}, style {result.style_loss:.4g}, tv {result.tv_loss:.4g}"
+    done = f"wrote {path} ({result.image.width}x{result.image.height}) in {result.elapsed_ms / 1000:.2f} s"
+    print(done + (losses if result.loss_history else ""))
     return 0
 
 
@@ -126,9 +128,9 @@ def add_commands(command: Command) -> None:
     _job_options(p)
     p.set_defaults(run=cmd_dream)
 
-    p = command("stylize", "neural style transfer, with a progress bar")
+    p = command("stylize", "neural style transfer, with a progress bar (or a style network: --model)")
     p.add_argument("content")
-    p.add_argument("style")
+    p.add_argument("style", nargs="?", help="the style image (none with a STYLE_NETWORK --model)")
     p.add_argument("-o", "--output", default="stylized.png")
     p.add_argument("--model", default="")
     p.add_argument("--content-weight", type=float)

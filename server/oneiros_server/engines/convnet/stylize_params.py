@@ -35,7 +35,7 @@ class StylizeParams:
     """A Stylize request (proto field names); None/zero/empty mean "the model's default"."""
 
     content: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (in a request: or the function that decodes it)
-    style: np.ndarray  # (H, W, 3) float32 RGB in [0, 1] (idem)
+    style: np.ndarray | None  # (H, W, 3) float32 RGB in [0, 1] (idem); None for a style network (its own)
     content_weight: float | None = None
     style_weight: float | None = None
     tv_weight: float | None = None
@@ -182,6 +182,8 @@ def validate_stylize(
         raise FieldError("preview_every", "must be 0 (no previews) or a positive step count")
     if p.seed is not None and not 0 <= p.seed < 2**64:
         raise FieldError("seed", "must be a 64-bit unsigned integer")
+    if p.style is None:
+        raise FieldError("style", "a style image is required (an encoded PNG, JPEG or WebP file)")
     _check_image(p.content, "content")
     _check_image(p.style, "style")
     resolved = replace(

@@ -73,6 +73,7 @@ class SamplerEngine:
             prefill_chunk=settings.sample_prefill_chunk,
             prefill_budget=settings.sample_prefill_chunk * 2,
             on_step=self._observe,
+            max_wait_s=settings.batch_max_queue_wait_s,
         )
         self.engines = {"Sample": self}
         self._tokens = metrics.TOKENS.labels(self.name)

@@ -48,8 +48,11 @@ def to_8bit(image: Image.Image) -> Image.Image:
     """
     if not image.mode.startswith(("I", "F")):
         return image
-    a = np.asarray(image).astype(np.float64)  # (H, W)
-    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    a = np.asarray(image)  # (H, W)
+    if image.mode != "F" and a.min() >= 0 and a.max() <= 65535:
+        # round(a / 257) in integers: the same bytes as the float path below, a fraction of its time
+        return Image.fromarray(((a.astype(np.uint32) + 128) // 257).astype(np.uint8), "L")
+    a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     low, high = float(a.min()), float(a.max())
     if image.mode == "F" and low >= 0.0 and high <= 1.0:
         scaled = a * 255.0

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.engines.language_model.engine import Chunk, Completion, SampleRequest, SampleResult
+from oneiros_server.errors import FieldError
 from oneiros_server.settings import Settings
 
 
-def _request(request: pb.SampleRequest, stream: bool) -> SampleRequest:
+def _request(request: pb.SampleRequest, settings: Settings, stream: bool) -> SampleRequest:
+    if len(request.stop) > settings.sample_max_stop:  # before the copy below, which grows with the list
+        raise FieldError("stop", f"at most {settings.sample_max_stop} stop sequences")
     return SampleRequest(
         prompt=request.prompt,
         max_tokens=request.max_tokens,
@@ -23,12 +26,12 @@ def _request(request: pb.SampleRequest, stream: bool) -> SampleRequest:
 
 def sample_request(request: pb.SampleRequest, settings: Settings) -> SampleRequest:
     """Sample: the engine answers one SampleResult."""
-    return _request(request, stream=False)
+    return _request(request, settings, stream=False)
 
 
 def stream_request(request: pb.SampleRequest, settings: Settings) -> SampleRequest:
     """SampleStream: the engine answers Chunks as they come."""
-    return _request(request, stream=True)
+    return _request(request, settings, stream=True)
 
 
 def _completion(c: Completion) -> pb.Completion:

@@ -25,7 +25,7 @@ def _params(request: pb.StylizeRequest, settings: Settings, preview_every: int) 
     """The images go as their decoders: the engine refuses a full pool before decoding them."""
     return StylizeParams(
         content=lambda: _image(settings, request, "content"),
-        style=lambda: _image(settings, request, "style"),
+        style=(lambda: _image(settings, request, "style")) if request.style.data else None,  # a style network: none
         content_weight=_optional(request, "content_weight"),
         style_weight=_optional(request, "style_weight"),
         tv_weight=_optional(request, "tv_weight"),

@@ -8,6 +8,10 @@ same dataplane as gRPC, served by uvicorn in the gRPC server's event loop.
 - ``openai.py``: ``POST /v1/completions`` (``openai_schema.py``: its OpenAPI part).
 - ``calls.py``: auth and request id (``transport.policy``), deadline, admission, disconnect -> cancellation.
 - ``codec.py``: bodies (JSON, multipart, urlencoded) <-> proto, in the canonical JSON mapping.
+- ``bodies.py``: bodies read within per-route size and time limits, converted on a bounded pool;
+  ``shapes.py``: the caps on every list, string and number; ``forms.py``: form bodies.
+- ``wire.py``: header time, size and count limits (uvicorn's protocol, guarded).
+- ``origins.py``: cross-site requests refused (Origin, Sec-Fetch-Site, loopback Host).
 - ``errors.py``: the status name -> HTTP status table and the error body.
 - ``sse.py``: server-sent events; ``merge.py``: several streams as one.
 - ``openapi.py``: ``/openapi.json`` from the proto descriptors.

@@ -31,6 +31,7 @@ HTTP_STATUS: dict[str, int] = {
 }
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+MAX_MESSAGE_CHARS = 2048
 
 
 class HttpError(Exception):
@@ -45,6 +46,11 @@ class HttpError(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+
+
+def printable(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters and made encodable (a lone surrogate becomes '?')."""
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 def unauthenticated(message: str) -> HttpError:
@@ -70,7 +76,7 @@ def describe(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
     details: list[dict] = []
     headers: dict[str, str] = {}
     if isinstance(exc, errors.FieldError):
-        violations = [{"field": v.field, "description": v.description} for v in exc.violations]
+        violations = [{"field": printable(v.field), "description": printable(v.description)} for v in exc.violations]
         details.append({"@type": BAD_REQUEST, "fieldViolations": violations})
     if isinstance(exc, errors.Overloaded):
         details.append({"@type": RETRY_INFO, "retryDelay": f"{exc.retry_after_s:.3f}s"})
@@ -81,7 +87,7 @@ def describe(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
 
 
 def _body(code: int, status: str, message: str, details: list[dict]) -> dict:
-    error: dict = {"code": code, "status": status, "message": message}
+    error: dict = {"code": code, "status": status, "message": printable(message)}
     if details:
         error["details"] = details
     return {"error": error}

@@ -19,6 +19,7 @@ from oneiros_server.dataplane import Call
 from oneiros_server.errors import FieldError
 from oneiros_server.transport.handlers import offload
 from oneiros_server.transport.http import codec, sheet, sse
+from oneiros_server.transport.http.bodies import Bodies
 from oneiros_server.transport.http.calls import ClientGone, HttpCalls, error_response, http_request_id, timeout_s
 from oneiros_server.transport.http.errors import describe
 from oneiros_server.transport.http.openai_schema import JSON_EXTRAS
@@ -61,9 +62,10 @@ async def converted(source: AsyncIterator[Message]) -> AsyncIterator[dict]:
 class NativeEndpoints:
     """Starlette endpoints for the route table, over one dataplane."""
 
-    def __init__(self, calls: HttpCalls):
+    def __init__(self, calls: HttpCalls, bodies: Bodies):
         self.calls = calls
         self.plane = calls.plane
+        self.bodies = bodies
 
     def endpoint(self, route: Rpc, stream: bool = False) -> Callable:
         async def handle(request: Request) -> Response:
@@ -76,8 +78,9 @@ class NativeEndpoints:
         if route.method == "GET":
             data: dict = dict(request.query_params)
             data.update(request.path_params)
-            return codec.to_message(data, route.request), codec.Extras()
-        return await codec.parse(request, route.request, self.calls.max_body_bytes)
+            return codec.to_message(data, route.request, self.bodies.caps), codec.Extras()
+        content_type = request.headers.get("content-type", "")
+        return await self.bodies.parse(request, route.rpc, codec.decode, content_type, route.request, self.bodies.caps)
 
     async def _handle(self, route: Rpc, request: Request, stream: bool) -> Response:
         rid = http_request_id(request)

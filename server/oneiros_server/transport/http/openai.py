@@ -12,6 +12,7 @@ Tokens are the model's characters, so ``usage`` counts characters.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 
@@ -21,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 from oneiros.v1 import oneiros_pb2 as pb
 from oneiros_server.dataplane import Call
 from oneiros_server.errors import FieldError
-from oneiros_server.transport.http import codec, sse
+from oneiros_server.transport.http import codec, shapes, sse
+from oneiros_server.transport.http.bodies import Bodies
 from oneiros_server.transport.http.calls import ClientGone, HttpCalls, http_request_id, log_bug, timeout_s
 from oneiros_server.transport.http.errors import HttpError, describe
 from oneiros_server.transport.http.merge import merge
@@ -29,7 +31,8 @@ from oneiros_server.transport.rpcs import BY_NAME
 
 SUPPORTED = {"model", "prompt", "max_tokens", "temperature", "top_p", "n", "stop", "seed", "stream", "user"}
 SUPPORTED |= {"stream_options", "timeout"}
-NO_OP = {"echo": (False,), "logprobs": (None,), "suffix": (None,), "logit_bias": (None, {}), "best_of": (None,)}
+# OpenAI's documented defaults of the parameters this server does not implement: accepted as no-ops.
+NO_OP = {"echo": (None, False), "logprobs": (None,), "suffix": (None,), "logit_bias": (None, {}), "best_of": (None, 1)}
 NO_OP |= {"frequency_penalty": (None, 0), "presence_penalty": (None, 0)}
 FINISH = {pb.LENGTH: "length", pb.STOP: "stop", pb.CANCELLED: "stop"}
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "invalid_request_error"}
@@ -57,15 +60,19 @@ def _error_response(exc: BaseException, rid: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers | {"x-request-id": rid})
 
 
-def _requests(body: dict) -> tuple[str, list[pb.SampleRequest]]:
+def _requests(body: dict, max_sequences: int) -> tuple[str, list[pb.SampleRequest]]:
+    """The Sample requests of one completion request (one per prompt); at most ``max_sequences``
+    sequences in all (prompts x n), refused with the field ``n`` (or ``prompt``) as Sample refuses n."""
     for key, value in body.items():
-        if key not in SUPPORTED and value not in NO_OP.get(key, ()):
+        if key not in SUPPORTED and not _is_no_op(key, value):
             raise FieldError(key, "is not supported by this server" + (" with this value" if key in NO_OP else ""))
     prompts = body.get("prompt", "")
     if isinstance(prompts, str):
         prompts = [prompts]
-    if not prompts or not all(isinstance(p, str) for p in prompts):
+    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
         raise FieldError("prompt", "must be a string or a non-empty list of strings (token ids are not supported)")
+    if len(prompts) > max_sequences:
+        raise FieldError("prompt", f"has {len(prompts)} prompts; at most {max_sequences} (prompts x n)")
     stop = body.get("stop")
     stop = [stop] if isinstance(stop, str) else stop or []
     if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
@@ -76,10 +83,13 @@ def _requests(body: dict) -> tuple[str, list[pb.SampleRequest]]:
         if value is None:
             continue
         integer = key in ("max_tokens", "n", "seed")
-        numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if not numeric or (integer and (value != int(value) or value < 0)):
-            raise FieldError(key, "must be a non-negative integer" if integer else "must be a number")
+        numeric = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if not numeric or (integer and (value != int(value) or not 0 <= value < 2**64)):
+            raise FieldError(key, "must be a non-negative 64-bit integer" if integer else "must be a finite number")
         fields[key] = int(value) if integer else value
+    n = fields.get("n") or 1
+    if len(prompts) * n > max_sequences:
+        raise FieldError("n", f"{len(prompts)} prompts x n {n} = {len(prompts) * n} sequences; at most {max_sequences}")
     model = body.get("model") or ""
     if not isinstance(model, str):
         raise FieldError("model", "must be a string")
@@ -87,6 +97,18 @@ def _requests(body: dict) -> tuple[str, list[pb.SampleRequest]]:
         return model, [pb.SampleRequest(model=model, **(fields | {"prompt": p})) for p in prompts]
     except (ValueError, TypeError, OverflowError):
         raise FieldError("body", "a number is out of range") from None
+
+
+def _is_no_op(key: str, value: object) -> bool:
+    return any(value == d and isinstance(value, bool) == isinstance(d, bool) for d in NO_OP.get(key, ()))
+
+
+def _decode(body: bytes, max_sequences: int) -> tuple[dict, str, list[pb.SampleRequest]]:
+    """The body, its model and its Sample requests (on the body pool: it grows with the body)."""
+    data = codec.json_object(body)
+    shapes.check_json(data)
+    model, requests = _requests(data, max_sequences)
+    return data, model, requests
 
 
 def _usage(prompts: list[pb.SampleRequest], completion_tokens: int) -> dict:
@@ -98,9 +120,11 @@ def _usage(prompts: list[pb.SampleRequest], completion_tokens: int) -> dict:
 class Completions:
     """The endpoint, over the same calls (admission, auth, deadline, disconnect) as the native routes."""
 
-    def __init__(self, calls: HttpCalls):
+    def __init__(self, calls: HttpCalls, bodies: Bodies):
         self.calls = calls
         self.plane = calls.plane
+        self.bodies = bodies
+        self.max_sequences = calls.plane.settings.sample_max_n
 
     async def handle(self, request: Request) -> Response:
         rid = http_request_id(request)
@@ -108,8 +132,7 @@ class Completions:
             self.calls.authenticate(request)
             if codec.media_type(request) not in (codec.JSON, ""):
                 raise HttpError(415, "INVALID_ARGUMENT", f"send Content-Type {codec.JSON}")
-            body = codec.json_object(await codec.read_body(request, self.calls.max_body_bytes))
-            model, requests = _requests(body)
+            body, model, requests = await self.bodies.parse(request, "Completions", _decode, self.max_sequences)
             timeout = timeout_s(request, body.get("timeout"))
             head = {"id": f"cmpl-{rid}", "object": "text_completion", "created": int(time.time())}
             head["model"] = self.plane.model_name(model, "Sample")

@@ -51,9 +51,12 @@ ERROR = {
 ERRORS = {
     "400": "invalid field (details: google.rpc.BadRequest field violations), bad JSON",
     "401": "missing or unknown bearer token",
+    "403": "a cross-site browser request (Origin, Sec-Fetch-Site) or a Host this server does not answer",
     "404": "unknown model",
-    "413": "body over the size limit",
+    "408": "the headers or the body took longer than --http-read-timeout-s",
+    "413": "body over the route's size limit",
     "415": "unsupported Content-Type",
+    "431": "headers over --http-max-header-bytes or --http-max-headers",
     "422": "model of the wrong kind for this call",
     "429": "at capacity; retry after the Retry-After header",
     "503": "loading or shutting down",

@@ -9,11 +9,13 @@ import ssl
 from importlib import metadata
 
 import uvicorn
+from prometheus_client import make_asgi_app
 
 from oneiros_server.dataplane import Dataplane
-from oneiros_server.observability import tracing
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
+from oneiros_server.transport.http.wire import WireLimits, protocol
 from oneiros_server.transport.policy import Tokens
 
 log = logging.getLogger("oneiros.http")
@@ -39,10 +41,24 @@ async def start_http(
     ``reuse_port``: share the port with other worker processes (SO_REUSEPORT)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
-    app = build_app(plane, tokens, s.max_message_bytes, _version(), s.http_cors_origins, admin_tokens)
-    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, reuse_port)
+    app = build_app(plane, tokens, s, _version(), admin_tokens)
+    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, wire_limits(s), reuse_port)
     await server.start()
     return server
+
+
+async def start_metrics_http(settings: Settings) -> HttpServer:
+    """Prometheus text on ``settings.metrics_port``, served on the event loop (no thread per
+    connection), with the same header limits and timeouts as the HTTP port."""
+    s = settings
+    app = make_asgi_app(metrics.REGISTRY)
+    server = HttpServer(app, s.host, s.metrics_port, 0.0, None, wire_limits(s))
+    await server.start()
+    return server
+
+
+def wire_limits(s: Settings) -> WireLimits:
+    return WireLimits(s.http_read_timeout_s, s.http_max_header_bytes, s.http_max_headers)
 
 
 def bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
@@ -58,8 +74,18 @@ def bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
 class HttpServer:
     """One uvicorn server; ``start()`` and ``stop()`` run on the event loop."""
 
-    def __init__(self, app, host: str, port: int, grace_s: float, tls: tuple | None = None, reuse_port: bool = False):
+    def __init__(
+        self,
+        app,
+        host: str,
+        port: int,
+        grace_s: float,
+        tls: tuple | None = None,
+        limits: WireLimits | None = None,
+        reuse_port: bool = False,
+    ):
         self.app = app
+        self.limits = limits or WireLimits()
         self.host = host
         self.requested_port = port
         self.grace_s = grace_s
@@ -84,6 +110,7 @@ class HttpServer:
             tracing.wrap_asgi(self.app),
             lifespan="off",
             log_config=None,
+            http=protocol(self.limits),  # header time, size and count limits (wire.py)
             access_log=False,
             **options,
         )
@@ -110,3 +137,6 @@ class HttpServer:
         except TimeoutError:
             self._server.force_exit = True
             self._task.cancel()
+        close = getattr(getattr(self.app, "state", None), "close", None)
+        if close is not None:
+            close()  # the app's body pool

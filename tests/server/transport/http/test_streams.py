@@ -61,7 +61,7 @@ def raw_request(port: int, path: str, body: dict) -> socket.socket:
     """Send a POST on a plain socket (so that the test can hang up whenever it likes)."""
     data = json.dumps(body).encode()
     sock = socket.create_connection(("127.0.0.1", port))
-    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
     sock.sendall(head.encode() + data)
     return sock
 

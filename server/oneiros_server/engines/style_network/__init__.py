@@ -1,0 +1,1 @@
+"""STYLE_NETWORK: feed-forward style networks behind Stylize."""

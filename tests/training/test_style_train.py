@@ -1,0 +1,64 @@
+"""Training a style network: crops, the checkpoint it resumes from, and the photo set's licences."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from oneiros_training.style_net import StyleNet, StyleNetConfig
+from oneiros_training.style_photos import EVALUATION_SET, SKIMAGE_PHOTOS, _dep5_licence
+from oneiros_training.style_train import CropSampler
+from oneiros_training.style_train import main as train_main
+from tests.style_models import TRAIN_STEPS, picture, tiny_style_run
+
+
+def test_network_keeps_the_size_and_the_range():
+    net = StyleNet(StyleNetConfig(width=4, blocks=1)).eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 36, 52))
+    assert out.shape == (2, 3, 36, 52) and out.min() >= 0 and out.max() <= 1
+
+
+def test_crops_are_square_at_the_training_size_from_any_photo():
+    photos = [picture(72, 56), picture(20, 90, seed=1)]  # one smaller than the crop: enlarged
+    batch = CropSampler(photos, 32, np.random.default_rng(0)).batch(5)
+    assert batch.shape == (5, 3, 32, 32) and batch.dtype == torch.float32
+    assert 0 <= float(batch.min()) and float(batch.max()) <= 1
+
+
+def test_training_logs_each_step_and_resumes_from_its_checkpoint():
+    run = tiny_style_run()
+    log = [json.loads(line) for line in (run / "run" / "train.log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(1, TRAIN_STEPS + 1))
+    assert all(r["loss"] == pytest.approx(r["content"] + r["style"] + r["tv"], rel=1e-5) for r in log)
+    state = torch.load(run / "run" / "last.pt", weights_only=False)
+    assert state["step"] == TRAIN_STEPS
+    args = state["meta"]["args"]
+    again = [args["painting"], "--photos", args["photos"], "--out", str(run / "resumed"), "--size", "32"]
+    again += ["--style-side", "48", "--batch", "2", "--width", "4", "--blocks", "1"]
+    (run / "resumed").mkdir()
+    torch.save(state, run / "resumed" / "last.pt")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        train_main([*again, "--steps", str(TRAIN_STEPS + 1)])
+    resumed = [json.loads(line) for line in (run / "resumed" / "train.log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in resumed] == [TRAIN_STEPS + 1]  # one more step, not a fresh start
+    final = torch.load(run / "resumed" / "final.pt", weights_only=False)
+    assert final["meta"]["steps"] == TRAIN_STEPS + 1
+
+
+def test_evaluation_photos_are_never_training_photos():
+    assert not set(EVALUATION_SET) & set(SKIMAGE_PHOTOS) and "cat" not in SKIMAGE_PHOTOS  # cat is chelsea
+
+
+def test_licence_comes_from_the_stanza_that_names_the_file():
+    text = (
+        "Files: *\nCopyright: 2010 Someone\nLicense: GPL-2+\n\n"
+        "Files: nature/Aqua.jpg\n       nature/Garden.jpg\nCopyright: 2008, Charles Barbin\nLicense: CC-BY-SA-3.0\n"
+    )
+    assert _dep5_licence(text, "nature/Garden.jpg") == ("CC-BY-SA-3.0", "2008, Charles Barbin")
+    assert _dep5_licence(text, "abstract/Flow.png") == ("GPL-2+", "2010 Someone")
