@@ -182,6 +182,23 @@ def end(opened, attributes: Mapping[str, Any] | None = None) -> None:
         opened.end()
 
 
+def carry(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` to run on another thread in the current trace (``fn`` itself while off)."""
+    captured = capture()
+    if captured is None:
+        return fn
+    from opentelemetry import context
+
+    def in_trace(*args: Any) -> T:
+        token = context.attach(captured.context)
+        try:
+            return fn(*args)
+        finally:
+            context.detach(token)
+
+    return in_trace
+
+
 def run_for(name: str, calls: Sequence[Captured | None], attributes: Mapping[str, Any], fn: Callable[..., T], *args):
     """``fn(*args)`` in a span made current on this thread: a child of the call when it serves one,
     linked to every call (its own trace) when it serves several. Plain ``fn(*args)`` while off."""

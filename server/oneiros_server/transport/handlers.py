@@ -12,8 +12,6 @@ hands it) and encoded on a worker thread, so the event loop never waits on them.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -34,9 +32,8 @@ StreamHandler = Callable[[Dataplane, Call, Message], AsyncIterator[Message]]
 
 async def offload(fn: Callable[..., T], *args: Any) -> T:
     """Run CPU-heavy conversion (decoding or encoding a large image) on a worker thread, in the
-    caller's context (its trace)."""
-    run = functools.partial(contextvars.copy_context().run, fn, *args)
-    return await asyncio.get_running_loop().run_in_executor(None, run)
+    caller's trace."""
+    return await asyncio.get_running_loop().run_in_executor(None, tracing.carry(fn), *args)
 
 
 def _encoding(convert: ToMessage) -> ToMessage:
