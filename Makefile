@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e proto -e clients/python -e '.[dev]'
+	$(PY) -m pip install -q -e ./proto -e ./clients/python -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -32,9 +32,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# Wheels of the three distributions (oneiros-proto, oneiros-client, oneiros) into dist/.
+# Wheels of the three distributions (oneiros-proto, oneiros-client, oneiros) into dist/ (DIST=...).
+# Folders are named with ./: a bare `proto` is a package name to pip, and would fetch a stranger's.
+DIST ?= dist
 wheels: $(STAMP)
-	rm -rf dist build proto/build clients/python/build && $(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist proto clients/python .
+	rm -rf $(DIST) build proto/build clients/python/build
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w $(DIST) ./proto ./clients/python .
 
 # Regenerate the gRPC stubs (and .pyi) from proto/; a test fails when they drift.
 proto: $(STAMP)
@@ -90,11 +93,12 @@ models-vae: $(STAMP) $(CLASSIFIER)
 		--name vae-mnist-16d --default-for EditLatent --threads 1 \
 		--description "Convolutional VAE on MNIST with a 16-D latent space, for attribute editing"
 
-# Every default model from scratch (MNIST and the KJV come from PyPI archives,
-# cached in data/): about 4 hours on one core. The pieces are below.
-models: models-vae models-gan models-charlm models-styles
+# Every default model from scratch (MNIST and the KJV come from PyPI archives, cached in data/):
+# about 8.5 hours on one core of the 2-core AMD EPYC build machine (training times in each model.json:
+# VAEs 45 min, GAN 21, GRU 48, Transformer 185, three style networks 72 each). The pieces are below.
+models: models-vae models-gan models-charlm models-transformer models-styles
 
-# The GAN default (models/gan-mnist), compared with the committed VAEs (about 25 minutes on one core).
+# The GAN default (models/gan-mnist), compared with the committed VAEs (about 21 minutes on one core).
 models-gan: $(STAMP) $(CLASSIFIER)
 	$(PY) -m oneiros_training.gan --latent-dim 32 --steps 4000 --threads 1 --out $(VAE_RUNS)/gan-mnist
 	$(PY) -m oneiros_export.gan --checkpoint $(VAE_RUNS)/gan-mnist/gan.pt --classifier $(CLASSIFIER) \

@@ -4,8 +4,7 @@
 # Writes docs/img/dream-*.png and prints the commands with their wall times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PYTHON:-python}"
-export PYTHONPATH="$PWD:$PWD/clients/python${PYTHONPATH:+:$PYTHONPATH}"
+PY="${PYTHON:-.venv/bin/python}"  # the venv make serve made (the server, the SDK and scikit-image)
 PORT="${PORT:-50077}"
 SIDE="${SIDE:-320}"
 WORK="$(mktemp -d)"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from oneiros_export.defaults import warn_second_default
 from oneiros_export.lm_manifest import add_export_args, corpus_fields, export_fields, training_command
 from oneiros_server.engines.language_model.sampling import distributions, draw, entropy_bits, rng_for
 from oneiros_server.repository.manifest import Manifest, file_ref, write_manifest
@@ -115,9 +116,12 @@ def main(argv: list[str] | None = None) -> None:
     add_export_args(p, TRAINER, out="models/charlm-kjv/1")
     p.add_argument("--default-for-sample", action=argparse.BooleanOptionalAction, default=True)
     args = p.parse_args(argv)
+    out = Path(args.out)
+    if args.default_for_sample:
+        how = "pass --no-default-for-sample, or unmark the other"
+        warn_second_default(out.parent.parent, args.name or out.parent.name, ["Sample"], how)
 
     model, vocab, meta = load_checkpoint(args.checkpoint)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "model.onnx"
     export_onnx(model, onnx_path)

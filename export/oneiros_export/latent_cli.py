@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from oneiros_export.defaults import warn_second_default
 from oneiros_server.repository.manifest import Manifest
 
 
@@ -31,6 +32,8 @@ def parser(doc: str | None, checkpoint_help: str) -> argparse.ArgumentParser:
 def parse(p: argparse.ArgumentParser, module: str, argv: list[str] | None) -> tuple[argparse.Namespace, str]:
     """Parsed options (torch threads applied) and the command line to record in model.json."""
     args = p.parse_args(argv)
+    rpcs = ", ".join(f"--default-for {rpc}" for rpc in args.default_for)
+    warn_second_default(args.repository, args.name, args.default_for, f"leave out {rpcs}, or unmark the other")
     if args.threads:
         torch.set_num_threads(args.threads)
     command = f"python -m {module} " + shlex.join(argv if argv is not None else sys.argv[1:])

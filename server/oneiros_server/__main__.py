@@ -21,9 +21,13 @@ def main(argv: list[str] | None = None) -> int:
         from oneiros_server.workers.supervisor import serve_workers
 
         return serve_workers(settings)
-    from oneiros_server.app import serve
+    from oneiros_server.app import PortUnavailable, serve
 
-    serve(settings)
+    try:
+        serve(settings)
+    except PortUnavailable as exc:
+        print(f"oneiros-server: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -8,6 +8,8 @@ threads and hand results back to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
 import signal
 import threading
@@ -26,7 +28,7 @@ from oneiros_server.settings import Settings
 from oneiros_server.transport.grpc import auth, health
 from oneiros_server.transport.grpc.repository import ModelRepositoryServicer
 from oneiros_server.transport.grpc.servicer import OneirosServicer
-from oneiros_server.transport.http.server import HttpServer, start_http, start_metrics_http
+from oneiros_server.transport.http.server import HttpServer, bind, start_http, start_metrics_http
 from oneiros_server.transport.policy import Tokens, load_tokens
 
 log = logging.getLogger("oneiros.server")
@@ -39,6 +41,21 @@ def _server_credentials(s: Settings) -> grpc.ServerCredentials:
         root_certificates=client_ca,
         require_client_auth=client_ca is not None,
     )
+
+
+class PortUnavailable(RuntimeError):
+    """A port setting could not be bound (in use, or a bad address); the message is one line naming it."""
+
+
+@contextlib.contextmanager
+def _binding(setting: str, host: str, port: int):
+    """Turn a failed bind of ``setting`` into one PortUnavailable line that names the setting."""
+    how = f"choose another with --{setting.replace('_', '-')} or ONEIROS_{setting.upper()} (0 = any free port)"
+    try:
+        yield
+    except OSError as exc:
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+        raise PortUnavailable(f"{setting}: {host}:{port} {reason}; {how}") from None
 
 
 class OneirosServer:
@@ -122,12 +139,18 @@ class OneirosServer:
             service_names.append(oneiros_pb2.DESCRIPTOR.services_by_name["ModelRepository"].full_name)
         reflection.enable_server_reflection(service_names, self._grpc)
         address = f"{s.host}:{s.port}"
-        if s.tls_cert is not None:
-            port = self._grpc.add_secure_port(address, _server_credentials(s))
-        else:
-            port = self._grpc.add_insecure_port(address)
-        if port == 0:
-            raise RuntimeError(f"could not bind {s.host}:{s.port}")
+        with _binding("port", s.host, s.port):
+            if s.port:  # ask the OS first: grpc would log its own multi-line error
+                bind(s.host.strip("[]"), s.port, self.reuse_port).close()
+            try:
+                if s.tls_cert is not None:
+                    port = self._grpc.add_secure_port(address, _server_credentials(s))
+                else:
+                    port = self._grpc.add_insecure_port(address)
+            except RuntimeError:  # "Failed to bind", whatever the cause
+                port = 0
+            if port == 0:
+                raise OSError(errno.EADDRNOTAVAIL, "in use, or not an address of this machine")
         await self._grpc.start()
         return port
 
@@ -139,16 +162,21 @@ class OneirosServer:
         try:
             self.port = self._call(self._start_grpc(), timeout=60)
             if s.http_port >= 0:
-                self._http = self._call(
-                    start_http(self.plane, s, self._tokens, self._admin_tokens, self.reuse_port), timeout=60
-                )
+                with _binding("http_port", s.host, s.http_port):
+                    self._http = self._call(
+                        start_http(self.plane, s, self._tokens, self._admin_tokens, self.reuse_port), timeout=60
+                    )
                 self.http_port = self._http.port
+            if s.metrics_port >= 0:
+                with _binding("metrics_port", s.host, s.metrics_port):
+                    self._metrics_http = self._call(start_metrics_http(s), timeout=60)
+                self.metrics_port = self._metrics_http.port
         except BaseException:
+            if self._grpc is not None:
+                self._call(self._stop_transports(0), timeout=10)
             self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
             raise
-        if s.metrics_port >= 0:
-            self._metrics_http = self._call(start_metrics_http(s), timeout=60)
-            self.metrics_port = self._metrics_http.port
         log.info(
             "listening",
             extra={

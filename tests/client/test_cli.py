@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from PIL import Image
 
@@ -103,9 +105,20 @@ def test_cli_sample_dream_stylize(fake, tmp_path, capsys):
     assert rc == 0 and Image.open(out_path).size == (16, 16) and fake.requests[-1].preserve_color
 
 
-def test_cli_serve_without_server_package(monkeypatch, capsys):
-    import shutil
-
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+def test_cli_serve_without_server_package(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
     assert cli.main(["serve", "--port", "1"]) == 2
     assert "not installed" in capsys.readouterr().err
+
+
+def test_cli_serve_finds_the_server_beside_its_interpreter(monkeypatch, tmp_path):
+    """`.venv/bin/oneiros serve` runs `.venv/bin/oneiros-server` without the venv on PATH."""
+    record = tmp_path / "args.txt"
+    server = tmp_path / "oneiros-server"
+    server.write_text(f'#!/bin/sh\necho "$@" > {record}\n')
+    server.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert cli.main(["serve", "--port", "1"]) == 0
+    assert record.read_text().split() == ["--port", "1"]

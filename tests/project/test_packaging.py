@@ -5,6 +5,7 @@ empty folder."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,18 +30,45 @@ DEFAULT_MODELS = sorted(p.parent.parent.name for p in (REPO_ROOT / "models").glo
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> dict[str, Path]:
+    """`make wheels` in a clean copy of the tree (no stale build/ reused), with this interpreter."""
     dist, src = tmp_path_factory.mktemp("dist"), tmp_path_factory.mktemp("src") / "oneiros"
     skip = shutil.ignore_patterns(".*", "build", "dist", "data", "runs", "*.egg-info", "__pycache__", "tests", "bench")
-    shutil.copytree(REPO_ROOT, src, symlinks=True, ignore=skip)  # a clean tree: no stale build/ reused
-    sources = [str(src / folder) for folder in DISTRIBUTIONS.values()]
+    shutil.copytree(REPO_ROOT, src, symlinks=True, ignore=skip)
+    # -o: the venv is this interpreter's, make must not build one.
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), *sources],
-        check=True,
-        cwd=src,
+        ["make", "-s", "-o", ".venv/.installed", "wheels", f"PY={sys.executable}", f"DIST={dist}"], check=True, cwd=src
     )
-    built = {path.name.split("-")[0]: path for path in dist.glob("*.whl")}
-    assert sorted(built) == sorted(DISTRIBUTIONS)
+    built = {path.name.split("-")[0]: path for path in dist.iterdir()}
+    version = (REPO_ROOT / "VERSION").read_text().strip()
+    assert sorted(p.name for p in built.values()) == sorted(
+        f"{name}-{version}-py3-none-any.whl" for name in DISTRIBUTIONS
+    ), "dist/ must hold our three wheels and nothing else"
     return built
+
+
+INSTALL_STEP = re.compile(r"pip\"?,?\s*\"?(?:install|wheel)\b(.*)")
+SKIPPED_FOLDERS = {"data", "runs", "build", "dist", "node_modules", "__pycache__"}
+
+
+def _repo_files(names: tuple[str, ...], suffixes: tuple[str, ...]) -> list[Path]:
+    """The tree's own files (no .venv, .git, data, runs, build) named ``names`` or ending in ``suffixes``."""
+    found = []
+    for folder, subfolders, files in os.walk(REPO_ROOT):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in SKIPPED_FOLDERS]
+        found += [Path(folder) / f for f in files if f in names or f.endswith(suffixes)]
+    return found
+
+
+def test_no_install_step_names_a_local_folder_without_dot_slash():
+    """`pip install proto` fetches the public package "proto"; `./proto` is the folder."""
+    folders = {folder for folder in DISTRIBUTIONS.values() if folder != "."}
+    bare = []
+    for path in _repo_files(("Makefile", "Dockerfile"), (".md", ".sh", ".yaml", ".yml", ".toml")):
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            for match in INSTALL_STEP.finditer(line):
+                words = {w.strip("'\"`") for w in match.group(1).split()}
+                bare += [f"{path.relative_to(REPO_ROOT)}:{number}: {w}" for w in sorted(words & folders)]
+    assert not bare, f"install steps naming a folder without ./ (pip reads a package name): {bare}"
 
 
 def _top_level(wheel: Path) -> set[str]:

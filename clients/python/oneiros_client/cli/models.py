@@ -10,11 +10,19 @@ import sys
 from ._common import Command, make_client
 
 
-def cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
+def find_server() -> str | None:
+    """``oneiros-server`` beside this interpreter (its venv's bin/, also when not activated), else on PATH."""
     import shutil
+    from pathlib import Path
+
+    here = shutil.which("oneiros-server", path=str(Path(sys.executable).parent))
+    return here or shutil.which("oneiros-server")
+
+
+def cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
     import subprocess
 
-    server = shutil.which("oneiros-server")
+    server = find_server()
     if server is None:
         print(
             "oneiros: error: the Oneiros server is not installed here; `pip install oneiros` "
