@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint wheels proto sdk venv models models-vae models-gan models-charlm models-transformer bench soak clean
+.PHONY: serve test lint wheels proto sdk venv models models-vae models-gan models-charlm models-transformer bench soak clean \
+	image image-test wheelhouse
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,30 @@ proto: $(STAMP)
 # blocking calls from the asyncio ones; see clients/python/generate_sdk.py); a test fails when they drift.
 sdk: $(STAMP)
 	$(PY) clients/python/generate_sdk.py
+
+# The container image, with podman or docker, whichever is present (podman's default OCI format
+# drops HEALTHCHECK, hence --format docker). Build arguments (BASE_IMAGE, TORCH_INDEX, WHEELHOUSE)
+# go in IMAGE_BUILD_ARGS, e.g. an offline build after `make wheelhouse`:
+#   make image IMAGE_BUILD_ARGS="--build-arg WHEELHOUSE=wheelhouse"
+ENGINE ?= $(shell command -v podman || command -v docker)
+IMAGE ?= oneiros:latest
+IMAGE_BUILD_ARGS ?=
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+image:
+	$(or $(ENGINE),$(error neither podman nor docker is installed)) build \
+		$(if $(findstring podman,$(ENGINE)),--format docker) $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
+
+# Build, then run it as the Deployment does and call every RPC family (deploy/image_test.py);
+# IMAGE_TEST_ARGS="--env ONEIROS_WORKERS=2" runs it with worker processes (and kills one).
+IMAGE_TEST_ARGS ?=
+image-test: $(STAMP) image
+	$(PY) deploy/image_test.py --engine $(ENGINE) --image $(IMAGE) $(IMAGE_TEST_ARGS)
+
+# Every wheel the image needs, for a build that reaches no index (Python 3.11, x86_64 Linux).
+wheelhouse: $(STAMP)
+	$(PY) -m pip download -q -d wheelhouse --only-binary=:all: --extra-index-url $(TORCH_INDEX) \
+		./proto ./clients/python . 'setuptools>=77'
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info clients/python/*.egg-info proto/*.egg-info

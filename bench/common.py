@@ -34,8 +34,8 @@ def machine() -> dict:
 
 @contextmanager
 def server_process_with_pid(*args: str):
-    """``python -m oneiros_server --port 0 ARGS`` in a child process, its models loaded;
-    yields (gRPC port, pid, metrics port)."""
+    """``python -m oneiros_server --port 0 ARGS`` in a child process, its models loaded (in every
+    worker with ``--workers``); yields (gRPC port, pid, metrics port)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "oneiros_server", "--port", "0", "--metrics-port", "-1", "--http-port", "-1", *args],
         cwd=REPO,
@@ -43,13 +43,15 @@ def server_process_with_pid(*args: str):
         text=True,
     )
     port = metrics_port = None
+    workers = args[args.index("--workers") + 1] if "--workers" in args else "1"
+    ready = "models loaded" if workers == "1" else "every worker serving"
     try:
         for line in proc.stderr:
             entry = json.loads(line)
-            if entry.get("msg") == "listening":
+            if entry.get("msg") == "listening" and (port is None or "workers" in entry):
                 port = int(entry["address"].rsplit(":", 1)[1])
                 metrics_port = entry.get("metrics_port")
-            if entry.get("msg") == "models loaded":
+            if entry.get("msg") == ready:
                 break
         if port is None:
             raise RuntimeError("the server did not start")

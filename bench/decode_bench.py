@@ -1,6 +1,6 @@
 """Decode at 1, 8 and 64 closed-loop clients: Oneiros (batching on, off), MLServer 1.7.1, the floor.
 
-    python -m bench.decode_bench [--seconds 5] [--repeats 3] [--levels 1,8,64]
+    python -m bench.decode_bench [--seconds 5] [--repeats 3] [--levels 1,8,64] [--workers 1,2]
 
 Each server runs in its own process on this machine, one after the other, driven by
 the same asyncio clients (``bench.loadgen``, a process of its own) with the same
@@ -9,7 +9,9 @@ same file through a custom MLModel around an ONNX Runtime session
 (``bench/mlserver_decoder``) with adaptive batching (max_batch_size 64,
 max_batch_time 2 ms), in its own venv made on first use (``bench.peers``). The floor
 (``bench.floor``) is a bare grpc.aio server answering with one prebuilt response.
-Medians over ``--repeats`` rounds; each round runs every server.
+Medians over ``--repeats`` rounds; each round runs every server. ``--workers 1,2`` adds
+Oneiros with 2 worker processes (``oneiros-w2``) beside the default single process; workers
+share connections, not calls, so give them ``--connections 8`` (every server gets the same).
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ def wait_ready(target: str, seconds: float = 120) -> None:
         grpc.channel_ready_future(channel).result(timeout=seconds)
 
 
-def load(mode: str, target: str, method: str, request: Path, clients: int, seconds: float) -> dict:
+def load(
+    mode: str, target: str, method: str, request: Path, clients: int, seconds: float, connections: int = 1
+) -> dict:
     out = subprocess.run(
         [
             sys.executable,
@@ -64,6 +68,8 @@ def load(mode: str, target: str, method: str, request: Path, clients: int, secon
             str(clients),
             "--seconds",
             str(seconds),
+            "--connections",
+            str(connections),
         ],  # fmt: skip
         cwd=REPO,
         capture_output=True,
@@ -164,6 +170,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--levels", default="1,8,64")
     parser.add_argument("--no-mlserver", action="store_true", help="skip the peer (no venv)")
+    parser.add_argument("--workers", default="1", help="Oneiros --workers values to run (1 = oneiros)")
+    parser.add_argument("--connections", type=int, default=1, help="HTTP/2 connections the clients share")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     work = Path(tempfile.mkdtemp(prefix="decode-bench-"))
@@ -173,6 +181,11 @@ def main() -> None:
     servers = {
         "oneiros": (lambda: oneiros(), ONEIROS_METHOD, work / "oneiros.bin"),
         "oneiros-off": (lambda: oneiros("--no-batching"), ONEIROS_METHOD, work / "oneiros.bin"),
+        **{
+            f"oneiros-w{n}": (lambda n=n: oneiros("--workers", n), ONEIROS_METHOD, work / "oneiros.bin")
+            for n in args.workers.split(",")
+            if n != "1"
+        },
         "floor": (lambda: floor(work / "response.bin"), ONEIROS_METHOD, work / "oneiros.bin"),
     }
     if not args.no_mlserver:
@@ -188,7 +201,9 @@ def main() -> None:
                         response = oneiros_pb2_grpc.OneirosStub(channel).Decode(request, timeout=30)
                     (work / "response.bin").write_bytes(response.SerializeToString())
                 for clients in levels:
-                    rounds[name][clients].append(load("unary", target, method, body, clients, args.seconds))
+                    rounds[name][clients].append(
+                        load("unary", target, method, body, clients, args.seconds, args.connections)
+                    )
     med = {
         name: {c: {k: median([r[k] for r in runs]) for k in runs[0]} for c, runs in per.items()}
         for name, per in rounds.items()
@@ -203,9 +218,13 @@ def main() -> None:
         o = med["oneiros"][c]
         ratios[c] = {"vs_off": o["throughput"] / med["oneiros-off"][c]["throughput"]}
         ratios[c]["vs_floor"] = o["throughput"] / med["floor"][c]["throughput"]
+        for name in [n for n in servers if n.startswith("oneiros-w")]:
+            ratios[c][f"{name}_vs_oneiros"] = med[name][c]["throughput"] / o["throughput"]
         if "mlserver" in med:
-            ratios[c]["vs_mlserver"] = o["throughput"] / med["mlserver"][c]["throughput"]
-            ratios[c]["p99_vs_mlserver"] = o["p99_ms"] / med["mlserver"][c]["p99_ms"]
+            for name in [n for n in servers if n == "oneiros" or n.startswith("oneiros-w")]:
+                prefix = "" if name == "oneiros" else f"{name}_"
+                ratios[c][f"{prefix}vs_mlserver"] = med[name][c]["throughput"] / med["mlserver"][c]["throughput"]
+                ratios[c][f"{prefix}p99_vs_mlserver"] = med[name][c]["p99_ms"] / med["mlserver"][c]["p99_ms"]
     print_table(["clients", *ratios[levels[0]]], [[c, *ratios[c].values()] for c in levels])
     path = write_results("decode", {"seconds": args.seconds, "repeats": args.repeats, "median": med,
                                     "ratios": ratios, "rounds": rounds})  # fmt: skip

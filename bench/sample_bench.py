@@ -1,6 +1,6 @@
 """SampleStream at 1, 16, 64, 256 and 1,024 concurrent streams, against a bare grpc.aio floor.
 
-    python -m bench.sample_bench [--seconds 8] [--repeats 3] [--levels 1,16,64,256,1024]
+    python -m bench.sample_bench [--seconds 8] [--repeats 3] [--levels 1,16,64,256,1024] [--workers 1,2]
 
 The default model repository in its own process (defaults, so the capacity is the
 shipped one), driven by closed-loop asyncio clients in a process of their own
@@ -9,7 +9,9 @@ the client starts another. Figures: aggregate characters/s, p50/p99 time to firs
 chunk, p99 gap between chunks. The floor (``bench.floor``) sends prebuilt
 one-character chunks at 1 and 256 streams. Then the memory of idle streams: the
 server's resident set with ``--idle`` streams open (admitted, not read) against none.
-Medians over ``--repeats`` rounds.
+Medians over ``--repeats`` rounds. ``--workers 1,2`` adds the server with 2 worker processes
+(``oneiros-w2``; the idle-stream memory is measured on the single process only), best with
+``--connections 8`` (workers share connections, not calls; every server gets the same).
 """
 
 from __future__ import annotations
@@ -55,26 +57,36 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--levels", default="1,16,64,256,1024")
     parser.add_argument("--idle", type=int, default=1024)
+    parser.add_argument("--workers", default="1", help="Oneiros --workers values to run (1 = oneiros)")
+    parser.add_argument("--connections", type=int, default=1, help="HTTP/2 connections the clients share")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     work = Path(tempfile.mkdtemp(prefix="sample-bench-"))
     body = work / "request.bin"
     body.write_bytes(pb.SampleRequest(prompt="And", max_tokens=args.tokens, temperature=1.0).SerializeToString())
     (work / "response.bin").write_bytes(b"")
-    rounds: dict[str, dict[int, list[dict]]] = {"oneiros": {c: [] for c in levels}, "floor": {1: [], 256: []}}
+    variants = {"oneiros": ()} | {f"oneiros-w{n}": ("--workers", n) for n in args.workers.split(",") if n != "1"}
+    rounds: dict[str, dict[int, list[dict]]] = {name: {c: [] for c in levels} for name in variants}
+    rounds["floor"] = {1: [], 256: []}
     idle: list[dict] = []
     for _ in range(args.repeats):
         # Queued streams wait for a slot as long as it takes (the default limit, 10 s, would tell
         # some of 1,024 to retry): this measures throughput and memory, not admission.
-        with server_process_with_pid("--batch-max-queue-wait-s", "0") as (port, pid, _):
-            target = f"127.0.0.1:{port}"
-            for streams in levels:
-                rounds["oneiros"][streams].append(load("stream", target, METHOD, body, streams, args.seconds))
-            idle.append(asyncio.run(idle_streams(target, args.idle, pid)))
-            time.sleep(1)
+        for name, flags in variants.items():
+            with server_process_with_pid("--batch-max-queue-wait-s", "0", *flags) as (port, pid, _):
+                target = f"127.0.0.1:{port}"
+                for streams in levels:
+                    rounds[name][streams].append(
+                        load("stream", target, METHOD, body, streams, args.seconds, args.connections)
+                    )
+                if name == "oneiros":
+                    idle.append(asyncio.run(idle_streams(target, args.idle, pid)))
+                time.sleep(1)
         with floor(work / "response.bin") as target:
             for streams in rounds["floor"]:
-                rounds["floor"][streams].append(load("stream", target, METHOD, body, streams, args.seconds))
+                rounds["floor"][streams].append(
+                    load("stream", target, METHOD, body, streams, args.seconds, args.connections)
+                )
     med = {
         name: {
             c: {k: median([r[k] for r in runs]) for k in runs[0] if k not in ("error_codes", "error_details")}
@@ -96,9 +108,11 @@ def main() -> None:
     ratios = {}
     if 1 in one and 16 in one:
         ratios["16_vs_1"] = one[16]["chars_per_s"] / one[1]["chars_per_s"]
-    if 256 in one:
-        ratios["256_vs_floor"] = one[256]["chars_per_s"] / med["floor"][256]["chars_per_s"]
-        ratios["256_ttfc_p99_ms"] = one[256]["ttfc_p99_ms"]
+    for name in variants:
+        prefix = "" if name == "oneiros" else f"{name}_"
+        if 256 in med[name]:
+            ratios[f"{prefix}256_vs_floor"] = med[name][256]["chars_per_s"] / med["floor"][256]["chars_per_s"]
+            ratios[f"{prefix}256_ttfc_p99_ms"] = med[name][256]["ttfc_p99_ms"]
     idle_med = {k: median([r[k] for r in idle]) for k in idle[0]}
     print_table(list(ratios), [list(ratios.values())])
     print(f"idle streams: {idle_med['streams']:.0f} open, {idle_med['per_stream_kb']:.1f} KiB each "

@@ -6,7 +6,6 @@ import sys
 
 from pydantic import ValidationError
 
-from oneiros_server.app import PortUnavailable, serve
 from oneiros_server.observability import logs as log
 from oneiros_server.settings import Settings
 
@@ -18,6 +17,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid settings:\n{exc}", file=sys.stderr)
         return 2
     log.configure(settings.log_level, settings.log_json)
+    if settings.workers != 1:  # before anything imports prometheus_client (its multiprocess mode)
+        from oneiros_server.workers.supervisor import serve_workers
+
+        return serve_workers(settings)
+    from oneiros_server.app import PortUnavailable, serve
+
     try:
         serve(settings)
     except PortUnavailable as exc:

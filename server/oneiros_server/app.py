@@ -13,6 +13,7 @@ import errno
 import logging
 import signal
 import threading
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -21,7 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from oneiros.v1 import oneiros_pb2, oneiros_pb2_grpc
 from oneiros_server.dataplane import Dataplane, ServerState
 from oneiros_server.engines.registry import Registry, default_registry
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.repository import ModelRepository, RepositoryWatcher
 from oneiros_server.settings import Settings
 from oneiros_server.transport.grpc import auth, health
@@ -61,10 +62,21 @@ class OneirosServer:
     """A running Oneiros server. ``start()`` binds and returns the port; models load after.
 
     ``registry`` says which engines serve which kinds of model (default: the kinds Oneiros ships).
+    As one of several worker processes (``oneiros_server.workers``): ``reuse_port`` shares the
+    ports (SO_REUSEPORT), and ``on_loaded``, when given, is called once the models are loaded
+    instead of reporting SERVING: the parent does that when every worker is loaded.
     """
 
-    def __init__(self, settings: Settings, registry: Registry | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry | None = None,
+        reuse_port: bool = False,
+        on_loaded: Callable[[], None] | None = None,
+    ):
         self.settings = settings
+        self.reuse_port = reuse_port
+        self.on_loaded = on_loaded
         self.repository = ModelRepository(settings, registry or default_registry())
         self.state = ServerState(self.repository)
         self.plane = Dataplane(self.state)
@@ -90,7 +102,7 @@ class OneirosServer:
         options = [
             ("grpc.max_receive_message_length", s.max_message_bytes),
             ("grpc.max_send_message_length", s.max_message_bytes),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if self.reuse_port else 0),
             # Clients (behind load balancers) may ping idle connections this often.
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_recv_ping_interval_without_data_ms", int(s.keepalive_min_ping_s * 1000)),
@@ -109,7 +121,8 @@ class OneirosServer:
         self._grpc = grpc.aio.server(
             options=options,
             maximum_concurrent_rpcs=s.max_concurrent_rpcs * 2,
-            interceptors=[auth.BearerTokenInterceptor(tokens)] if tokens.enabled else [],
+            interceptors=tracing.grpc_interceptors()
+            + ([auth.BearerTokenInterceptor(tokens)] if tokens.enabled else []),
         )
         oneiros_pb2_grpc.add_OneirosServicer_to_server(OneirosServicer(self.plane), self._grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._grpc)
@@ -128,7 +141,7 @@ class OneirosServer:
         address = f"{s.host}:{s.port}"
         with _binding("port", s.host, s.port):
             if s.port:  # ask the OS first: grpc would log its own multi-line error
-                bind(s.host.strip("[]"), s.port).close()
+                bind(s.host.strip("[]"), s.port, self.reuse_port).close()
             try:
                 if s.tls_cert is not None:
                     port = self._grpc.add_secure_port(address, _server_credentials(s))
@@ -150,7 +163,9 @@ class OneirosServer:
             self.port = self._call(self._start_grpc(), timeout=60)
             if s.http_port >= 0:
                 with _binding("http_port", s.host, s.http_port):
-                    self._http = self._call(start_http(self.plane, s, self._tokens, self._admin_tokens), timeout=60)
+                    self._http = self._call(
+                        start_http(self.plane, s, self._tokens, self._admin_tokens, self.reuse_port), timeout=60
+                    )
                 self.http_port = self._http.port
             if s.metrics_port >= 0:
                 with _binding("metrics_port", s.host, s.metrics_port):
@@ -188,7 +203,10 @@ class OneirosServer:
             repo.on_disk = {}  # nothing asked for yet: load through the ModelRepository API
         self.state.loaded.set()
         self._repository_changed()
-        health.mark_loaded(self.health)
+        if self.on_loaded is None:
+            health.mark_loaded(self.health)
+        else:
+            self.on_loaded()
         ready = sum(m.ready for m in repo.models)
         log.info("models loaded", extra={"ready": ready, "total": len(repo.models), "mode": s.model_control_mode})
         if s.model_control_mode == "poll" and not self.state.draining.is_set():
@@ -217,6 +235,7 @@ class OneirosServer:
         self.repository.closing.set()
         self._call(self._stop_transports(grace))
         self.repository.close()
+        tracing.flush()
         if self._metrics_http is not None:
             self._call(self._metrics_http.stop(0))
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -235,6 +254,7 @@ class OneirosServer:
 
 def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully (a signal during start-up counts too)."""
+    tracing.from_environment()
     server = OneirosServer(settings)
     stop_requested = threading.Event()
 

@@ -51,7 +51,11 @@ class Settings(BaseSettings):
     )
     http_max_headers: int = Field(100, ge=8, description="HTTP: most header lines in a request (431 above it)")
     workers: int = Field(
-        64, ge=1, le=1024, description="unused since the asyncio core (one event loop, no handler threads)"
+        1,
+        ge=0,
+        le=256,
+        description="server processes sharing the ports (SO_REUSEPORT), each with its own event loop, engines"
+        " and admission; torch/ORT threads are divided among them (0 = one per core)",
     )
     max_concurrent_rpcs: int = Field(4096, ge=1, description="calls in flight before RESOURCE_EXHAUSTED")
     grpc_pending_call_timeout_s: int = Field(

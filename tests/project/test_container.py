@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO_ROOT
 
@@ -57,3 +59,20 @@ def test_healthcheck_command_reports_serving(serve, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "SERVING"
     running.server.health.enter_graceful_shutdown()
     assert main([running.target]) == 1
+
+
+def test_image_test_runs_the_image_as_the_deployment_does():
+    """`make image-test` uses the Deployment's security context and ports, so passing it means something."""
+    spec = importlib.util.spec_from_file_location("image_test", REPO / "deploy" / "image_test.py")
+    image_test = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(image_test)
+    pod = yaml.safe_load((REPO / "deploy" / "k8s" / "deployment.yaml").read_text())["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    context = container["securityContext"]
+    flags = " ".join(image_test.SECURITY)
+    assert context["readOnlyRootFilesystem"] is True and "--read-only" in flags
+    assert context["capabilities"]["drop"] == ["ALL"] and "--cap-drop ALL" in flags
+    assert context["allowPrivilegeEscalation"] is False and "no-new-privileges" in flags
+    assert f"--user {pod['securityContext']['runAsUser']}" in flags
+    assert [m["mountPath"] for m in container["volumeMounts"]] == ["/tmp"] and "--tmpfs /tmp" in flags
+    assert image_test.PORTS == {p["name"]: p["containerPort"] for p in container["ports"]}

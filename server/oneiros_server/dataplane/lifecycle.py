@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from oneiros_server.dataplane.outcomes import outcome
 from oneiros_server.errors import Cancelled, DeadlineExceeded, ModelUnavailable, OneirosError, Overloaded, ShuttingDown
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.repository import ModelRepository, ModelVersion
 from oneiros_server.scheduling.control import CallControl
 
@@ -66,6 +67,7 @@ class Lifecycle:
         elif state.in_flight >= self.max_in_flight:
             refusal = Overloaded(f"{state.in_flight} calls in flight, the limit; retry shortly", retry_after_s=0.5)
         state.in_flight += 1
+        metrics.IN_FLIGHT.inc()
         if refusal is not None:
             self.close(call, refusal)
             raise refusal
@@ -73,11 +75,13 @@ class Lifecycle:
 
     def close(self, call: Call, exc: BaseException | None) -> None:
         self.state.in_flight -= 1
+        metrics.IN_FLIGHT.dec()
         if call.held is not None:
             call.held.release()
             call.held = None
         seconds = time.monotonic() - call.started
         code = outcome(exc)
+        tracing.annotate({"oneiros.rpc": call.rpc, "oneiros.model": call.model or None, "oneiros.outcome": code})
         for observe in self.state.observers:
             observe(call.rpc, call.model, code, seconds, call.transport, call.version)
         if exc is not None and not isinstance(exc, OneirosError):

@@ -24,6 +24,7 @@ from oneiros_server.dataplane.admin import RepositoryAdmin
 from oneiros_server.dataplane.lifecycle import Call, Lifecycle, ServerState
 from oneiros_server.engines.base import Engine, last_event
 from oneiros_server.errors import FieldError
+from oneiros_server.observability import tracing
 from oneiros_server.repository import ModelRepository, ModelVersion
 
 T = TypeVar("T")
@@ -62,6 +63,10 @@ class Dataplane:
         """
         model = self.repository.hold(call.model, family, version)
         call.held, call.version = model, model.version
+        kind = model.manifest.kind if model.manifest is not None else None
+        tracing.annotate(
+            {"oneiros.model": model.name, "oneiros.model_version": model.version, "oneiros.model_kind": kind}
+        )
         return model.engine_set.engines[family]
 
     def run(self, call: Call, engine: Engine, request: Any) -> AsyncIterator[Any]:
@@ -70,7 +75,9 @@ class Dataplane:
         Validation and submission happen now (their errors are raised here: FieldError,
         Overloaded...), so a refused call does no work.
         """
-        return engine.submit(engine.validate(request), call.control)
+        with tracing.span("oneiros.validate"):
+            params = engine.validate(request)
+        return engine.submit(params, call.control)
 
     async def result(self, call: Call, engine: Engine, request: Any) -> Any:
         """The result of ``request`` (the last event of ``run``)."""

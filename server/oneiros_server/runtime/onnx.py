@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from oneiros_server.observability import tracing
 from oneiros_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ class OnnxRunner:
     def run(self, x: np.ndarray) -> np.ndarray:
         """(N, ...) float32 -> the output (N, ...)."""
         self.calls += 1
-        return self.session.run([self.output_name], {self.input_name: x})[0]
+        with tracing.span("onnxruntime.run", {"oneiros.runtime.graph": self.name, "oneiros.batch.rows": len(x)}):
+            return self.session.run([self.output_name], {self.input_name: x})[0]
 
     def run_batch(self, items: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Several inputs as one run; one output per input."""

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from oneiros_server.errors import Cancelled, Overloaded, ShuttingDown
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.scheduling.handoff import batched_wakes
 from oneiros_server.scheduling.loop import BatchStats
 
@@ -83,6 +83,8 @@ class _Entry:
     state: str = "queued"  # queued -> prefill -> decode -> gone
     cancelled: bool = False
     give_up_at: float = float("inf")  # still queued then: refused with a retry hint
+    trace: tracing.Captured | None = None  # the call's trace, for its spans
+    span: Any = None  # its time in the batch (its steps are not spanned: thousands per call)
 
 
 class ContinuousBatcher:
@@ -146,7 +148,7 @@ class ContinuousBatcher:
                     f"{self._queued_size}/{self.max_queue} queued); retry shortly",
                     retry_after_s=0.5,
                 )
-            entry = _Entry(item, size)
+            entry = _Entry(item, size, trace=tracing.capture())
             if self.max_wait_s > 0:
                 entry.give_up_at = entry.enqueued + self.max_wait_s
             self._entries[id(item)] = entry
@@ -195,6 +197,8 @@ class ContinuousBatcher:
                 for row, seq_id in zip(entry.item.rows, entry.seq_ids, strict=True):
                     row.seq_id = seq_id
                 self._active.append(entry)
+                tracing.record("oneiros.queue_wait", entry.trace, {"oneiros.queue": self.name})
+                entry.span = tracing.start("oneiros.generate", entry.trace, {"oneiros.rows": entry.size})
                 metrics.QUEUE_WAIT.labels(self.name).observe(time.monotonic() - entry.enqueued)
             expired = self._expire()
             self._depth.set(self._queued_size)
@@ -294,6 +298,7 @@ class ContinuousBatcher:
 
     def _leave(self, entry: _Entry) -> None:
         entry.state = "gone"
+        tracing.end(entry.span)
         self.runtime.release(entry.seq_ids)
         with self._cv:
             self._active_size -= entry.size

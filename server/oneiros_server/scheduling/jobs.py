@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oneiros_server.errors import Cancelled, OneirosError, Overloaded, ShuttingDown
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.scheduling.control import CallControl
 from oneiros_server.scheduling.handoff import Closed, OneSlot
 
@@ -67,12 +67,21 @@ class Job:
         self.enqueued = time.monotonic()
         self._steps = metrics.JOB_STEPS.labels(control.rpc)
         self._steps_done = 0
+        self.trace = tracing.capture()  # the call's trace; its job and step spans are children
+        self._step_began: tracing.Captured | None = None
+
+    def run(self) -> Any:
+        """``fn`` on this (a pool's) thread; each step it reports becomes a span of the call's trace."""
+        self._step_began = tracing.capture()
+        return self.fn(self.control, self.emit)
 
     def emit(self, event: Any) -> None:
         step = getattr(event, "steps_done", None)  # progress: count the steps done since the last one
         if step is not None and step > self._steps_done:
             self._steps.inc(step - self._steps_done)
             self._steps_done = step
+            tracing.record("oneiros.step", self._step_began, {"oneiros.step": step})
+            self._step_began = tracing.capture()
         self.output.put(event)
 
     async def aevents(self) -> AsyncIterator[Any]:
@@ -203,13 +212,14 @@ class JobPool:
                 self._running.add(job)
                 self._publish()
                 metrics.QUEUE_WAIT.labels(self.name).observe(time.monotonic() - job.enqueued)
+                tracing.record("oneiros.queue_wait", job.trace, {"oneiros.queue": self.name})
                 return job
 
     def _loop(self) -> None:
         while (job := self._take()) is not None:
             error: BaseException | None = None
             try:
-                job.value = job.fn(job.control, job.emit)
+                job.value = tracing.run_for("oneiros.job", [job.trace], {"oneiros.pool": self.name}, job.run)
             except BaseException as exc:  # handed to the caller, who maps it
                 error = exc
                 if not isinstance(exc, OneirosError):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oneiros_server.errors import Overloaded
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 
 
 @dataclass
@@ -54,7 +54,7 @@ class LoopBatcher:
         self.max_size = max_size
         self.max_queue = max_queue
         self.stats = BatchStats()
-        self._queue: deque[tuple[Any, int, asyncio.Future, float]] = deque()
+        self._queue: deque[tuple[Any, int, asyncio.Future, float, tracing.Captured | None]] = deque()
         self._queued_size = 0
         self._busy = False
         self._scheduled = False
@@ -74,17 +74,18 @@ class LoopBatcher:
             metrics.QUEUE_REJECTED.labels(self.name).inc()
             raise Overloaded(f"{self.name} queue is full ({self._queued_size}/{self.max_queue} queued)", 0.05)
         loop = asyncio.get_running_loop()
+        trace = tracing.capture()
         if self.inline_first and not self._busy and not self._tick_open and not self._queue:
             # The first call of a loop tick runs at once (nothing to wait for); the calls that
             # arrive in the rest of this tick form one batch when it ends.
             self._tick_open = True
             loop.call_soon(self._close_tick, loop)
             started = time.monotonic()
-            result = self.run_batch([item])[0]
+            result = tracing.run_for("oneiros.batch", [trace], self._span_attributes(size), self.run_batch, [item])[0]
             self._count(size, time.monotonic() - started)
             return result
         future = loop.create_future()
-        entry = (item, size, future, time.monotonic())
+        entry = (item, size, future, time.monotonic(), trace)
         self._queue.append(entry)
         self._queued_size += size
         self._depth.set(self._queued_size)
@@ -107,6 +108,9 @@ class LoopBatcher:
         if self._queue and not self._scheduled and not self._busy:
             self._flush(loop)
 
+    def _span_attributes(self, total: int) -> dict:
+        return {"oneiros.queue": self.name, "oneiros.batch.size": total}
+
     def _count(self, total: int, waited: float) -> None:
         self.stats.batches += 1
         self.stats.items += total
@@ -127,22 +131,30 @@ class LoopBatcher:
             return
         self._busy = True
         waited = time.monotonic() - batch[0][3]
+        calls = [e[4] for e in batch]
+        for call in calls:
+            tracing.record("oneiros.queue_wait", call, {"oneiros.queue": self.name})
+        items, attributes = [e[0] for e in batch], self._span_attributes(total)
+
+        def run() -> Sequence[Any]:  # one span for the batch, linked to every call it serves
+            return tracing.run_for("oneiros.batch", calls, attributes, self.run_batch, items)
+
         if self._worker is None:
             done: Future = Future()
             try:
-                done.set_result(self.run_batch([e[0] for e in batch]))
+                done.set_result(run())
             except Exception as exc:  # handed to every caller of the batch
                 done.set_exception(exc)
             self._finish(loop, batch, done, total, waited)
             return
-        done = self._worker.submit(self.run_batch, [e[0] for e in batch])
+        done = self._worker.submit(run)
         done.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finish, loop, batch, f, total, waited))
 
     def _finish(self, loop, batch, done: Future, total: int, waited: float) -> None:
         self._busy = False
         error = done.exception()
         results = [None] * len(batch) if error is not None else done.result()
-        for (_, _, future, _), result in zip(batch, results, strict=True):
+        for (_, _, future, _, _), result in zip(batch, results, strict=True):
             if future.done():
                 continue
             if error is not None:

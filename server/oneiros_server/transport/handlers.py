@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 
 from oneiros_server.dataplane import Call, Dataplane
 from oneiros_server.engines.base import last_event
+from oneiros_server.observability import tracing
 from oneiros_server.settings import Settings
 from oneiros_server.transport.convert.enums import check_enums
 
@@ -30,8 +31,17 @@ StreamHandler = Callable[[Dataplane, Call, Message], AsyncIterator[Message]]
 
 
 async def offload(fn: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy conversion (decoding or encoding a large image) on a worker thread."""
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+    """Run CPU-heavy conversion (decoding or encoding a large image) on a worker thread, in the
+    caller's trace."""
+    return await asyncio.get_running_loop().run_in_executor(None, tracing.carry(fn), *args)
+
+
+def _encoding(convert: ToMessage) -> ToMessage:
+    def encode(event: Any, message: Message) -> Message:
+        with tracing.span("oneiros.encode"):
+            return convert(event, message)
+
+    return encode
 
 
 async def _submit(
@@ -56,6 +66,8 @@ def engine_unary(
     True, or a predicate of the message (EditLatent: only when it carries an image).
     """
 
+    to_response = _encoding(to_response)
+
     async def handle(plane: Dataplane, call: Call, message: Message) -> Message:
         result = await last_event(await _submit(plane, call, message, family, to_request, heavy_request))
         response = await offload(to_response, result, message) if heavy_response else to_response(result, message)
@@ -79,12 +91,14 @@ def engine_stream(
     on a worker thread (large previews).
     """
 
+    encode = _encoding(to_message)
+
     async def handle(plane: Dataplane, call: Call, message: Message) -> AsyncIterator[Message]:
         events = await _submit(plane, call, message, family, to_request, heavy_request)
         version = call.version  # said by the first event only
         async for event in events:
-            if heavy is not None and heavy(event):
-                out = await offload(to_message, event, message)
+            if heavy is not None and heavy(event):  # large previews, the result: spanned
+                out = await offload(encode, event, message)
             else:
                 out = to_message(event, message)
             if version:

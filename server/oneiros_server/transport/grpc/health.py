@@ -71,5 +71,11 @@ def mark_loaded(health_: Health) -> None:
     health_.set("", SERVING)
 
 
+def mark_waiting(health_: Health) -> None:
+    """NOT_SERVING overall until ``mark_loaded`` again (a sibling worker process is starting)."""
+    health_.set(SERVICE, NOT_SERVING)
+    health_.set("", NOT_SERVING)
+
+
 def mark_draining(health_: Health) -> None:
     health_.enter_graceful_shutdown()

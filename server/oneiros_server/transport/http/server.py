@@ -12,7 +12,7 @@ import uvicorn
 from prometheus_client import make_asgi_app
 
 from oneiros_server.dataplane import Dataplane
-from oneiros_server.observability import metrics
+from oneiros_server.observability import metrics, tracing
 from oneiros_server.settings import Settings
 from oneiros_server.transport.http.app import build_app
 from oneiros_server.transport.http.wire import WireLimits, protocol
@@ -30,13 +30,19 @@ def _version() -> str:
 
 
 async def start_http(
-    plane: Dataplane, settings: Settings, tokens: Tokens, admin_tokens: Tokens | None = None
+    plane: Dataplane,
+    settings: Settings,
+    tokens: Tokens,
+    admin_tokens: Tokens | None = None,
+    reuse_port: bool = False,
 ) -> HttpServer:
-    """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC)."""
+    """Build the app over ``plane`` and serve it on ``settings.http_port`` (same TLS and tokens as gRPC).
+
+    ``reuse_port``: share the port with other worker processes (SO_REUSEPORT)."""
     s = settings
     tls = (s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert is not None else None
     app = build_app(plane, tokens, s, _version(), admin_tokens)
-    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, wire_limits(s))
+    server = HttpServer(app, s.host, s.http_port, s.grace_period_s, tls, wire_limits(s), reuse_port)
     await server.start()
     return server
 
@@ -55,10 +61,10 @@ def wire_limits(s: Settings) -> WireLimits:
     return WireLimits(s.http_read_timeout_s, s.http_max_header_bytes, s.http_max_headers)
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening socket on ``host:port`` (0 = any free port); IPv6 for an IPv6 host."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock = socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
     # Accepted sockets inherit this. asyncio sets it only on sockets made with proto=IPPROTO_TCP, so
     # without it every answer written in two parts (head, body) waits out Nagle + delayed ACK (~40 ms).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -69,7 +75,14 @@ class HttpServer:
     """One uvicorn server; ``start()`` and ``stop()`` run on the event loop."""
 
     def __init__(
-        self, app, host: str, port: int, grace_s: float, tls: tuple | None = None, limits: WireLimits | None = None
+        self,
+        app,
+        host: str,
+        port: int,
+        grace_s: float,
+        tls: tuple | None = None,
+        limits: WireLimits | None = None,
+        reuse_port: bool = False,
     ):
         self.app = app
         self.limits = limits or WireLimits()
@@ -77,6 +90,7 @@ class HttpServer:
         self.requested_port = port
         self.grace_s = grace_s
         self.tls = tls  # (cert, key, client CA or None)
+        self.reuse_port = reuse_port
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task | None = None
@@ -84,7 +98,7 @@ class HttpServer:
     async def start(self) -> int:
         """Bind, start serving and return the bound port."""
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # "listening" (app.py) says it once
-        sock = bind(self.host, self.requested_port)
+        sock = bind(self.host, self.requested_port, self.reuse_port)
         self.port = sock.getsockname()[1]
         options: dict = {}
         if self.tls is not None:
@@ -93,7 +107,7 @@ class HttpServer:
             if client_ca is not None:
                 options |= {"ssl_ca_certs": str(client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
         config = uvicorn.Config(
-            self.app,
+            tracing.wrap_asgi(self.app),
             lifespan="off",
             log_config=None,
             http=protocol(self.limits),  # header time, size and count limits (wire.py)
