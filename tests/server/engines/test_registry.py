@@ -12,8 +12,9 @@ from oneiros_server.repository.manifest import Manifest
 
 def test_the_shipped_kinds_and_their_families():
     registry = default_registry()
-    assert registry.kinds() == ["CONVNET", "GAN", "LANGUAGE_MODEL", "VAE"]
+    assert registry.kinds() == ["CONVNET", "GAN", "LANGUAGE_MODEL", "STYLE_NETWORK", "VAE"]
     assert registry.families("VAE") == ("Decode", "EditLatent") and registry.families("CONVNET") == ("Dream", "Stylize")
+    assert registry.families("STYLE_NETWORK") == ("Stylize",)
     assert registry.families("NOT_A_KIND") == ()
 
 

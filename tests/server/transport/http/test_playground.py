@@ -140,6 +140,7 @@ def test_cancel_stops_a_dream_on_the_server(session, server):
     page = session.page
     before = requests_total_of(server, "DreamStream", "CANCELLED")
     page.get_by_test_id("dream-image").set_input_files(files=[file("photo.png", photo(256, 256))])
+    page.get_by_label("Steps per octave").fill("500")  # far more than can finish before Cancel is clicked
     page.get_by_test_id("dream-run").click()
     expect(page.get_by_test_id("dream-progress")).to_have_js_property("value", 1)  # the first step is in
     page.get_by_test_id("dream-cancel").click()
