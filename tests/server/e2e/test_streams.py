@@ -15,7 +15,6 @@ from grpc_status import rpc_status
 from prometheus_client.parser import text_string_to_metric_families
 
 from oneiros.v1 import oneiros_pb2 as pb
-from oneiros.v1 import oneiros_pb2_grpc
 from tests.lm_tiny import tiny_lm_repository
 from tests.waiting import wait_until
 
