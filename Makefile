@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint wheels proto sdk venv models models-vae models-gan models-charlm models-transformer bench soak clean \
+.PHONY: serve test lint wheels proto sdk venv models models-vae models-gan models-charlm models-transformer models-styles style-gatys bench soak clean \
 	image image-test wheelhouse
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml proto/pyproject.toml VERSION
@@ -123,25 +123,26 @@ models-transformer: $(STAMP)
 
 # The three style networks (models/style-*/1): the photos come from Debian's wallpaper packages
 # (apt-get download, unpacked into data/, not installed) and scikit-image. Each network trains on
-# one thread, 128-px crops, STYLE_STEPS steps (the shipped ones: see training.steps in their
-# model.json); then ONNX export, and the quality figures against Gatys (20 L-BFGS steps, cached in
-# runs/style-gatys) with the gallery in docs/img/. The shipped ones ran 72 wall-clock minutes each
-# (--minutes 72) on a loaded machine and stopped at 255-270 steps. Your own painting: oneiros-train-style.
-STYLE_STEPS ?= 270
-STYLE_TRAIN = --size 128 --batch 4 --threads 1 --steps $(STYLE_STEPS)
-models-styles: $(STAMP)
-	$(PY) -m oneiros_training.style_train docs/img/style-starry-night.jpg --out runs/style-starry-night $(STYLE_TRAIN)
-	$(PY) -m oneiros_export.style_net runs/style-starry-night/final.pt --painting docs/img/style-starry-night.jpg \
-		--name style-starry-night --version 1 --title "Vincent van Gogh, The Starry Night (1889)"
-	$(PY) -m oneiros_training.style_train docs/img/style-the-scream.jpg --out runs/style-the-scream $(STYLE_TRAIN)
-	$(PY) -m oneiros_export.style_net runs/style-the-scream/final.pt --painting docs/img/style-the-scream.jpg \
-		--name style-the-scream --version 1 --title "Edvard Munch, The Scream (1893)"
-	$(PY) -m oneiros_training.style_train docs/img/style-shipwreck.jpg --out runs/style-shipwreck $(STYLE_TRAIN)
-	$(PY) -m oneiros_export.style_net runs/style-shipwreck/final.pt --painting docs/img/style-shipwreck.jpg \
-		--name style-shipwreck --version 1 --title "J. M. W. Turner, The Shipwreck (1805)"
-	$(PY) -m oneiros_export.style_quality models/style-starry-night/1 models/style-the-scream/1 models/style-shipwreck/1 \
-		--gatys-steps 20 --gallery docs/img/style-net-starry-night.jpg docs/img/style-net-the-scream.jpg \
-		docs/img/style-net-shipwreck.jpg
+# one thread, 256-px crops in pairs, Gatys' default weights after 725 steps at 3x the style weight,
+# for STYLE_MINUTES wall-clock minutes (`make -j4 models-styles` trains the three side by side while
+# Gatys' references run);
+# then ONNX export, and the quality figures against Gatys (100 L-BFGS steps at 512 px, cached in
+# runs/style-gatys) with the gallery in docs/img/. Your own painting: oneiros-train-style.
+STYLES = starry-night the-scream shipwreck
+STYLE_MINUTES ?= 100
+STYLE_TRAIN = --size 256 --batch 2 --style-warmup-weight 3 --style-warmup-steps 725 --threads 1 --steps 3000 --minutes $(STYLE_MINUTES)
+TITLE_starry-night = Vincent van Gogh, The Starry Night (1889)
+TITLE_the-scream = Edvard Munch, The Scream (1893)
+TITLE_shipwreck = J. M. W. Turner, The Shipwreck (1805)
+style-net-%: $(STAMP)
+	$(PY) -m oneiros_training.style_train docs/img/style-$*.jpg --out runs/style-$* $(STYLE_TRAIN)
+	$(PY) -m oneiros_export.style_net runs/style-$*/final.pt --painting docs/img/style-$*.jpg \
+		--name style-$* --version 1 --title "$(TITLE_$*)"
+style-gatys: $(STAMP)
+	$(PY) -m oneiros_export.style_gatys $(STYLES:%=docs/img/style-%.jpg) --steps 100 --threads 1
+models-styles: $(STYLES:%=style-net-%) style-gatys
+	$(PY) -m oneiros_export.style_quality $(STYLES:%=models/style-%/1) --gatys-steps 100 \
+		--gallery $(STYLES:%=docs/img/style-net-%.jpg)
 
 # Benchmarks: each prints a table and writes bench/results/<name>.json (decode_bench builds
 # MLServer 1.7.1's venv in .venv-peers/ on first use, from PyPI).

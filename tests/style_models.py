@@ -41,11 +41,15 @@ def tiny_style_run() -> Path:
     for i in range(3):
         Image.fromarray(picture(72, 56, seed=i)).save(photos / f"photo{i}.png")
     Image.fromarray(picture(40, 48, seed=9)).save(root / "painting.png")
-    args = [str(root / "painting.png"), "--photos", str(photos), "--out", str(root / "run"), "--size", "32"]
-    args += ["--style-side", "48", "--batch", "2", "--width", "4", "--blocks", "1", "--steps", str(TRAIN_STEPS)]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        train_main(args)
+        train_main([*tiny_train_args(root, root / "run"), "--steps", str(TRAIN_STEPS)])
     return root
+
+
+def tiny_train_args(root: Path, out: Path) -> list[str]:
+    """The trainer's arguments for a tiny network on ``tiny_style_run()``'s photos and painting (at ``root``)."""
+    args = [str(root / "painting.png"), "--photos", str(root / "photos"), "--out", str(out), "--size", "32"]
+    return args + ["--style-side", "48", "--batch", "2", "--width", "4", "--blocks", "1"]
 
 
 @functools.lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -126,7 +127,8 @@ def write_quality(version_dir: Path, result: dict) -> dict[str, float]:
     how = (
         f"{result['side']} px (longest side), scored by oneiros_export.style_score.common_loss (the Gatys objective, "
         f"VGG19 float32, default layers and weights); Gatys: {result['steps']} L-BFGS steps through the server's "
-        f"engine, on {compared}; times on {result['cpu']}, {result['threads']} thread(s), on a shared machine"
+        f"engine, on {compared} (its times as it ran: see runs/style-gatys/*.json); network times on "
+        f"{result['cpu']}, {result['threads']} thread(s), load average {os.getloadavg()[0]:.1f} when scored"
     )
     manifest.spec["quality"] = {"how": how, "photos": table}
     manifest.metrics = metrics

@@ -14,7 +14,7 @@ from oneiros_training.style_net import StyleNet, StyleNetConfig
 from oneiros_training.style_photos import EVALUATION_SET, SKIMAGE_PHOTOS, _dep5_licence
 from oneiros_training.style_train import CropSampler
 from oneiros_training.style_train import main as train_main
-from tests.style_models import TRAIN_STEPS, picture, tiny_style_run
+from tests.style_models import TRAIN_STEPS, picture, tiny_style_run, tiny_train_args
 
 
 def test_network_keeps_the_size_and_the_range():
@@ -38,9 +38,7 @@ def test_training_logs_each_step_and_resumes_from_its_checkpoint():
     assert all(r["loss"] == pytest.approx(r["content"] + r["style"] + r["tv"], rel=1e-5) for r in log)
     state = torch.load(run / "run" / "last.pt", weights_only=False)
     assert state["step"] == TRAIN_STEPS
-    args = state["meta"]["args"]
-    again = [args["painting"], "--photos", args["photos"], "--out", str(run / "resumed"), "--size", "32"]
-    again += ["--style-side", "48", "--batch", "2", "--width", "4", "--blocks", "1"]
+    again = tiny_train_args(run, run / "resumed")
     (run / "resumed").mkdir()
     torch.save(state, run / "resumed" / "last.pt")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -49,6 +47,18 @@ def test_training_logs_each_step_and_resumes_from_its_checkpoint():
     assert [r["step"] for r in resumed] == [TRAIN_STEPS + 1]  # one more step, not a fresh start
     final = torch.load(run / "resumed" / "final.pt", weights_only=False)
     assert final["meta"]["steps"] == TRAIN_STEPS + 1
+
+
+def test_the_style_warmup_weight_holds_for_its_steps_only(tmp_path):
+    runs = {}
+    for name, extra in {"plain": [], "warm": ["--style-warmup-weight", "3", "--style-warmup-steps", "1"]}.items():
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            train_main([*tiny_train_args(tiny_style_run(), tmp_path / name), "--steps", "2", *extra])
+        runs[name] = [json.loads(line) for line in (tmp_path / name / "train.log.jsonl").read_text().splitlines()]
+    plain, warm = runs["plain"], runs["warm"]
+    default = plain[0]["style_weight"]
+    assert [r["style_weight"] for r in warm] == [3.0, default] and default != 3.0
+    assert warm[0]["style"] == pytest.approx(plain[0]["style"] * 3.0 / default, rel=1e-4)  # same net, same crops
 
 
 def test_evaluation_photos_are_never_training_photos():

@@ -17,6 +17,9 @@ The run's folder holds ``train.log.jsonl``, ``last.pt`` (every ``--checkpoint-ev
 steps: weights, optimiser, step, elapsed time, random state; a rerun with the same
 ``--out`` resumes from it) and ``final.pt``. Adam with a cosine schedule that follows
 whichever of ``--steps`` / ``--minutes`` runs out first; tqdm shows the time left.
+``--style-warmup-weight W --style-warmup-steps N`` trains the first N steps with style weight
+W: at the default weight a new network sits near the identity for hundreds of steps, and a
+heavier style weight first gets the strokes going (on its own it wipes out the content).
 
     python -m oneiros_training.style_train painting.jpg --out runs/style-x --minutes 20
 """
@@ -27,6 +30,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +131,7 @@ def train(args: argparse.Namespace) -> Path:
     precision = choose_precision(args.precision, torch.device("cpu"))
     backbone = load_vgg19()
     weights = loss_weights(args)
+    warm = replace(weights, style=weights.style if args.style_warmup_weight is None else args.style_warmup_weight)
     painting = read_rgb(Path(args.painting))
     grams = style_grams(backbone, precision, painting, args.style_side, list(weights.style_layers))
     net = StyleNet(StyleNetConfig(args.width, args.blocks))
@@ -145,6 +150,7 @@ def train(args: argparse.Namespace) -> Path:
         "precision": precision.name,
         "precision_reason": precision.reason,
         "weights": {"content": weights.content, "style": weights.style, "tv": weights.tv},
+        "style_warmup": {"weight": warm.style, "steps": args.style_warmup_steps},
         "style_layers": weights.style_layers,
         "content_layers": list(weights.content_layers),
         "args": vars(args),
@@ -165,7 +171,8 @@ def train(args: argparse.Namespace) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = lr
         content = sampler.batch(args.batch)  # (B, 3, S, S)
-        parts = batch_loss(backbone, precision, net.raw(content), content, grams, weights)
+        step_weights = warm if step < args.style_warmup_steps else weights
+        parts = batch_loss(backbone, precision, net.raw(content), content, grams, step_weights)
         optimizer.zero_grad(set_to_none=True)
         parts.total.backward()
         optimizer.step()
@@ -173,7 +180,7 @@ def train(args: argparse.Namespace) -> Path:
         cpu += time.process_time() - cpu_started
         total, content_loss, style_loss, tv = parts.floats()
         record = dict(step=step, minutes=round(elapsed / 60, 2), cpu_minutes=round(cpu / 60, 2), lr=round(lr, 6))
-        record |= dict(loss=total, content=content_loss)
+        record |= dict(loss=total, content=content_loss, style_weight=step_weights.style)
         print(json.dumps(record | dict(style=style_loss, tv=tv)), file=log, flush=True)
         bar.set_postfix_str(f"step {step} loss {total:.3g} (content {content_loss:.3g}, style {style_loss:.3g})")
         new_progress, lr = schedule(args, step, elapsed)
@@ -204,6 +211,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-min", type=float, default=1e-4)
     p.add_argument("--content-weight", type=float, help="default: the shared VGG19's Stylize default")
     p.add_argument("--style-weight", type=float, help="default: the shared VGG19's Stylize default")
+    p.add_argument(
+        "--style-warmup-weight", type=float, help="style weight for the first --style-warmup-steps (strokes first)"
+    )
+    p.add_argument("--style-warmup-steps", type=int, default=0)
     p.add_argument("--tv-weight", type=float, help="default: the shared VGG19's Stylize default")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="the backbone's")
     p.add_argument("--checkpoint-every", type=int, default=25, help="steps between last.pt saves")
