@@ -53,8 +53,8 @@ def cpu_name() -> str:
 
 
 def cache_paths(painting: Path, photo: str, side: int, steps: int, cache: Path) -> tuple[Path, Path]:
-    digest = hashlib.sha256(painting.read_bytes()).hexdigest()[:12]
-    stem = cache / f"{painting.stem}-{digest}" / f"{Path(photo).stem}-{side}px-{steps}steps"
+    digest = hashlib.sha256(painting.read_bytes()).hexdigest()[:12]  # by content: any copy of it hits
+    stem = cache / f"painting-{digest}" / f"{Path(photo).stem}-{side}px-{steps}steps"
     return stem.with_suffix(".png"), stem.with_suffix(".json")
 
 

@@ -127,7 +127,7 @@ def write_quality(version_dir: Path, result: dict) -> dict[str, float]:
     how = (
         f"{result['side']} px (longest side), scored by oneiros_export.style_score.common_loss (the Gatys objective, "
         f"VGG19 float32, default layers and weights); Gatys: {result['steps']} L-BFGS steps through the server's "
-        f"engine, on {compared} (its times as it ran: see runs/style-gatys/*.json); network times on "
+        f"engine, on {compared} (its times as it ran: see runs/style-gatys/*/*.json); network times on "
         f"{result['cpu']}, {result['threads']} thread(s), load average {os.getloadavg()[0]:.1f} when scored"
     )
     manifest.spec["quality"] = {"how": how, "photos": table}
