@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from oneiros_training.style_net import StyleNet, StyleNetConfig
+from oneiros_training.style_net import StyleNet, StyleNetConfig, grow
 from oneiros_training.style_photos import EVALUATION_SET, SKIMAGE_PHOTOS, _dep5_licence
 from oneiros_training.style_train import CropSampler
 from oneiros_training.style_train import main as train_main
@@ -59,6 +59,38 @@ def test_the_style_warmup_weight_holds_for_its_steps_only(tmp_path):
     default = plain[0]["style_weight"]
     assert [r["style_weight"] for r in warm] == [3.0, default] and default != 3.0
     assert warm[0]["style"] == pytest.approx(plain[0]["style"] * 3.0 / default, rel=1e-4)  # same net, same crops
+
+
+def test_a_grown_network_computes_what_the_small_one_did():
+    torch.manual_seed(0)
+    small = StyleNet(StyleNetConfig(width=4, blocks=1))
+    with torch.no_grad():
+        for p in small.parameters():
+            p.add_(0.1 * torch.randn_like(p))  # off the initial norms' (1, 0), so every weight matters
+    big = grow(small, StyleNetConfig(width=6, blocks=3))
+    x = torch.rand(2, 3, 20, 28)
+    with torch.no_grad():
+        assert torch.allclose(big.eval().raw(x), small.eval().raw(x), atol=1e-6)
+    assert sum(p.numel() for p in big.parameters()) > sum(p.numel() for p in small.parameters())
+    with pytest.raises(ValueError, match="can only grow"):
+        grow(big, StyleNetConfig(width=4, blocks=3))
+
+
+def test_grow_from_starts_where_the_small_network_stopped_with_the_learning_rate_ramped(tmp_path):
+    run = tiny_style_run()
+    logs = {}
+    for name, size in {"same": ["--width", "4", "--blocks", "1"], "grown": ["--width", "6", "--blocks", "2"]}.items():
+        args = [*tiny_train_args(run, tmp_path / name), *size, "--steps", "2", "--lr-warmup-steps", "4"]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            train_main([*args, "--grow-from", str(run / "run" / "final.pt")])
+        logs[name] = [json.loads(line) for line in (tmp_path / name / "train.log.jsonl").read_text().splitlines()]
+    # the first step's loss is taken before any update: the grown network is the trained one
+    assert logs["grown"][0]["loss"] == pytest.approx(logs["same"][0]["loss"], rel=1e-5)
+    halfway = 1e-4 + (2e-3 - 1e-4) * 0.5  # the cosine from --lr 2e-3 to --lr-min 1e-4, half run
+    assert [r["lr"] for r in logs["grown"]] == pytest.approx([2e-3 * 1 / 4, halfway * 2 / 4], rel=0.02)
+    meta = torch.load(tmp_path / "grown" / "final.pt", weights_only=False)["meta"]
+    assert meta["config"] == {"width": 6, "blocks": 2}
+    assert meta["grown_from"]["config"] == {"width": 4, "blocks": 1} and meta["grown_from"]["steps"] == TRAIN_STEPS
 
 
 def test_evaluation_photos_are_never_training_photos():

@@ -88,3 +88,36 @@ class StyleNet(nn.Module):
 
 def parameter_count(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
+
+
+@torch.no_grad()
+def grow(small: StyleNet, config: StyleNetConfig) -> StyleNet:
+    """A wider and/or deeper network computing exactly what ``small`` computes.
+
+    Each convolution keeps ``small``'s weights in its first channels; the weights from a new
+    input channel to an old output channel are zero, so old channels never see new ones (and
+    instance norm works per channel, so their statistics are unchanged). New output channels
+    start at PyTorch's random initialisation and are read only by new channels. Extra residual
+    blocks go last with their final norm's scale and shift at zero: each starts as the
+    identity. Training then uses the new capacity from where ``small`` stopped.
+    """
+    old = small.config
+    if config.width < old.width or config.blocks < old.blocks:
+        raise ValueError(f"can only grow: {old} -> {config}")
+    big = StyleNet(config)
+    old_modules = dict(small.named_modules())
+    for name, module in big.named_modules():
+        source = old_modules.get(name)
+        if isinstance(module, nn.Conv2d) and isinstance(source, nn.Conv2d):
+            out_old, in_old = source.weight.shape[:2]
+            module.weight[:out_old, in_old:] = 0
+            module.weight[:out_old, :in_old] = source.weight
+            module.bias[:out_old] = source.bias
+        elif isinstance(module, nn.InstanceNorm2d) and isinstance(source, nn.InstanceNorm2d):
+            module.weight[: source.num_features] = source.weight
+            module.bias[: source.num_features] = source.bias
+    for block in big.res[old.blocks :]:
+        norm = block.body[-1]
+        norm.weight.zero_()
+        norm.bias.zero_()
+    return big

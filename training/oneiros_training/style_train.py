@@ -43,7 +43,7 @@ from oneiros_server.engines.convnet.stylize_params import BUILTIN_DEFAULTS
 from oneiros_server.runtime.precision import Precision, choose_precision
 from oneiros_server.runtime.vgg19 import VGG19Features, load_vgg19
 from oneiros_server.settings import default_model_repository
-from oneiros_training.style_net import StyleNet, StyleNetConfig, parameter_count
+from oneiros_training.style_net import StyleNet, StyleNetConfig, grow, parameter_count
 from oneiros_training.style_photos import load_photos
 
 
@@ -113,11 +113,30 @@ def batch_loss(backbone, precision, out, content, grams, weights: Weights) -> Lo
     return LossParts(*mean)
 
 
+def start_network(args: argparse.Namespace) -> tuple[StyleNet, dict | None]:
+    """A new network of ``--width``/``--blocks``: random, or ``--grow-from``'s trained one, grown
+    (``style_net.grow``: the same function, room to learn more)."""
+    config = StyleNetConfig(args.width, args.blocks)
+    if not args.grow_from:
+        return StyleNet(config), None
+    state = torch.load(args.grow_from, map_location="cpu", weights_only=False)
+    small = StyleNet(StyleNetConfig(**state["meta"]["config"]))
+    small.load_state_dict(state["net"])
+    steps = state.get("step", state["meta"].get("steps"))
+    minutes = round(state["elapsed_s"] / 60, 1) if "elapsed_s" in state else state["meta"].get("minutes")
+    cpu = round(state["cpu_s"] / 60, 1) if "cpu_s" in state else state["meta"].get("cpu_minutes")
+    grown_from = {"checkpoint": str(args.grow_from), "config": small.config.to_dict(), "steps": steps}
+    return grow(small, config), grown_from | {"minutes": minutes, "cpu_minutes": cpu}
+
+
 def schedule(args: argparse.Namespace, step: int, elapsed_s: float) -> tuple[float, float]:
-    """(progress in [0, 1], learning rate): cosine from --lr to --lr-min over the budget."""
+    """(progress in [0, 1], learning rate): cosine from --lr to --lr-min over the budget, after a
+    linear ramp over the first --lr-warmup-steps (a fresh Adam's first steps move every weight
+    by about the learning rate, which knocks a grown network far off what it had learnt)."""
     budget = args.minutes * 60 if args.minutes else float("inf")
     progress = min(1.0, max(step / args.steps, elapsed_s / budget))
-    return progress, args.lr_min + (args.lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * progress))
+    ramp = min(1.0, (step + 1) / args.lr_warmup_steps) if args.lr_warmup_steps else 1.0
+    return progress, ramp * (args.lr_min + (args.lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def train(args: argparse.Namespace) -> Path:
@@ -134,7 +153,7 @@ def train(args: argparse.Namespace) -> Path:
     warm = replace(weights, style=weights.style if args.style_warmup_weight is None else args.style_warmup_weight)
     painting = read_rgb(Path(args.painting))
     grams = style_grams(backbone, precision, painting, args.style_side, list(weights.style_layers))
-    net = StyleNet(StyleNetConfig(args.width, args.blocks))
+    net, grown_from = start_network(args)
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, elapsed, cpu, rng = 0, 0.0, 0.0, np.random.default_rng(args.seed)
     if (out / "last.pt").exists():
@@ -155,6 +174,8 @@ def train(args: argparse.Namespace) -> Path:
         "content_layers": list(weights.content_layers),
         "args": vars(args),
     }
+    if grown_from:
+        meta["grown_from"] = grown_from
 
     def save(path: Path) -> None:
         state = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "elapsed_s": elapsed}
@@ -205,10 +226,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--width", type=int, default=16, help="network width (channels after the first convolution)")
     p.add_argument("--blocks", type=int, default=3, help="residual blocks")
+    p.add_argument("--grow-from", help="start from this smaller trained network (final.pt/last.pt), grown")
     p.add_argument("--steps", type=int, default=2000, help="most optimiser steps")
     p.add_argument("--minutes", type=float, default=0, help="wall-clock budget (0 = none); whichever ends first")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--lr-min", type=float, default=1e-4)
+    p.add_argument("--lr-warmup-steps", type=int, default=0, help="linear learning-rate ramp (for --grow-from)")
     p.add_argument("--content-weight", type=float, help="default: the shared VGG19's Stylize default")
     p.add_argument("--style-weight", type=float, help="default: the shared VGG19's Stylize default")
     p.add_argument(
