@@ -132,6 +132,7 @@ def export_style_net(
             "layout": "NCHW",
             "pixel_range": [0.0, 1.0],
             "multiple": StyleNet.MULTIPLE,
+            "intra_op_threads": 0,  # every core: one image is one long run
             "architecture": meta["config"]
             | {"painting": title or painting.stem, "parameters": meta["parameters"], "parity_max_abs": error},
         },

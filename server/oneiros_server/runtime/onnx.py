@@ -28,15 +28,17 @@ def providers_for(settings: Settings) -> list[str]:
     return [CPU]
 
 
-def create_session(path: Path, settings: Settings) -> ort.InferenceSession:
+def create_session(path: Path, settings: Settings, intra_op_threads: int | None = None) -> ort.InferenceSession:
     """An inference session for ``path`` with the settings' device and thread count.
 
-    The intra-op pool has ``settings.ort_threads`` threads (0 = ONNX Runtime's default)
-    that never spin: spinning workers fight the event loop and the clients for cores.
+    The intra-op pool has ``intra_op_threads`` threads if given (a model's own choice), else
+    ``settings.ort_threads`` (0 = ONNX Runtime's default, a thread per core); they never
+    spin: spinning workers fight the event loop and the clients for cores.
     """
     options = ort.SessionOptions()
-    if settings.ort_threads:
-        options.intra_op_num_threads = settings.ort_threads
+    threads = settings.ort_threads if intra_op_threads is None else intra_op_threads
+    if threads:
+        options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")

@@ -37,8 +37,8 @@ def crop_back(output: np.ndarray, height: int, width: int) -> np.ndarray:
 class StyleNetworkRunner:
     """One style network's ONNX session; ``run`` stylises one (H, W, 3) image, ``run_batch`` many padded ones."""
 
-    def __init__(self, path: Path, settings: Settings, multiple: int = 4):
-        self.session = create_session(path, settings)
+    def __init__(self, path: Path, settings: Settings, multiple: int = 4, intra_op_threads: int | None = None):
+        self.session = create_session(path, settings, intra_op_threads)
         self.device = device_of(self.session)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name

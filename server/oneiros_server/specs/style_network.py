@@ -25,6 +25,12 @@ class StyleNetworkSpec(Strict):
     layout: Literal["NCHW", "NHWC"] = "NCHW"
     pixel_range: tuple[float, float] = (0.0, 1.0)
     multiple: int = Field(default=4, ge=1, description="height and width are padded to a multiple of this")
+    intra_op_threads: int | None = Field(
+        default=None,
+        ge=0,
+        description="ONNX Runtime intra-op threads for this network (0 = all cores; default: the server's ort_threads):"
+        " one image is one long run, and a photo app wants it on every core",
+    )
     architecture: dict[str, Any] = Field(default={}, description="free description, shown by GetModel")
     quality: dict[str, Any] = Field(
         default={}, description="how the quality figures in metrics were measured, and per evaluation photo"

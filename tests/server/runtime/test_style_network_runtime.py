@@ -36,3 +36,23 @@ def test_batched_outputs_equal_single_outputs(tmp_path):
     for one, many in zip(single, batched):
         assert one.shape == many.shape
         assert np.array_equal(one, many)  # instance norm is per image: batching changes no value
+
+
+def _threads(runner: StyleNetworkRunner) -> int:
+    return runner.session.get_session_options().intra_op_num_threads
+
+
+def test_a_network_runs_on_its_own_thread_count_else_the_servers(tmp_path):
+    from oneiros_server.engines.style_network.engine import load
+    from oneiros_server.repository.verify import read_manifest
+
+    path = tiny_style_repository() / NAME / "1" / "model.onnx"
+    assert _threads(_runner(tmp_path)) == Settings(model_repository=tmp_path).ort_threads == 1
+    assert _threads(_runner(tmp_path, ort_threads=3)) == 3
+    assert _threads(StyleNetworkRunner(path, Settings(model_repository=tmp_path), intra_op_threads=2)) == 2
+    manifest, problems = read_manifest(path.parent)
+    assert manifest is not None and not problems
+    assert manifest.spec["intra_op_threads"] == 0  # the exporter asks for every core
+    engine = load(manifest, path.parent, Settings(model_repository=tmp_path))
+    assert _threads(engine.runner) == 0  # ONNX Runtime's default: a thread per core
+    engine.close()

@@ -4,7 +4,8 @@
 
     "kind": "STYLE_NETWORK", "runtime": "onnxruntime",
     "files": {"network": {"path": "model.onnx", ...}, "painting": {"path": "painting.jpg", ...}},
-    "spec": {"painting": {"file": "painting.jpg", "title": "..."}, "multiple": 4, "architecture": {...}},
+    "spec": {"painting": {"file": "painting.jpg", "title": "..."}, "multiple": 4, "intra_op_threads": 0,
+             "architecture": {...}},
     "parameters": {"stylize": {"max_side": 1024}}
 
 A request takes only ``content`` (and ``max_side``, ``preserve_color``, ``output_format``,
@@ -144,5 +145,6 @@ def load(manifest: Manifest, version_dir: Path, settings: Settings) -> StyleNetw
     if network is None:
         raise ValueError("a STYLE_NETWORK model.json needs files.network (the ONNX graph)")
     multiple = int(manifest.spec.get("multiple", 4))
-    runner = StyleNetworkRunner(version_dir / network.path, settings, multiple)
+    threads = manifest.spec.get("intra_op_threads")  # None: the server's ort_threads
+    runner = StyleNetworkRunner(version_dir / network.path, settings, multiple, threads)
     return StyleNetworkEngine(manifest, runner, settings)
