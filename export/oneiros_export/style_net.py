@@ -93,6 +93,8 @@ def training_record(meta: dict, photos: list[dict] | None, command: str) -> dict
         "loss": {"weights": meta["weights"], "style_layers": meta["style_layers"]}
         | {"content_layers": meta["content_layers"], "objective": "oneiros_server.engines.convnet.style_loss"},
     }
+    if "grown_from" in meta:  # a first, smaller network's run (its steps and minutes not counted above)
+        record["grown_from"] = meta["grown_from"]
     if photos:
         keys = ("name", "source", "licence", "copyright")
         record["photos"] = [{k: entry[k] for k in keys} for entry in photos]
