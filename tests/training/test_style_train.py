@@ -91,6 +91,9 @@ def test_grow_from_starts_where_the_small_network_stopped_with_the_learning_rate
     meta = torch.load(tmp_path / "grown" / "final.pt", weights_only=False)["meta"]
     assert meta["config"] == {"width": 6, "blocks": 2}
     assert meta["grown_from"]["config"] == {"width": 4, "blocks": 1} and meta["grown_from"]["steps"] == TRAIN_STEPS
+    from oneiros_export.style_net import training_record
+
+    assert training_record(meta, None, "")["grown_from"] == meta["grown_from"]  # model.json says where it began
 
 
 def test_evaluation_photos_are_never_training_photos():
