@@ -94,7 +94,8 @@ def training_record(meta: dict, photos: list[dict] | None, command: str) -> dict
         | {"content_layers": meta["content_layers"], "objective": "oneiros_server.engines.convnet.style_loss"},
     }
     if "grown_from" in meta:  # a first, smaller network's run (its steps and minutes not counted above)
-        record["grown_from"] = meta["grown_from"]
+        first = dict(meta["grown_from"])
+        record["grown_from"] = first | {"command": train_command(first.pop("args"))} if "args" in first else first
     if photos:
         keys = ("name", "source", "licence", "copyright")
         record["photos"] = [{k: entry[k] for k in keys} for entry in photos]

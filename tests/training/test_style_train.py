@@ -93,7 +93,9 @@ def test_grow_from_starts_where_the_small_network_stopped_with_the_learning_rate
     assert meta["grown_from"]["config"] == {"width": 4, "blocks": 1} and meta["grown_from"]["steps"] == TRAIN_STEPS
     from oneiros_export.style_net import training_record
 
-    assert training_record(meta, None, "")["grown_from"] == meta["grown_from"]  # model.json says where it began
+    first = training_record(meta, None, "")["grown_from"]  # model.json says where it began, and how
+    assert first["steps"] == TRAIN_STEPS and first["config"] == {"width": 4, "blocks": 1} and "args" not in first
+    assert first["command"].startswith("python -m oneiros_training.style_train") and "--width 4" in first["command"]
 
 
 def test_evaluation_photos_are_never_training_photos():

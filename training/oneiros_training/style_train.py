@@ -126,6 +126,7 @@ def start_network(args: argparse.Namespace) -> tuple[StyleNet, dict | None]:
     minutes = round(state["elapsed_s"] / 60, 1) if "elapsed_s" in state else state["meta"].get("minutes")
     cpu = round(state["cpu_s"] / 60, 1) if "cpu_s" in state else state["meta"].get("cpu_minutes")
     grown_from = {"checkpoint": str(args.grow_from), "config": small.config.to_dict(), "steps": steps}
+    grown_from["args"] = state["meta"]["args"]  # how the small network was trained
     return grow(small, config), grown_from | {"minutes": minutes, "cpu_minutes": cpu}
 
 
