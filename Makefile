@@ -94,8 +94,8 @@ models-vae: $(STAMP) $(CLASSIFIER)
 		--description "Convolutional VAE on MNIST with a 16-D latent space, for attribute editing"
 
 # Every default model from scratch (MNIST and the KJV come from PyPI archives, cached in data/):
-# about 8.5 hours on one core of the 2-core AMD EPYC build machine (training times in each model.json:
-# VAEs 45 min, GAN 21, GRU 48, Transformer 185, three style networks 72 each). The pieces are below.
+# about 11 hours on one core of the 2-core AMD EPYC build machine (training times in each model.json:
+# VAEs 45 min, GAN 21, GRU 48, Transformer 185, three style networks about 125 CPU minutes each). The pieces are below.
 models: models-vae models-gan models-charlm models-transformer models-styles
 
 # The GAN default (models/gan-mnist), compared with the committed VAEs (about 21 minutes on one core).
@@ -123,20 +123,26 @@ models-transformer: $(STAMP)
 
 # The three style networks (models/style-*/1): the photos come from Debian's wallpaper packages
 # (apt-get download, unpacked into data/, not installed) and scikit-image. Each network trains on
-# one thread, 256-px crops in pairs, Gatys' default weights after 725 steps at 3x the style weight,
-# for STYLE_MINUTES wall-clock minutes (`make -j4 models-styles` trains the three side by side while
-# Gatys' references run);
+# one thread, 256-px crops in pairs, in two runs: width 16 with 3 residual blocks for STYLE_MINUTES
+# wall-clock minutes (Gatys' default weights after 725 steps at 3x the style weight), then grown to
+# width 24 with 5 blocks (the same function, more room) for STYLE_GROW_MINUTES at 1.5x the style
+# weight (`make -j4 models-styles` trains the three side by side while Gatys' references run);
 # then ONNX export, and the quality figures against Gatys (100 L-BFGS steps at 512 px, cached in
 # runs/style-gatys) with the gallery in docs/img/. Your own painting: oneiros-train-style.
 STYLES = starry-night the-scream shipwreck
 STYLE_MINUTES ?= 100
+STYLE_GROW_MINUTES ?= 103
 STYLE_TRAIN = --size 256 --batch 2 --style-warmup-weight 3 --style-warmup-steps 725 --threads 1 --steps 3000 --minutes $(STYLE_MINUTES)
+STYLE_GROW = --width 24 --blocks 5 --size 256 --batch 2 --threads 1 --steps 4000 --minutes $(STYLE_GROW_MINUTES) \
+	--lr 5e-4 --lr-min 3e-5 --lr-warmup-steps 100 --style-weight 1.5
 TITLE_starry-night = Vincent van Gogh, The Starry Night (1889)
 TITLE_the-scream = Edvard Munch, The Scream (1893)
 TITLE_shipwreck = J. M. W. Turner, The Shipwreck (1805)
 style-net-%: $(STAMP)
 	$(PY) -m oneiros_training.style_train docs/img/style-$*.jpg --out runs/style-$* $(STYLE_TRAIN)
-	$(PY) -m oneiros_export.style_net runs/style-$*/final.pt --painting docs/img/style-$*.jpg \
+	$(PY) -m oneiros_training.style_train docs/img/style-$*.jpg --out runs/style-$*-w24 \
+		--grow-from runs/style-$*/final.pt $(STYLE_GROW)
+	$(PY) -m oneiros_export.style_net runs/style-$*-w24/final.pt --painting docs/img/style-$*.jpg \
 		--name style-$* --version 1 --title "$(TITLE_$*)"
 style-gatys: $(STAMP)
 	$(PY) -m oneiros_export.style_gatys $(STYLES:%=docs/img/style-%.jpg) --steps 100 --threads 1
