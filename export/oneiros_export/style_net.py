@@ -93,13 +93,22 @@ def training_record(meta: dict, photos: list[dict] | None, command: str) -> dict
         "loss": {"weights": meta["weights"], "style_layers": meta["style_layers"]}
         | {"content_layers": meta["content_layers"], "objective": "oneiros_server.engines.convnet.style_loss"},
     }
-    if "grown_from" in meta:  # a first, smaller network's run (its steps and minutes not counted above)
-        first = dict(meta["grown_from"])
-        record["grown_from"] = first | {"command": train_command(first.pop("args"))} if "args" in first else first
+    if "grown_from" in meta:  # the earlier, smaller networks' runs (their steps and minutes not counted above)
+        record["grown_from"] = stage_record(meta["grown_from"])
     if photos:
         keys = ("name", "source", "licence", "copyright")
         record["photos"] = [{k: entry[k] for k in keys} for entry in photos]
     return record
+
+
+def stage_record(stage: dict) -> dict:
+    """An earlier training stage as model.json records it: its command line, and its own origin."""
+    stage = dict(stage)
+    if "args" in stage:
+        stage["command"] = train_command(stage.pop("args"))
+    if "grown_from" in stage:
+        stage["grown_from"] = stage_record(stage["grown_from"])
+    return stage
 
 
 def export_style_net(

@@ -98,6 +98,24 @@ def test_grow_from_starts_where_the_small_network_stopped_with_the_learning_rate
     assert first["command"].startswith("python -m oneiros_training.style_train") and "--width 4" in first["command"]
 
 
+def test_a_network_grown_twice_records_both_earlier_stages(tmp_path):
+    run = tiny_style_run()
+    previous = run / "run" / "final.pt"
+    for name, blocks in (("second", "2"), ("third", "3")):
+        args = [*tiny_train_args(run, tmp_path / name), "--width", "6", "--blocks", blocks, "--steps", "1"]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            train_main([*args, "--grow-from", str(previous)])
+        previous = tmp_path / name / "final.pt"
+    from oneiros_export.style_net import training_record
+
+    meta = torch.load(previous, weights_only=False)["meta"]
+    second = training_record(meta, None, "")["grown_from"]
+    assert second["config"] == {"width": 6, "blocks": 2} and second["steps"] == 1 and "--blocks 2" in second["command"]
+    first = second["grown_from"]  # the chain reaches the first, random start
+    assert first["config"] == {"width": 4, "blocks": 1} and first["steps"] == TRAIN_STEPS and "args" not in first
+    assert "--width 4" in first["command"] and "grown_from" not in first
+
+
 def test_evaluation_photos_are_never_training_photos():
     assert not set(EVALUATION_SET) & set(SKIMAGE_PHOTOS) and "cat" not in SKIMAGE_PHOTOS  # cat is chelsea
 

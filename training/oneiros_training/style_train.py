@@ -127,6 +127,8 @@ def start_network(args: argparse.Namespace) -> tuple[StyleNet, dict | None]:
     cpu = round(state["cpu_s"] / 60, 1) if "cpu_s" in state else state["meta"].get("cpu_minutes")
     grown_from = {"checkpoint": str(args.grow_from), "config": small.config.to_dict(), "steps": steps}
     grown_from["args"] = state["meta"]["args"]  # how the small network was trained
+    if "grown_from" in state["meta"]:  # a chain of stages: each keeps the one before it
+        grown_from["grown_from"] = state["meta"]["grown_from"]
     return grow(small, config), grown_from | {"minutes": minutes, "cpu_minutes": cpu}
 
 
