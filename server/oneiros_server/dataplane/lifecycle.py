@@ -46,6 +46,7 @@ class Call:
     transport: str = "grpc"
     version: str = ""  # the model version that answers, once resolved
     held: ModelVersion | None = None  # that version, held until the call ends (an unload waits for it)
+    holds: list[ModelVersion] = field(default_factory=list)  # every version it holds, each released once
 
 
 class Lifecycle:
@@ -76,9 +77,10 @@ class Lifecycle:
     def close(self, call: Call, exc: BaseException | None) -> None:
         self.state.in_flight -= 1
         metrics.IN_FLIGHT.dec()
-        if call.held is not None:
-            call.held.release()
-            call.held = None
+        for model in call.holds:
+            model.release()
+        call.holds.clear()
+        call.held = None
         seconds = time.monotonic() - call.started
         code = outcome(exc)
         tracing.annotate({"oneiros.rpc": call.rpc, "oneiros.model": call.model or None, "oneiros.outcome": code})

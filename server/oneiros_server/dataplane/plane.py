@@ -57,12 +57,17 @@ class Dataplane:
     def engine(self, call: Call, family: str, version: str = "") -> Engine:
         """The engine of ``family`` of the model that serves the call (``call.model``, '' = the default;
         ``version``, '' = its newest READY one). The call holds that version until it ends
-        (``call.version`` names it), so an unload or a swap never pulls the engine from under it.
+        (``call.version`` names it), so an unload or a swap never pulls the engine from under it;
+        asked again in the same call, it answers from the same version.
 
         Raises ModelNotFound, WrongModelKind, NotLoaded or ModelUnavailable.
         """
-        model = self.repository.hold(call.model, family, version)
-        call.held, call.version = model, model.version
+        model = call.held
+        if model is None or not model.serves(family) or version not in ("", model.version):
+            model = self.repository.hold(call.model, family, version)
+            call.holds.append(model)
+            call.held, call.version = model, model.version
+        # else: a call that asks again (the OpenAI route's prompts) keeps the version it holds
         kind = model.manifest.kind if model.manifest is not None else None
         tracing.annotate(
             {"oneiros.model": model.name, "oneiros.model_version": model.version, "oneiros.model_kind": kind}
@@ -92,7 +97,3 @@ class Dataplane:
             names = sorted({m.name for m in self.repository.models})
             raise FieldError("name", f"a model name is required; the repository has {names}")
         return self.repository.find(name, version)
-
-    def model_name(self, name: str, family: str) -> str:
-        """The model a call with ``name`` ('' = the default) is served by."""
-        return name or self.repository.default_for(family).name

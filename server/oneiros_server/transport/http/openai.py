@@ -135,7 +135,6 @@ class Completions:
             body, model, requests = await self.bodies.parse(request, "Completions", _decode, self.max_sequences)
             timeout = timeout_s(request, body.get("timeout"))
             head = {"id": f"cmpl-{rid}", "object": "text_completion", "created": int(time.time())}
-            head["model"] = self.plane.model_name(model, "Sample")
             if codec.flag(body.get("stream", False), "stream"):
                 options = body.get("stream_options") or {}
                 usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -159,7 +158,7 @@ class Completions:
                     }
                 )
                 tokens += c.token_count
-        body = head | {"choices": choices, "usage": _usage(requests, tokens)}
+        body = head | {"model": replies[0].model, "choices": choices, "usage": _usage(requests, tokens)}
         return JSONResponse(body, headers={"x-request-id": rid})
 
     async def _sample_all(self, call: Call, requests: list[pb.SampleRequest]) -> list[pb.SampleResponse]:
@@ -170,7 +169,7 @@ class Completions:
         streams = lambda c: merge([STREAM(self.plane, c, r) for r in requests])  # noqa: E731
         return sse.EventStream(
             call,
-            self._chunks(self.plane.stream(call, streams), head, requests, usage),
+            self._chunks(self.plane.stream(call, streams), call, head, requests, usage),
             error_response=lambda exc: _error_response(exc, rid),
             error_event=lambda exc: sse.event(openai_error(exc)[1]),
             headers={"x-request-id": rid},
@@ -178,10 +177,14 @@ class Completions:
         )
 
     @staticmethod
-    async def _chunks(events: AsyncIterator, head: dict, requests: list, usage: bool) -> AsyncIterator[dict]:
+    async def _chunks(
+        events: AsyncIterator, call: Call, head: dict, requests: list, usage: bool
+    ) -> AsyncIterator[dict]:
         tokens = 0
         try:
             async for i, chunk in events:
+                if "model" not in head:  # the model the call holds (a default resolved as the call began)
+                    head = head | {"model": call.held.name if call.held is not None else call.model}
                 finish = FINISH[chunk.finish_reason] if chunk.finish_reason else None
                 index = i * (requests[i].n or 1) + chunk.index
                 choice = {"text": chunk.text, "index": index, "logprobs": None, "finish_reason": finish}

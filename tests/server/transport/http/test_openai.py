@@ -47,6 +47,15 @@ def test_prompt_list_stop_and_top_p(client):
     assert reply.choices[0].text == greedy[: greedy.index(stop)] and reply.choices[0].finish_reason == "stop"
 
 
+def test_several_prompts_hold_one_version_and_release_it(running, client):
+    # each prompt is a Sample on the same call: it must not hold the model once per prompt
+    reply = client.completions.create(model="", prompt=["And", "God", "In"], max_tokens=5, seed=1)
+    assert reply.model == "tiny-lm" and len(reply.choices) == 3
+    chunks = list(client.completions.create(model="", prompt=["And", "God"], max_tokens=5, seed=1, stream=True))
+    assert {c.model for c in chunks} == {"tiny-lm"}
+    assert [(m.name, m.in_flight) for m in running.server.repository.models] == [("tiny-lm", 0)]
+
+
 def test_streaming_equals_the_whole_completion(client):
     params = dict(model="tiny-lm", prompt=["And", "In the"], max_tokens=30, temperature=1.0, seed=9, n=2)
     whole = client.completions.create(**params)
